@@ -1,0 +1,237 @@
+"""Findings: what validation returns, and the catalogue of every finding code.
+
+Codes are an API: agencies, scripts and the docs refer to them, so a code never changes
+meaning and never disappears. docs/findings.md is generated from CATALOGUE.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+ERROR, WARNING, INFO = "error", "warning", "info"
+SEVERITY_ORDER = {ERROR: 0, WARNING: 1, INFO: 2}
+
+
+@dataclass(frozen=True)
+class Code:
+    code: str
+    severity: str
+    family: str
+    title: str
+    explanation: str
+    fix: str
+    example: str
+
+
+def _c(code, severity, family, title, explanation, fix, example):
+    return Code(code, severity, family, title, explanation, fix, example)
+
+
+CATALOGUE: dict[str, Code] = {c.code: c for c in [
+    # structure
+    _c("unreadable-workbook", ERROR, "structure", "The file cannot be read as a plan workbook",
+       "The file is not an Excel workbook the tool can open safely: it is corrupt, encrypted, "
+       "a legacy .xls file, or far larger than any plan workbook.",
+       "Save the plan from Excel as an Excel Workbook (.xlsx) without a password and send it again.",
+       "plan.xls is a legacy Excel 97-2003 file"),
+    _c("missing-sheet", ERROR, "structure", "A required sheet is missing",
+       "The workbook has no sheet with this name, so nothing on it can be checked.",
+       "Start from the current template, or restore the sheet with its original name.",
+       "The workbook has no sheet named 'Measures'"),
+    _c("missing-column", ERROR, "structure", "A required column is missing",
+       "The header row of the sheet has no column with this label.",
+       "Restore the column header exactly as in the template (it may have been renamed or deleted).",
+       "Measures has no column 'FY2028 Target'"),
+    _c("template-outdated", ERROR, "structure", "The workbook was built from an outdated template",
+       "The workbook comes from an older template version or another fiscal year than the one "
+       "being collected.",
+       "Copy your entries into the current template for this fiscal year.",
+       "Template version 2028.0 is older than the current 2028.1"),
+    # cell
+    _c("required-missing", ERROR, "cell", "A required cell is empty",
+       "Every measure, service and agency field marked required must be filled.",
+       "Fill in the cell.", "Measures!D7 (Measure Name) is empty"),
+    _c("not-a-number", ERROR, "cell", "A number was expected",
+       "The cell holds text that cannot be read as a number.",
+       "Enter a plain number, such as 1250 or 85%.", "Measures!I5 holds 'about 40'"),
+    _c("not-a-date", ERROR, "cell", "A date was expected",
+       "The cell holds something that cannot be read as a date.",
+       "Enter a date such as 2027-08-15.", "Agency!B11 holds 'next week'"),
+    _c("not-in-list", ERROR, "cell", "The value is not one of the allowed choices",
+       "Closed lists (measure type, unit, direction, frequency, status, pillar, Yes/No) accept "
+       "only the choices in the cell's dropdown.",
+       "Pick one of the choices from the dropdown.", "Measures!D9 holds 'Outcomes'"),
+    _c("percent-out-of-range", ERROR, "cell", "A percent is outside 0% to 100%",
+       "Measures whose unit is Percent take values between 0% and 100%.",
+       "Type the value with a percent sign (85%) or as a fraction (0.85).",
+       "Measures!M6 holds 85 in a Percent measure"),
+    _c("negative-value", ERROR, "cell", "A negative value",
+       "Counts, amounts, durations and budgets cannot be negative.",
+       "Enter zero or a positive number.", "Services!D4 holds -5000"),
+    _c("bad-measure-id", ERROR, "cell", "The measure ID is not in the form AGENCY-SERVICE-NN",
+       "A measure ID is the agency code, the service number and a two-digit sequence, "
+       "separated by hyphens.",
+       "Write the ID like BCFD-609-03.", "Measures!A8 holds 'BCFD609-3'"),
+    _c("duplicate-measure-id", ERROR, "cell", "The same measure ID is used twice",
+       "Each measure needs its own ID so that updates can be matched to it.",
+       "Give each measure a different sequence number.", "BCFD-609-01 on rows 5 and 9"),
+    _c("formula-error", ERROR, "cell", "A formula gives an error or no value",
+       "The cell holds a formula whose result is an error (#DIV/0!, #N/A, ...) or that has no "
+       "saved result.",
+       "Fix the formula or type the value itself, then save the workbook in Excel.",
+       "Measures!M12 shows #DIV/0!"),
+    _c("value-interpreted", INFO, "cell", "The tool interpreted a value",
+       "The cell held text that the tool read as a number or date (for example '85%' as 0.85). "
+       "This is only a note: check that the reading is what you meant.",
+       "Nothing to do if the reading is right; typing numbers as numbers avoids the note.",
+       "Measures!M5 '85%' read as 0.85"),
+    # targets
+    _c("missing-target", ERROR, "targets", "A measure has no target",
+       "Every measure needs a target for the plan year: it is what the plan commits to.",
+       "Enter the target for the fiscal year in the target column.",
+       "Measures!M7 (FY2028 Target) is empty"),
+    _c("placeholder-target", ERROR, "targets", "The target is a placeholder",
+       "'TBD', 'N/A', '?' and similar are not targets.",
+       "Enter the number the agency commits to; explain uncertainty in Target Rationale.",
+       "Measures!M8 holds 'TBD'"),
+    _c("target-below-baseline", WARNING, "targets", "The target is less ambitious than the last actual",
+       "Given the measure's desired direction, the target is worse than the most recent actual, "
+       "and no rationale explains why.",
+       "Raise (or lower) the target, or explain the choice in Target Rationale.",
+       "Increase measure with FY2026 actual 90 and FY2028 target 80"),
+    _c("zero-target", WARNING, "targets", "The target is zero",
+       "A zero target is unusual and often a placeholder.",
+       "Check the target; explain a real zero in Target Rationale.", "Measures!M10 holds 0"),
+    # plan
+    _c("unknown-service", ERROR, "plan", "The measure's service is not on the Services sheet",
+       "Each measure belongs to a service listed on the Services sheet.",
+       "Add the service to the Services sheet or correct the service number.",
+       "Measures!B6 holds 611, which Services does not list"),
+    _c("service-not-in-catalog", ERROR, "plan", "The service is not in the city's service catalog",
+       "The service number is not one of the agency's budget services for this fiscal year.",
+       "Use the service number from the budget book; contact the performance office if it is new.",
+       "Services!A5 holds 999"),
+    _c("service-without-measures", WARNING, "plan", "A service has no measures",
+       "Every listed service should have at least one measure.",
+       "Add measures for the service, or remove it from the Services sheet.",
+       "Services!A6 (service 610) has no measures"),
+    _c("no-outcome-measure", WARNING, "plan", "A service has no Outcome or Effectiveness measure",
+       "Each service should say how well it works or how much better off people are, not only "
+       "how much it does.",
+       "Add an Outcome or Effectiveness measure for the service.",
+       "Service 609 has only Output measures"),
+    _c("agency-mismatch", ERROR, "plan", "The agency code disagrees",
+       "A measure ID or the workbook's template names another agency than the Agency sheet.",
+       "Use the agency code from the Agency sheet in every measure ID.",
+       "Measures!A5 'DOT-609-01' in a BCFD plan"),
+    # reporting stage
+    _c("missing-midyear-actual", ERROR, "stage", "A mid-year actual is missing",
+       "A Mid-Year Update reports the mid-year actual of every measure.",
+       "Enter the mid-year actual, or set Status to No Data and explain why.",
+       "Measures!Q5 (Mid-Year Actual) is empty"),
+    _c("missing-yearend-actual", ERROR, "stage", "A year-end actual is missing",
+       "A Year-End Update reports the year-end actual of every measure.",
+       "Enter the year-end actual, or set Status to No Data and explain why.",
+       "Measures!R5 (Year-End Actual) is empty"),
+    _c("status-inconsistent", WARNING, "stage", "The status disagrees with the actual and target",
+       "Judged by the actual, the target and the desired direction, the measure's status "
+       "looks different from the one entered.",
+       "Check the actual and the target, or correct the status.",
+       "On Track with actual 40 against an Increase target of 100"),
+    _c("missing-status-explanation", ERROR, "stage", "An At Risk or Off Track status has no explanation",
+       "Measures that are At Risk or Off Track need a short explanation.",
+       "Explain in Status Explanation what happened and what the agency will do.",
+       "Measures!T5 is empty while Status is Off Track"),
+]}
+
+
+@dataclass(frozen=True, order=False)
+class Finding:
+    code: str
+    severity: str
+    sheet: str = ""
+    cell: str = ""
+    row: int = 0
+    column: str = ""
+    measure_id: str = ""
+    value: Any = None
+    message: str = ""
+    hint: str = ""
+
+    @property
+    def location(self) -> str:
+        return f"{self.sheet}!{self.cell}" if self.cell else self.sheet
+
+    def sort_key(self):
+        return (self.sheet, self.row, _column_number(self.cell), self.code)
+
+    def as_dict(self) -> dict:
+        d = asdict(self)
+        d["value"] = _jsonable(self.value)
+        return d
+
+
+def finding(code: str, **kw) -> Finding:
+    """A finding with its severity and default hint from the catalogue."""
+    entry = CATALOGUE[code]
+    kw.setdefault("hint", entry.fix)
+    return Finding(code=code, severity=entry.severity, **kw)
+
+
+def _column_number(cell: str) -> int:
+    n = 0
+    for ch in cell:
+        if not ch.isalpha():
+            break
+        n = n * 26 + ord(ch.upper()) - 64
+    return n
+
+
+def _jsonable(value):
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return str(value)
+
+
+@dataclass
+class Report:
+    """The findings for one workbook, sorted, plus what was validated."""
+
+    source: str
+    findings: list[Finding] = field(default_factory=list)
+    agency: str = ""
+    fiscal_year: int | None = None
+    stage: str = ""
+    template_version: str = ""
+
+    def __post_init__(self):
+        self.findings = sorted(self.findings, key=Finding.sort_key)
+
+    def count(self, severity: str) -> int:
+        return sum(1 for f in self.findings if f.severity == severity)
+
+    @property
+    def errors(self) -> int:
+        return self.count(ERROR)
+
+    @property
+    def warnings(self) -> int:
+        return self.count(WARNING)
+
+    @property
+    def valid(self) -> bool:
+        return self.errors == 0
+
+    def as_dict(self) -> dict:
+        return {
+            "source": self.source, "agency": self.agency, "fiscal_year": self.fiscal_year,
+            "stage": self.stage, "template_version": self.template_version,
+            "valid": self.valid,
+            "stats": {"errors": self.errors, "warnings": self.warnings, "infos": self.count(INFO)},
+            "findings": [f.as_dict() for f in self.findings],
+        }
+
+    def to_json(self) -> str:
+        return json.dumps(self.as_dict(), indent=2, ensure_ascii=False)

@@ -1,0 +1,159 @@
+"""Plans → the three frames the checks run on, for one plan or many at once.
+
+- cells: one row per cell of the Agency, Services and Measures tables, with what the rules
+  need to judge it (its type, whether it is required at the plan's stage, its list, ...);
+- measures: one row per measure, with the service and agency facts joined in;
+- services: one row per service, with its measure counts.
+
+Every frame has `plan` (position in the list of plans) and `i` (row within its table), so a
+failing row maps straight back to the sheet and cell the reader recorded. Columns are plain
+numpy arrays for the checks' speed: text is "" when absent (the cells frame keeps None),
+numbers NaN, service numbers 0.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+import numpy as np
+import pandas as pd
+
+from .reading import Plan, TableData
+from .xlsx import CellError
+
+NAN = math.nan
+CUMULATIVE_UNITS = ("Count", "Dollars", "Hours")
+OUTCOME_TYPES = ("Outcome", "Effectiveness")
+_ID = re.compile(r"^([A-Z]+)-(\d+)-\d+$")
+
+
+def _number(v) -> float:
+    return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else NAN
+
+
+def _text(v) -> str:
+    return v if isinstance(v, str) else ""
+
+
+def _int(v) -> int:
+    return v if isinstance(v, int) and not isinstance(v, bool) else 0
+
+
+def _frame(columns: dict, dtypes: dict) -> pd.DataFrame:
+    # dtype=object explicitly: pandas 3 would otherwise turn text into its str dtype (None → NaN)
+    return pd.DataFrame({k: pd.Series(v, dtype=dtypes.get(k, object)) for k, v in columns.items()})
+
+
+_CELL_COLUMNS = ("plan", "table", "key", "i", "ctype", "number", "text", "blank", "error",
+                 "unparsed", "required", "missing_code", "pair", "c_non_negative",
+                 "c_measure_id_format", "c_unique", "c_real_target", "is_percent")
+_CELL_TYPES = {"plan": np.int64, "i": np.int64, "number": float, "blank": bool, "error": bool,
+               "unparsed": bool, "required": bool, "c_non_negative": bool,
+               "c_measure_id_format": bool, "c_unique": bool, "c_real_target": bool,
+               "is_percent": bool}
+
+
+def cells_frame(plans: list[Plan]) -> pd.DataFrame:
+    cols = {k: [] for k in _CELL_COLUMNS}
+    for p, plan in enumerate(plans):
+        units = plan.measures.values.get("unit")
+        for data in (plan.agency, plan.services, plan.measures):
+            n = len(data.rows)
+            for column in data.table.columns:
+                values = data.values.get(column.key)
+                if values is None:
+                    continue
+                checks = column.checks
+                cols["plan"] += [p] * n
+                cols["table"] += [data.table.name] * n
+                cols["key"] += [column.key] * n
+                cols["i"] += range(n)
+                cols["ctype"] += [column.type] * n
+                cols["number"] += [_number(v) for v in values]
+                cols["text"] += [v if isinstance(v, str) else None for v in values]
+                cols["blank"] += [v is None for v in values]
+                cols["error"] += [isinstance(v, CellError) for v in values]
+                cols["unparsed"] += [(column.key, i) in data.unparsed for i in range(n)]
+                cols["required"] += [plan.schema.required_at(column, plan.stage)] * n
+                cols["missing_code"] += [column.missing_code] * n
+                cols["pair"] += ([f"{column.list}\x1f{v}" if isinstance(v, str) else "" for v in values]
+                                 if column.list else [""] * n)
+                for name in ("non_negative", "measure_id_format", "unique", "real_target"):
+                    cols[f"c_{name}"] += [name in checks] * n
+                percent = column.type == "measure" and data is plan.measures and units
+                cols["is_percent"] += [u == "Percent" for u in units] if percent else [False] * n
+    return _frame(cols, _CELL_TYPES)
+
+
+_MEASURE_COLUMNS = ("plan", "i", "agency_code", "service_number", "service_listed", "id_agency",
+                    "id_service", "measure_type", "direction", "target", "baseline",
+                    "has_rationale", "status", "has_explanation", "actual", "prorate")
+_MEASURE_TYPES = {"plan": np.int64, "i": np.int64, "service_number": np.int64,
+                  "service_listed": bool, "id_service": np.int64, "target": float,
+                  "baseline": float, "has_rationale": bool, "has_explanation": bool,
+                  "actual": float, "prorate": bool}
+
+
+def measures_frame(plans: list[Plan]) -> pd.DataFrame:
+    rows = []
+    for p, plan in enumerate(plans):
+        m = plan.measures
+        n = len(m.rows)
+        listed = {v for v in plan.services.values.get("service_number", []) if _int(v)}
+        stages = plan.schema.stages
+        reporting = plan.stage != stages[0]
+        year_end = plan.stage == stages[-1]
+        agency = plan.agency_code
+
+        def get(key):  # a missing column reads as empty
+            return m.values.get(key) or [None] * n
+        ids, services, units = get("measure_id"), get("service_number"), get("unit")
+        targets, a2, a3 = get("target"), get("actual_y2"), get("actual_y3")
+        mids, ends = get("midyear_actual"), get("yearend_actual")
+        rationale, explanation = get("target_rationale"), get("status_explanation")
+        types, directions, statuses = get("measure_type"), get("direction"), get("status")
+        for i in range(n):
+            match = _ID.match(ids[i]) if isinstance(ids[i], str) else None
+            svc = _int(services[i])
+            baseline = _number(a2[i])
+            if math.isnan(baseline):
+                baseline = _number(a3[i])
+            rows.append((
+                p, i, agency, svc, svc in listed,
+                match.group(1) if match else "", int(match.group(2)) if match else 0,
+                _text(types[i]), _text(directions[i]), _number(targets[i]), baseline,
+                rationale[i] is not None, _text(statuses[i]) if reporting else "",
+                explanation[i] is not None, _number(ends[i] if year_end else mids[i]),
+                reporting and not year_end and units[i] in CUMULATIVE_UNITS))
+    return _frame(dict(zip(_MEASURE_COLUMNS, zip(*rows))) if rows else
+                  {k: [] for k in _MEASURE_COLUMNS}, _MEASURE_TYPES)
+
+
+_SERVICE_COLUMNS = ("plan", "i", "agency_code", "agency_known", "service_number",
+                    "measure_count", "outcome_count")
+_SERVICE_TYPES = {"plan": np.int64, "i": np.int64, "agency_known": bool,
+                  "service_number": np.int64, "measure_count": np.int64,
+                  "outcome_count": np.int64}
+
+
+def services_frame(plans: list[Plan]) -> pd.DataFrame:
+    rows = []
+    for p, plan in enumerate(plans):
+        s, m = plan.services, plan.measures
+        measured: dict[int, list[str]] = {}
+        for svc, mtype in zip(m.values.get("service_number", []),
+                              m.values.get("measure_type", [None] * len(m.rows))):
+            measured.setdefault(svc, []).append(mtype)
+        agency = plan.agency_code
+        known = agency in plan.schema.agencies
+        for i, svc in enumerate(s.values.get("service_number", [])):
+            types = measured.get(svc, []) if _int(svc) else []
+            rows.append((p, i, agency, known, _int(svc), len(types),
+                         sum(t in OUTCOME_TYPES for t in types)))
+    return _frame(dict(zip(_SERVICE_COLUMNS, zip(*rows))) if rows else
+                  {k: [] for k in _SERVICE_COLUMNS}, _SERVICE_TYPES)
+
+
+def table_of(plan: Plan, name: str) -> TableData:
+    return {"agency": plan.agency, "services": plan.services, "measures": plan.measures}[name]

@@ -1,0 +1,308 @@
+"""Reading: sheet name → 2-D list of cell values → a Plan that keeps every value's position.
+
+The core never opens a file itself: the .xlsx reader (xlsx.py) and the Excel add-in payload both
+produce "sheet name → rows", so there is one implementation of everything after that. Header
+rows are found by label, values are normalized to their column's type, and whenever the tool
+had to interpret a value it says so with a `value-interpreted` finding.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .findings import Finding, finding
+from .schema import IDENTITY_SHEET, NUMERIC_TYPES, Column, Schema, SchemaError, Table, load_schema
+from .xlsx import CellError, read_xlsx
+
+HEADER_SEARCH_ROWS = 30
+
+
+@dataclass
+class TableData:
+    """One table sheet as found: where each column is, and each row's normalized values."""
+
+    table: Table
+    sheet: str = ""                                   # actual sheet name ("" when missing)
+    header_row: int = 0
+    columns: dict[str, int] = field(default_factory=dict)   # key → 0-based column index
+    rows: list[int] = field(default_factory=list)           # Excel row number of each data row
+    values: dict[str, list] = field(default_factory=dict)   # key → normalized value per row
+    raw: dict[str, list] = field(default_factory=dict)      # key → value as found per row
+    unparsed: set[tuple[str, int]] = field(default_factory=set)  # (key, row index) not readable as its type
+    field_rows: dict[str, int] = field(default_factory=dict)  # Agency sheet: key → its own row
+
+    def row_of(self, key: str, i: int) -> int:
+        return self.field_rows[key] if self.field_rows else self.rows[i]
+
+    def address(self, key: str, i: int) -> str:
+        return f"{column_letter(self.columns[key])}{self.row_of(key, i)}"
+
+
+@dataclass
+class Plan:
+    source: str
+    schema: Schema
+    stage: str
+    agency: TableData
+    services: TableData
+    measures: TableData
+    identity: dict[str, str]
+    findings: list[Finding]
+
+    def field(self, key: str):
+        values = self.agency.values.get(key)
+        return values[0] if values else None
+
+    @property
+    def agency_code(self) -> str:
+        code = self.field("agency_code")
+        return code if isinstance(code, str) else ""
+
+
+def column_letter(index: int) -> str:
+    """0 → A, 25 → Z, 26 → AA."""
+    letters = ""
+    index += 1
+    while index:
+        index, rem = divmod(index - 1, 26)
+        letters = chr(65 + rem) + letters
+    return letters
+
+
+def _norm_label(text) -> str:
+    return re.sub(r"\s+", " ", str(text)).strip().casefold() if text is not None else ""
+
+
+def read_workbook(path: str | Path, schema: Schema | None = None, stage: str | None = None) -> Plan:
+    """Read a plan workbook from disk. Raises UnreadableWorkbook for unsafe or broken files."""
+    path = Path(path)
+    names, sheets = read_xlsx(path, wanted=_wanted_sheets(schema))
+    return read_plan(names, sheets, source=path.name, schema=schema, stage=stage)
+
+
+def _wanted_sheets(schema: Schema | None) -> list[str]:
+    schema = schema or load_schema()
+    return [t.sheet for t in schema.tables] + [IDENTITY_SHEET]
+
+
+def read_plan(sheet_names: list[str], sheets: dict[str, list[list]], source: str,
+              schema: Schema | None = None, stage: str | None = None) -> Plan:
+    """Turn "sheet name → rows" into a Plan, choosing the schema from the workbook's fiscal year."""
+    by_name = {name.strip().casefold(): name for name in sheets}
+    identity = _identity(sheets.get(by_name.get(IDENTITY_SHEET.casefold(), ""), []))
+    findings: list[Finding] = []
+    if schema is None:
+        schema = _schema_for(identity, sheets, by_name)
+    agency = _read_fields(schema, schema.agency, sheets, by_name, findings)
+    plan_stage = stage or _stage_of(agency, schema)
+    services = _read_table(schema, schema.services, sheets, by_name, findings)
+    measures = _read_table(schema, schema.measures, sheets, by_name, findings)
+    return Plan(source=source, schema=schema, stage=plan_stage, agency=agency, services=services,
+                measures=measures, identity=identity, findings=findings)
+
+
+def _identity(rows: list[list]) -> dict[str, str]:
+    out = {}
+    for row in rows:
+        if len(row) >= 2 and isinstance(row[0], str) and row[1] is not None:
+            value = row[1]
+            if isinstance(value, float) and value.is_integer():
+                value = int(value)
+            out[row[0].strip()] = str(value).strip()
+    return out
+
+
+def _schema_for(identity, sheets, by_name) -> Schema:
+    """The schema of the workbook's fiscal year (identity sheet, else Agency sheet), else the latest."""
+    year = identity.get("fiscal_year")
+    if year is None:
+        latest = load_schema()
+        probe = TableData(latest.agency)
+        _locate_fields(latest.agency, sheets.get(by_name.get(latest.agency.sheet.casefold(), ""), []), probe)
+        year = probe.raw.get("fiscal_year", [None])[0]
+    try:
+        return load_schema(int(float(year)))
+    except (TypeError, ValueError, SchemaError):
+        return load_schema()
+
+
+def _stage_of(agency: TableData, schema: Schema) -> str:
+    stage = agency.values.get("stage", [None])[0]
+    return stage if stage in schema.stages else schema.stages[0]
+
+
+def _read_fields(schema: Schema, table: Table, sheets, by_name, findings) -> TableData:
+    """The Agency sheet: a Field | Value list, found by the field labels in any row."""
+    data = TableData(table)
+    name = by_name.get(table.sheet.casefold())
+    if name is None:
+        findings.append(_missing_sheet(table.sheet))
+        return data
+    data.sheet = name
+    _locate_fields(table, sheets[name], data)
+    for column in table.columns:
+        if column.key not in data.columns:
+            findings.append(finding(
+                "missing-column", sheet=name, column=column.label,
+                message=f"The {name} sheet has no row labelled '{column.label}'.",
+                hint=f"Add a row with '{column.label}' in the Field column, as in the template."))
+            continue
+        _normalize_column(schema, data, column, findings)
+    return data
+
+
+def _locate_fields(table: Table, rows: list[list], data: TableData) -> None:
+    labels = {_norm_label(c.label): c for c in table.columns}
+    # The fields form one plan "row", but each field sits on its own Excel row.
+    data.rows = [0]
+    for r, row in enumerate(rows):
+        for c, value in enumerate(row[:4]):
+            column = labels.get(_norm_label(value)) if isinstance(value, str) else None
+            if column and column.key not in data.columns:
+                data.columns[column.key] = c + 1
+                data.field_rows[column.key] = r + 1
+                data.raw[column.key] = [row[c + 1] if c + 1 < len(row) else None]
+                break
+
+
+def _read_table(schema: Schema, table: Table, sheets, by_name, findings) -> TableData:
+    data = TableData(table)
+    name = by_name.get(table.sheet.casefold())
+    if name is None:
+        findings.append(_missing_sheet(table.sheet))
+        return data
+    data.sheet = name
+    rows = sheets[name]
+    labels = {_norm_label(c.label): c.key for c in table.columns}
+    best, best_hits = None, 0
+    for r, row in enumerate(rows[:HEADER_SEARCH_ROWS]):
+        hits = sum(1 for v in row if isinstance(v, str) and _norm_label(v) in labels)
+        if hits > best_hits:
+            best, best_hits = r, hits
+    if best is None or best_hits < 2:
+        findings.append(finding(
+            "missing-column", sheet=name,
+            message=f"The {name} sheet has no header row with the template's column labels.",
+            hint="Restore the header row from the template."))
+        return data
+    data.header_row = best + 1
+    for c, value in enumerate(rows[best]):
+        key = labels.get(_norm_label(value)) if isinstance(value, str) else None
+        if key and key not in data.columns:
+            data.columns[key] = c
+    width = max(data.columns.values()) + 1
+    for r in range(best + 1, len(rows)):
+        row = rows[r]
+        if any(v is not None and v != "" for v in row[:width]):
+            data.rows.append(r + 1)
+    for column in table.columns:
+        c = data.columns.get(column.key)
+        if c is None:
+            findings.append(finding(
+                "missing-column", sheet=name, row=data.header_row, column=column.label,
+                message=f"The {name} sheet has no column '{column.label}'.",
+                hint=f"Restore the column '{column.label}' in the header row (row {data.header_row})."))
+            continue
+        data.raw[column.key] = [_at(rows[r - 1], c) for r in data.rows]
+        _normalize_column(schema, data, column, findings)
+    return data
+
+
+def _at(row: list, c: int):
+    return row[c] if c < len(row) else None
+
+
+def _missing_sheet(sheet: str) -> Finding:
+    return finding("missing-sheet", sheet=sheet,
+                   message=f"The workbook has no sheet named '{sheet}'.",
+                   hint=f"Start from the current template, or restore the '{sheet}' sheet.")
+
+
+# --- normalization -------------------------------------------------------------------------
+
+def _normalize_column(schema: Schema, data: TableData, column: Column, findings) -> None:
+    choices = {v.casefold(): v for v in schema.lists[column.list]} if column.list else None
+    out = []
+    for i, raw in enumerate(data.raw[column.key]):
+        value, note, ok = _normalize(raw, column.type, choices)
+        if not ok:
+            data.unparsed.add((column.key, i))
+        if note:
+            findings.append(finding(
+                "value-interpreted", sheet=data.sheet, cell=data.address(column.key, i),
+                row=data.row_of(column.key, i), column=column.label, value=raw,
+                message=note))
+        out.append(value)
+    data.values[column.key] = out
+
+
+_NUMBER = re.compile(r"^[-+]?(\d{1,3}(,\d{3})+|\d+)?(\.\d+)?$")
+
+
+def _normalize(raw, ctype: str, choices):
+    """(value, note, readable): the value in its column's type, a note when the tool had to
+    interpret it, and False when it can't be read as that type (the value is then the text)."""
+    if raw is None or isinstance(raw, CellError):
+        return raw, None, True
+    if isinstance(raw, str):
+        text = raw.strip()
+        if not text:
+            return None, None, True
+    if ctype == "text":
+        if isinstance(raw, str):
+            return (choices.get(text.casefold(), text) if choices else text), None, True
+        if isinstance(raw, float) and raw.is_integer():
+            raw = int(raw)
+        if isinstance(raw, (dt.datetime, dt.date)):
+            return raw.isoformat()[:10], None, True
+        return str(raw), None, True
+    if ctype in NUMERIC_TYPES:
+        if isinstance(raw, bool) or isinstance(raw, (dt.date, dt.time)):
+            return str(raw), None, False
+        if isinstance(raw, (int, float)):
+            if ctype == "integer":
+                return (int(raw), None, True) if float(raw).is_integer() else (raw, None, False)
+            return float(raw), None, True
+        number = _parse_number(text, percent_ok=ctype == "measure")
+        if number is None or (ctype == "integer" and not float(number).is_integer()):
+            return text, None, False
+        if ctype == "integer":
+            number = int(number)
+        if text.endswith("%"):
+            note = f"The text '{text}' was read as the percent {number:g} ({text})."
+        else:
+            note = f"The text '{text}' was read as the number {number:g}."
+        return number, note, True
+    if ctype == "date":
+        if isinstance(raw, dt.datetime):
+            return raw.date(), None, True
+        if isinstance(raw, dt.date):
+            return raw, None, True
+        if isinstance(raw, str):
+            date = _parse_date(text)
+            if date:
+                return date, f"The text '{text}' was read as the date {date.isoformat()}.", True
+        return (text if isinstance(raw, str) else raw), None, False
+    raise AssertionError(ctype)
+
+
+def _parse_number(text: str, percent_ok: bool) -> float | None:
+    scale = 1.0
+    if text.endswith("%") and percent_ok:
+        text, scale = text[:-1].strip(), 0.01
+    text = text.lstrip("$").replace(" ", "")
+    if not text or not _NUMBER.match(text) or text in "+-.":
+        return None
+    return round(float(text.replace(",", "")) * scale, 12)
+
+
+def _parse_date(text: str) -> dt.date | None:
+    for fmt in ("%Y-%m-%d", "%m/%d/%Y", "%m/%d/%y", "%B %d, %Y", "%b %d, %Y"):
+        try:
+            return dt.datetime.strptime(text, fmt).date()
+        except ValueError:
+            continue
+    return None

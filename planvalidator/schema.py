@@ -1,0 +1,243 @@
+"""The plan schema: one YAML file per fiscal year plus its service catalog, loaded strictly.
+
+The office edits YAML, never Python. A typo must never silently disable a rule, so every
+mapping is checked against the keys it may hold and every check and list name against the
+ones that exist; the error names the file and the key.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+
+from .findings import CATALOGUE
+
+SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
+
+TYPES = ("text", "integer", "number", "dollars", "date", "measure")
+NUMERIC_TYPES = ("integer", "number", "dollars", "measure")
+# Checks a column may name in `checks:`; each is a pandera check registered in checks.py.
+COLUMN_CHECKS = ("non_negative", "measure_id_format", "unique", "real_target")
+IDENTITY_SHEET = "_planvalidator"
+
+
+class SchemaError(Exception):
+    """The schema YAML is wrong; the message names the file and the key."""
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    label: str
+    type: str = "text"
+    required: bool | str = False  # True, or the first stage from which it is required
+    missing_code: str = "required-missing"
+    list: str | None = None
+    checks: tuple[str, ...] = ()
+    width: int | None = None
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    sheet: str
+    columns: tuple[Column, ...]
+
+    def column(self, key: str) -> Column:
+        return next(c for c in self.columns if c.key == key)
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        return tuple(c.key for c in self.columns)
+
+
+@dataclass(frozen=True)
+class Service:
+    number: int
+    name: str
+    pillar: str
+
+
+@dataclass(frozen=True)
+class Agency:
+    code: str
+    name: str
+    services: dict[int, Service]
+
+
+@dataclass(frozen=True, eq=False)  # compared and hashed by identity: loads are cached
+class Schema:
+    path: Path
+    schema_id: str
+    fiscal_year: int
+    template_version: str
+    contact: str
+    placeholders: tuple[str, ...]
+    at_risk_within: float
+    lists: dict[str, tuple[str, ...]]
+    agency: Table
+    services: Table
+    measures: Table
+    agencies: dict[str, Agency] = field(repr=False)
+
+    @property
+    def tables(self) -> tuple[Table, ...]:
+        return (self.agency, self.services, self.measures)
+
+    @property
+    def stages(self) -> tuple[str, ...]:
+        return self.lists["stages"]
+
+    def required_at(self, column: Column, stage: str) -> bool:
+        """Whether the column must be filled at this plan stage."""
+        if column.required is True or column.required is False:
+            return column.required
+        stages = self.stages
+        return stage in stages and stages.index(stage) >= stages.index(column.required)
+
+
+def available_years(directory: Path = SCHEMA_DIR) -> list[int]:
+    return sorted(int(m.group(1)) for p in directory.glob("fy*.yaml")
+                  if (m := re.fullmatch(r"fy(\d{4})\.yaml", p.name)))
+
+
+def load_schema(fiscal_year: int | None = None, path: Path | str | None = None) -> Schema:
+    """The schema for a fiscal year (from schemas/) or from an explicit YAML file."""
+    if path is None:
+        years = available_years()
+        if fiscal_year is None:
+            fiscal_year = years[-1]
+        if fiscal_year not in years:
+            raise SchemaError(f"There is no schema for fiscal year {fiscal_year} "
+                              f"(schemas exist for {', '.join(map(str, years))}).")
+        path = SCHEMA_DIR / f"fy{fiscal_year}.yaml"
+    return _load(Path(path).resolve())
+
+
+@lru_cache(maxsize=8)
+def _load(path: Path) -> Schema:
+    doc = _read_yaml(path)
+    where = path.name
+    _keys(doc, where, "the top level",
+          required={"schema_id", "fiscal_year", "template_version", "catalog", "lists",
+                    "agency", "services", "measures"},
+          optional={"contact", "placeholders", "status"})
+    year = doc["fiscal_year"]
+    if not isinstance(year, int):
+        raise SchemaError(f"{where}: fiscal_year must be a year such as 2028, not {year!r}.")
+    catalog_path = path.parent / doc["catalog"]
+    pillars, agencies = _load_catalog(catalog_path)
+    lists = {name: tuple(str(v) for v in values) for name, values in doc["lists"].items()}
+    for name in ("stages", "units", "directions", "statuses", "measure_types", "yes_no"):
+        if name not in lists:
+            raise SchemaError(f"{where}: lists must define '{name}'.")
+    lists["pillars"] = pillars
+    lists["agencies"] = tuple(agencies)
+    status = doc.get("status") or {}
+    _keys(status, where, "status", optional={"at_risk_within"})
+    tables = {
+        "agency": _table(doc["agency"], "agency", "fields", year, lists, where),
+        "services": _table(doc["services"], "services", "columns", year, lists, where),
+        "measures": _table(doc["measures"], "measures", "columns", year, lists, where),
+    }
+    for table, keys in (("services", {"service_number", "service_name", "pillar"}),
+                        ("measures", {"measure_id", "service_number", "measure_type", "unit",
+                                      "direction", "target", "status", "status_explanation",
+                                      "target_rationale", "midyear_actual", "yearend_actual"}),
+                        ("agency", {"agency_code", "fiscal_year", "stage"})):
+        missing = keys - set(tables[table].keys)
+        if missing:
+            raise SchemaError(f"{where}: {table} must define the key(s) {', '.join(sorted(missing))}.")
+    return Schema(
+        path=path, schema_id=str(doc["schema_id"]), fiscal_year=year,
+        template_version=str(doc["template_version"]), contact=str(doc.get("contact", "")),
+        placeholders=tuple(str(p) for p in doc.get("placeholders", ())),
+        at_risk_within=float(status.get("at_risk_within", 0.10)), lists=lists,
+        agencies=agencies, **tables)
+
+
+def _read_yaml(path: Path) -> dict:
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise SchemaError(f"Schema file {path} does not exist.") from None
+    except yaml.YAMLError as e:
+        raise SchemaError(f"{path.name} is not valid YAML: {e}") from None
+    if not isinstance(doc, dict):
+        raise SchemaError(f"{path.name} must hold a mapping of keys.")
+    return doc
+
+
+def _keys(mapping, where: str, what: str, required=frozenset(), optional=frozenset()):
+    if not isinstance(mapping, dict):
+        raise SchemaError(f"{where}: {what} must be a mapping of keys, not {mapping!r}.")
+    allowed = set(required) | set(optional)
+    unknown = sorted(set(mapping) - allowed)
+    if unknown:
+        raise SchemaError(f"{where}: unknown key '{unknown[0]}' in {what} "
+                          f"(allowed: {', '.join(sorted(allowed))}).")
+    missing = sorted(set(required) - set(mapping))
+    if missing:
+        raise SchemaError(f"{where}: {what} is missing the key '{missing[0]}'.")
+
+
+def _label(text: str, year: int) -> str:
+    """Expand {Y}, {Y-1}, ... in a label to fiscal years."""
+    return re.sub(r"\{Y([+-]\d+)?\}", lambda m: str(year + int(m.group(1) or 0)), text)
+
+
+def _table(doc, name: str, items_key: str, year: int, lists: dict, where: str) -> Table:
+    _keys(doc, where, name, required={"sheet", items_key})
+    columns = []
+    for i, col in enumerate(doc[items_key]):
+        what = f"{name} {items_key[:-1]} {col.get('key', i + 1) if isinstance(col, dict) else i + 1}"
+        _keys(col, where, what, required={"key", "label"},
+              optional={"type", "required", "missing_code", "list", "checks", "width"})
+        ctype = col.get("type", "text")
+        if ctype not in TYPES:
+            raise SchemaError(f"{where}: unknown type '{ctype}' in {what} (types: {', '.join(TYPES)}).")
+        if col.get("list") is not None and col["list"] not in lists:
+            raise SchemaError(f"{where}: unknown list '{col['list']}' in {what} "
+                              f"(lists: {', '.join(sorted(lists))}).")
+        checks = tuple(col.get("checks", ()))
+        for check in checks:
+            if check not in COLUMN_CHECKS:
+                raise SchemaError(f"{where}: unknown check '{check}' in {what} "
+                                  f"(checks: {', '.join(COLUMN_CHECKS)}).")
+        required = col.get("required", False)
+        if not isinstance(required, bool) and required not in lists["stages"]:
+            raise SchemaError(f"{where}: required in {what} must be true, false or a stage "
+                              f"({', '.join(lists['stages'])}), not {required!r}.")
+        missing_code = col.get("missing_code", "required-missing")
+        if missing_code not in CATALOGUE:
+            raise SchemaError(f"{where}: unknown finding code '{missing_code}' in {what}.")
+        columns.append(Column(key=str(col["key"]), label=_label(str(col["label"]), year),
+                              type=ctype, required=required, missing_code=missing_code,
+                              list=col.get("list"), checks=checks, width=col.get("width")))
+    keys = [c.key for c in columns]
+    if len(set(keys)) != len(keys):
+        raise SchemaError(f"{where}: {name} uses a key twice.")
+    return Table(name=name, sheet=str(doc["sheet"]), columns=tuple(columns))
+
+
+def _load_catalog(path: Path):
+    doc = _read_yaml(path)
+    where = path.name
+    _keys(doc, where, "the top level", required={"pillars", "agencies"})
+    pillars = tuple(str(p) for p in doc["pillars"])
+    agencies = {}
+    for code, entry in doc["agencies"].items():
+        _keys(entry, where, f"agency {code}", required={"name", "services"})
+        services = {}
+        for number, svc in entry["services"].items():
+            _keys(svc, where, f"service {code} {number}", required={"name", "pillar"})
+            if svc["pillar"] not in pillars:
+                raise SchemaError(f"{where}: service {code} {number} has unknown pillar "
+                                  f"'{svc['pillar']}'.")
+            services[int(number)] = Service(int(number), str(svc["name"]), str(svc["pillar"]))
+        agencies[str(code)] = Agency(str(code), str(entry["name"]), services)
+    return pillars, agencies

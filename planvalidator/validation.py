@@ -1,0 +1,240 @@
+"""Validation: plans → findings. The one path that the CLI, the add-in and merge all call.
+
+The schema YAML is compiled into three pandera DataFrameSchemas (cells, measures, services)
+whose checks are the registered ones in checks.py. Pandera runs them lazily over frames that
+may hold many plans at once; one adapter turns its failure cases into findings at the cells
+the reader recorded. Structure rules (template identity) are plain Python: they are about the
+workbook, not its data.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from . import checks
+from .findings import Finding, Report, finding
+from .frames import cells_frame, measures_frame, services_frame, table_of
+from .messages import Context, message
+from .reading import Plan, read_workbook
+from .schema import IDENTITY_SHEET, Schema, load_schema
+from .xlsx import CellError
+
+MEASURE_ID_PATTERN = r"[A-Z]{2,6}-\d{3}-\d{2}"
+
+
+@dataclass(frozen=True)
+class Rule:
+    code: str
+    lands_on: str | None = None   # the column the finding points at; None: the failing cell
+
+
+@dataclass(frozen=True)
+class Compiled:
+    cells: object
+    cell_rules: tuple[Rule, ...]
+    measures: object
+    measure_rules: tuple[Rule, ...]
+    services: object
+    service_rules: tuple[Rule, ...]
+
+
+@lru_cache(maxsize=8)
+def compile_schema(schema: Schema) -> Compiled:
+    """The schema's rules as pandera schemas, each check paired with the finding it yields."""
+    import pandera.pandas as pa
+    checks.register()
+    C = pa.Check
+    missing_codes = sorted({c.missing_code for t in schema.tables for c in t.columns if c.required})
+    allowed = [f"{name}\x1f{v}" for name, values in schema.lists.items() for v in values]
+    catalog = [f"{a.code}:{n}" for a in schema.agencies.values() for n in a.services]
+    cells = [(C.filled(code=code), Rule(code)) for code in missing_codes] + [
+        (C.no_formula_error(), Rule("formula-error")),
+        (C.is_number(placeholders=list(schema.placeholders)), Rule("not-a-number")),
+        (C.is_date(), Rule("not-a-date")),
+        (C.in_list(allowed=allowed), Rule("not-in-list")),
+        (C.non_negative(), Rule("negative-value")),
+        (C.percent_range(), Rule("percent-out-of-range")),
+        (C.measure_id_format(pattern=MEASURE_ID_PATTERN), Rule("bad-measure-id")),
+        (C.unique_values(), Rule("duplicate-measure-id")),
+        (C.real_target(placeholders=list(schema.placeholders)), Rule("placeholder-target")),
+        (C.nonzero_target(), Rule("zero-target")),
+    ]
+    measures = [
+        (C.known_service(), Rule("unknown-service", "service_number")),
+        (C.id_matches_agency(), Rule("agency-mismatch", "measure_id")),
+        (C.id_matches_service(), Rule("bad-measure-id", "measure_id")),
+        (C.target_vs_baseline(), Rule("target-below-baseline", "target")),
+        (C.status_explained(), Rule("missing-status-explanation", "status_explanation")),
+        (C.status_consistent(at_risk_within=schema.at_risk_within),
+         Rule("status-inconsistent", "status")),
+    ]
+    services = [
+        (C.in_catalog(catalog=catalog), Rule("service-not-in-catalog", "service_number")),
+        (C.has_measures(), Rule("service-without-measures", "service_number")),
+        (C.has_outcome_measure(), Rule("no-outcome-measure", "service_number")),
+    ]
+
+    def build(pairs):
+        for check, _ in pairs:
+            check.ignore_na = False
+        return pa.DataFrameSchema(checks=[c for c, _ in pairs]), tuple(r for _, r in pairs)
+
+    return Compiled(*build(cells), *build(measures), *build(services))
+
+
+def _failures(pandera_schema, frame) -> list[tuple[int, int]]:
+    """(check number, frame row) of every failure, in order."""
+    import pandera.pandas as pa
+    if frame.empty:
+        return []
+    try:
+        pandera_schema.validate(frame, lazy=True, inplace=True)
+        return []
+    except pa.errors.SchemaErrors as e:
+        cases, errors = e.failure_cases, e
+    if cases["index"].isna().any():  # a check crashed: our bug, never a finding
+        raise RuntimeError(f"A validation check failed to run:\n{errors}")
+    pairs = cases[["check_number", "index"]].drop_duplicates()
+    return sorted(zip(pairs["check_number"].astype(int), pairs["index"].astype(int)))
+
+
+def validate_plans(plans: list[Plan]) -> list[Report]:
+    """Validate many plans with one pandera pass per frame; one Report per plan, in order."""
+    found: list[list[Finding]] = [list(p.findings) + _structure(p) for p in plans]
+    by_schema: dict[Schema, list[int]] = {}
+    for n, plan in enumerate(plans):
+        by_schema.setdefault(plan.schema, []).append(n)
+    for schema, members in by_schema.items():
+        group = [plans[n] for n in members]
+        compiled = compile_schema(schema)
+        for frame, pandera_schema, rules, row_table in (
+                (cells_frame(group), compiled.cells, compiled.cell_rules, None),
+                (measures_frame(group), compiled.measures, compiled.measure_rules, "measures"),
+                (services_frame(group), compiled.services, compiled.service_rules, "services")):
+            failures = _failures(pandera_schema, frame)
+            if not failures:
+                continue
+            plan_of, i_of = frame["plan"].to_numpy(), frame["i"].to_numpy()
+            for check_number, n in failures:
+                rule = rules[check_number]
+                p = plan_of[n]
+                if row_table is None:   # a cell rule: the failing cell itself
+                    table, key, row = frame["table"].iat[n], frame["key"].iat[n], None
+                else:
+                    table, key, row = row_table, rule.lands_on, frame.iloc[[n]]
+                found[members[p]].append(_finding(group[p], rule.code, table, key, int(i_of[n]), row))
+    return [Report(source=p.source, findings=f, agency=p.agency_code,
+                   fiscal_year=p.schema.fiscal_year, stage=p.stage,
+                   template_version=p.identity.get("template_version", ""))
+            for p, f in zip(plans, found)]
+
+
+def validate_plan(plan: Plan) -> Report:
+    return validate_plans([plan])[0]
+
+
+def validate_workbook(path: str | Path, fiscal_year: int | None = None,
+                      stage: str | None = None) -> Report:
+    """Read and validate one workbook. Raises UnreadableWorkbook when it can't be read."""
+    schema = load_schema(fiscal_year) if fiscal_year else None
+    return validate_plan(read_workbook(path, schema=schema, stage=stage))
+
+
+# --- one failing row → one finding -------------------------------------------------------
+
+def _finding(plan: Plan, code: str, table: str, key: str, i: int, row=None) -> Finding:
+    """The finding for one failing cell; `row` is the one-row frame of a row rule."""
+    data = table_of(plan, table)
+    column = data.table.column(key)
+    raw = data.raw[key][i] if key in data.raw else None
+    measure_id = ""
+    if table == "measures" and "measure_id" in data.values:
+        mid = data.values["measure_id"][i]
+        measure_id = mid if isinstance(mid, str) else ""
+    cell = data.address(key, i) if key in data.columns else ""
+    ctx = Context(location=f"{data.sheet}!{cell}", label=column.label, value=_shown(raw),
+                  measure_id=measure_id if key != "measure_id" else "",
+                  extra=_extra(plan, code, data, column, i, row))
+    return finding(code, sheet=data.sheet, cell=cell, row=data.row_of(key, i) if cell else 0,
+                   column=column.label, measure_id=measure_id, value=_shown(raw),
+                   message=message(code, ctx))
+
+
+def _shown(raw):
+    if isinstance(raw, CellError):
+        return raw.text or f"={raw.formula}"
+    if isinstance(raw, (dt.date, dt.time)):
+        return raw.isoformat()
+    return raw
+
+
+def _extra(plan: Plan, code: str, data, column, i: int, row) -> dict:
+    if code == "not-in-list":
+        return {"choices": plan.schema.lists[column.list]}
+    if code == "formula-error":
+        raw = data.raw[column.key][i]
+        return {"error": raw.text, "formula": raw.formula}
+    if code == "duplicate-measure-id":
+        value = data.values[column.key][i]
+        return {"others": [data.rows[j] for j, v in enumerate(data.values[column.key])
+                           if v == value and j != i]}
+    if code == "bad-measure-id" and row is not None:
+        return {"service": int(row["service_number"].iat[0])}
+    if code == "agency-mismatch":
+        return {"agency": plan.agency_code}
+    if code == "service-not-in-catalog":
+        return {"agency": plan.agency_code, "year": plan.schema.fiscal_year}
+    if code == "target-below-baseline":
+        return {"baseline": row["baseline"].iat[0], "direction": row["direction"].iat[0]}
+    if code == "missing-status-explanation":
+        return {"status": row["status"].iat[0]}
+    if code == "status-inconsistent":
+        expected = checks.expected_status(row, plan.schema.at_risk_within)[0]
+        return {"actual": row["actual"].iat[0], "target": row["target"].iat[0],
+                "direction": row["direction"].iat[0], "expected": expected}
+    return {}
+
+
+# --- structure: is this the right template? ------------------------------------------------
+
+def _version(text: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(p) for p in text.split("."))
+    except ValueError:
+        return ()
+
+
+def _structure(plan: Plan) -> list[Finding]:
+    schema, out = plan.schema, []
+    ident = plan.identity
+    year = plan.field("fiscal_year")
+    if isinstance(year, int) and year != schema.fiscal_year:
+        a = plan.agency
+        out.append(finding(
+            "template-outdated", sheet=a.sheet, cell=a.address("fiscal_year", 0),
+            row=a.row_of("fiscal_year", 0), column=a.table.column("fiscal_year").label, value=year,
+            message=f"This plan is for fiscal year {year}, but fiscal year {schema.fiscal_year} "
+                    f"is being collected.",
+            hint=f"Use the FY{schema.fiscal_year} template."))
+    version = ident.get("template_version", "")
+    if version and _version(version) < _version(schema.template_version):
+        out.append(finding(
+            "template-outdated", sheet=IDENTITY_SHEET, value=version,
+            message=f"This workbook was made from template version {version}; the current "
+                    f"template is version {schema.template_version}.",
+            hint=f"Copy your entries into the current FY{schema.fiscal_year} template "
+                 f"(version {schema.template_version})."))
+    owner = ident.get("agency", "")
+    if owner and plan.agency_code and owner != plan.agency_code:
+        a = plan.agency
+        out.append(finding(
+            "agency-mismatch", sheet=a.sheet, cell=a.address("agency_code", 0),
+            row=a.row_of("agency_code", 0), column=a.table.column("agency_code").label,
+            value=plan.agency_code,
+            message=f"This template was made for {owner}, but the Agency Code says "
+                    f"{plan.agency_code}.",
+            hint=f"Use the template made for {plan.agency_code}, or correct the Agency Code."))
+    return out
