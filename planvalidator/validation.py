@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+import numpy as np
+
 from . import checks
 from .findings import Finding, Report, finding
 from .frames import cells_frame, measures_frame, services_frame, table_of
@@ -86,19 +88,19 @@ def compile_schema(schema: Schema) -> Compiled:
 
 
 def _failures(pandera_schema, frame) -> list[tuple[int, int]]:
-    """(check number, frame row) of every failure, in order."""
-    import pandera.pandas as pa
-    if frame.empty:
-        return []
-    try:
-        pandera_schema.validate(frame, lazy=True, inplace=True)
-        return []
-    except pa.errors.SchemaErrors as e:
-        cases, errors = e.failure_cases, e
-    if cases["index"].isna().any():  # a check crashed: our bug, never a finding
-        raise RuntimeError(f"A validation check failed to run:\n{errors}")
-    pairs = cases[["check_number", "index"]].drop_duplicates()
-    return sorted(zip(pairs["check_number"].astype(int), pairs["index"].astype(int)))
+    """(check number, frame row) of every failure, for every check (lazily: none stops early).
+
+    The schema's checks run through pandera's check backend and we read each CheckResult's
+    boolean output. `DataFrameSchema.validate` would compute the same and then reshape the
+    failure cases and format a report text per failing check (~3 ms each, ~7 ms per call),
+    all of which this adapter would throw away. A check that crashes raises: that is our bug,
+    never a finding."""
+    failures = []
+    for number, check in enumerate(pandera_schema.checks):
+        result = check(frame)
+        if not result.check_passed:
+            failures += [(number, int(n)) for n in np.flatnonzero(~result.check_output.to_numpy())]
+    return failures
 
 
 def validate_plans(plans: list[Plan]) -> list[Report]:
