@@ -224,6 +224,10 @@ class Report:
     def valid(self) -> bool:
         return self.errors == 0
 
+    @property
+    def unreadable(self) -> bool:
+        return any(f.code == "unreadable-workbook" for f in self.findings)
+
     def as_dict(self) -> dict:
         return {
             "source": self.source, "agency": self.agency, "fiscal_year": self.fiscal_year,

@@ -116,17 +116,18 @@ def _identity(rows: list[list]) -> dict[str, str]:
 
 
 def _schema_for(identity, sheets, by_name) -> Schema:
-    """The schema of the workbook's fiscal year (identity sheet, else Agency sheet), else the latest."""
-    year = identity.get("fiscal_year")
-    if year is None:
-        latest = load_schema()
-        probe = TableData(latest.agency)
-        _locate_fields(latest.agency, sheets.get(by_name.get(latest.agency.sheet.casefold(), ""), []), probe)
-        year = probe.raw.get("fiscal_year", [None])[0]
-    try:
-        return load_schema(int(float(year)))
-    except (TypeError, ValueError, SchemaError):
-        return load_schema()
+    """The schema of the fiscal year the plan is for: the Agency sheet's Fiscal Year, else the
+    template's own, else the latest. (An old template filled in for a new year is then judged
+    against the new year's schema and reported as outdated.)"""
+    latest = load_schema()
+    probe = TableData(latest.agency)
+    _locate_fields(latest.agency, sheets.get(by_name.get(latest.agency.sheet.casefold(), ""), []), probe)
+    for year in (probe.raw.get("fiscal_year", [None])[0], identity.get("fiscal_year")):
+        try:
+            return load_schema(int(float(year)))
+        except (TypeError, ValueError, SchemaError):
+            continue
+    return latest
 
 
 def _stage_of(agency: TableData, schema: Schema) -> str:

@@ -10,6 +10,7 @@ workbook, not its data.
 from __future__ import annotations
 
 import datetime as dt
+from contextlib import nullcontext
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -22,7 +23,7 @@ from .frames import cells_frame, measures_frame, services_frame, table_of
 from .messages import Context, message
 from .reading import Plan, read_workbook
 from .schema import IDENTITY_SHEET, Schema, load_schema
-from .xlsx import CellError
+from .xlsx import CellError, UnreadableWorkbook
 
 MEASURE_ID_PATTERN = r"[A-Z]{2,6}-\d{3}-\d{2}"
 
@@ -145,6 +146,31 @@ def validate_workbook(path: str | Path, fiscal_year: int | None = None,
     return validate_plan(read_workbook(path, schema=schema, stage=stage))
 
 
+def validate_files(paths, fiscal_year: int | None = None, stage: str | None = None,
+                   progress=None) -> list[Report]:
+    """Validate many workbooks, one Report each in order; one that can't be read gets a
+    Report holding a single `unreadable-workbook` finding. `progress(items, label)` may wrap
+    the reading loop (a progress bar)."""
+    schema = load_schema(fiscal_year) if fiscal_year else None
+    paths = [Path(p) for p in paths]
+    plans: dict[int, Plan] = {}
+    reports: dict[int, Report] = {}
+    items = progress(list(enumerate(paths)), "Reading") if progress else enumerate(paths)
+    with items if hasattr(items, "__enter__") else nullcontext(items) as items:
+        for n, path in items:
+            try:
+                plans[n] = read_workbook(path, schema=schema, stage=stage)
+            except UnreadableWorkbook as e:
+                reports[n] = unreadable_report(path, e)
+    reports.update(zip(plans, validate_plans(list(plans.values()))))
+    return [reports[n] for n in range(len(paths))]
+
+
+def unreadable_report(path: Path, error: Exception) -> Report:
+    return Report(source=Path(path).name, findings=[finding(
+        "unreadable-workbook", sheet="", value=Path(path).name, message=str(error))])
+
+
 # --- one failing row → one finding -------------------------------------------------------
 
 def _finding(plan: Plan, code: str, table: str, key: str, i: int, row=None) -> Finding:
@@ -221,8 +247,15 @@ def _structure(plan: Plan) -> list[Finding]:
             message=f"This plan is for fiscal year {year}, but fiscal year {schema.fiscal_year} "
                     f"is being collected.",
             hint=f"Use the FY{schema.fiscal_year} template."))
-    version = ident.get("template_version", "")
-    if version and _version(version) < _version(schema.template_version):
+    version, made_for = ident.get("template_version", ""), ident.get("fiscal_year", "")
+    if made_for and made_for != str(schema.fiscal_year):
+        out.append(finding(
+            "template-outdated", sheet=IDENTITY_SHEET, value=made_for,
+            message=f"This workbook was made from the FY{made_for} template, but fiscal year "
+                    f"{schema.fiscal_year} is being collected.",
+            hint=f"Copy your entries into the FY{schema.fiscal_year} template "
+                 f"(version {schema.template_version})."))
+    elif version and _version(version) < _version(schema.template_version):
         out.append(finding(
             "template-outdated", sheet=IDENTITY_SHEET, value=version,
             message=f"This workbook was made from template version {version}; the current "

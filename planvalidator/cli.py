@@ -1,0 +1,183 @@
+"""The `planvalidator` command: a thin door into the library.
+
+Each command parses its options, calls one library function, renders what it returns and
+exits with the documented code: 0 no errors, 1 errors found, 2 unreadable input or misuse.
+Heavy imports (pandas, pandera, openpyxl) happen inside the commands so `--help` stays fast.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+OK, FOUND_ERRORS, BAD_INPUT = 0, 1, 2
+
+
+class Failure(click.ClickException):
+    """A plain-language error for the user; exit code 2."""
+    exit_code = BAD_INPUT
+
+
+def fiscal_year_option(fn):
+    return click.option("--fiscal-year", "-y", type=int, metavar="YEAR",
+                        help="Fiscal year whose schema applies (default: the workbook's own, "
+                             "else the latest).")(fn)
+
+
+def strict_option(fn):
+    return click.option("--strict", is_flag=True,
+                        help="Treat warnings as errors for the exit code.")(fn)
+
+
+def format_option(*choices):
+    def deco(fn):
+        return click.option("--format", "fmt", type=click.Choice(choices), default=choices[0],
+                            show_default=True, help="Output format.")(fn)
+    return deco
+
+
+def exit_code(reports, strict: bool) -> int:
+    if any(r.errors or (strict and r.warnings) for r in reports):
+        return FOUND_ERRORS
+    return OK
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]},
+             epilog="Example:\n\n\b\n  planvalidator validate examples/*.xlsx")
+@click.version_option(package_name="planvalidator")
+def main():
+    """Validate and merge agency performance-plan workbooks."""
+
+
+@main.command()
+@click.argument("files", nargs=-1, required=True,
+                type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@format_option("text", "json")
+@click.option("--annotate", "annotate_to", type=click.Path(path_type=Path), metavar="OUT",
+              help="Write a copy with failing cells marked and a Validation sheet (a folder "
+                   "when several files are given). The input is never changed.")
+@click.option("--stage", type=click.Choice(["Plan", "Mid-Year Update", "Year-End Update"]),
+              help="Validate as this plan stage instead of the one on the Agency sheet.")
+@fiscal_year_option
+@strict_option
+def validate(files, fmt, annotate_to, stage, fiscal_year, strict):
+    """Check plan workbooks and list every finding at its cell.
+
+    \b
+    Example:
+      planvalidator validate examples/bcfd-plan-fy2028-clean.xlsx
+      planvalidator validate --format json --annotate checked.xlsx plan.xlsx
+    """
+    from .annotate import annotate_workbook
+    from .render import json_reports, text
+    from .schema import SchemaError
+    from .validation import validate_files
+
+    if annotate_to and len(files) > 1 and annotate_to.exists() and not annotate_to.is_dir():
+        raise Failure(f"--annotate {annotate_to} must be a folder when several files are given.")
+    try:
+        reports = validate_files(files, fiscal_year=fiscal_year, stage=stage,
+                                 progress=_progress if len(files) > 1 else None)
+    except SchemaError as e:
+        raise Failure(str(e)) from None
+    unreadable = any(r.unreadable for r in reports)
+    if annotate_to:
+        for path, report in zip(files, reports):
+            if report.unreadable:
+                continue
+            out = annotate_to
+            if len(files) > 1 or annotate_to.is_dir():
+                annotate_to.mkdir(parents=True, exist_ok=True)
+                out = annotate_to / f"{path.stem}.annotated.xlsx"
+            try:
+                annotate_workbook(path, report, out)
+            except (ValueError, OSError) as e:
+                raise Failure(str(e)) from None
+    if fmt == "json":
+        click.echo(json_reports(reports))
+    else:
+        color = sys.stdout.isatty()
+        click.echo("\n\n".join(text(r, color=color) for r in reports))
+    sys.exit(BAD_INPUT if unreadable else exit_code(reports, strict))
+
+
+def _progress(items, label):
+    """A progress bar on a terminal; silent when piped."""
+    if not sys.stderr.isatty():
+        return items
+    return click.progressbar(items, label=label, file=sys.stderr)
+
+
+@main.command()
+@format_option("text", "json", "markdown")
+def codes(fmt):
+    """List every finding code with its severity and meaning.
+
+    \b
+    Example:
+      planvalidator codes
+      planvalidator codes --format markdown > docs/findings.md
+    """
+    from .render import catalogue_json, catalogue_markdown, catalogue_text
+    click.echo({"text": catalogue_text, "json": catalogue_json,
+                "markdown": catalogue_markdown}[fmt]())
+
+
+@main.group()
+def template():
+    """Build the plan templates the office distributes."""
+
+
+@template.command("build")
+@click.option("--fiscal-year", "-y", type=int, metavar="YEAR", required=True,
+              help="Fiscal year of the plan (its schema is schemas/fyYEAR.yaml).")
+@click.option("--agency", "agencies", multiple=True, metavar="CODE",
+              help="Pre-fill for this agency (repeatable). Without it: one blank template.")
+@click.option("--all", "all_agencies", is_flag=True, help="One template per catalog agency.")
+@click.option("-o", "--output", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              required=True, help="Folder to write the workbooks to (created if needed).")
+def template_build(fiscal_year, agencies, all_agencies, out_dir):
+    """Write plan template workbooks from the schema.
+
+    \b
+    Example:
+      planvalidator template build --fiscal-year 2028 -o out/
+      planvalidator template build -y 2028 --agency BCFD --agency DOT -o out/
+    """
+    from .schema import SchemaError, load_schema
+    from .templates import build_templates
+    try:
+        schema = load_schema(fiscal_year)
+        codes_ = list(schema.agencies) if all_agencies else list(agencies) or None
+        paths = build_templates(schema, codes_, out_dir)
+    except (SchemaError, ValueError, OSError) as e:
+        raise Failure(str(e)) from None
+    for path in paths:
+        click.echo(str(path))
+
+
+@main.group()
+def schema():
+    """Check the schema YAML the office edits each cycle."""
+
+
+@schema.command("check")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def schema_check(path):
+    """Load a schema YAML strictly and report what it defines.
+
+    \b
+    Example:
+      planvalidator schema check schemas/fy2028.yaml
+    """
+    from .schema import SchemaError, load_schema
+    try:
+        s = load_schema(path=path)
+    except SchemaError as e:
+        raise Failure(str(e)) from None
+    click.echo(f"{path}: FY{s.fiscal_year}, template version {s.template_version}, "
+               f"{len(s.agencies)} agencies, "
+               f"{sum(len(a.services) for a in s.agencies.values())} services, "
+               f"{len(s.measures.columns)} measure columns — OK")
