@@ -226,16 +226,20 @@ def _missing_sheet(sheet: str) -> Finding:
 
 def _normalize_column(schema: Schema, data: TableData, column: Column, findings) -> None:
     choices = {v.casefold(): v for v in schema.lists[column.list]} if column.list else None
+    ids = data.values.get("measure_id") if data.table.name == "measures" else None
     out = []
     for i, raw in enumerate(data.raw[column.key]):
         value, note, ok = _normalize(raw, column.type, choices)
         if not ok:
             data.unparsed.add((column.key, i))
         if note:
+            cell = data.address(column.key, i)
+            measure_id = ids[i] if ids and isinstance(ids[i], str) else ""
             findings.append(finding(
-                "value-interpreted", sheet=data.sheet, cell=data.address(column.key, i),
-                row=data.row_of(column.key, i), column=column.label, value=raw,
-                message=note))
+                "value-interpreted", sheet=data.sheet, cell=cell, row=data.row_of(column.key, i),
+                column=column.label, measure_id=measure_id, value=raw,
+                message=f"{data.sheet}!{cell} ({column.label}"
+                        f"{f' of measure {measure_id}' if measure_id else ''}): {note}"))
         out.append(value)
     data.values[column.key] = out
 

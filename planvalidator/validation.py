@@ -192,6 +192,9 @@ def _finding(plan: Plan, code: str, table: str, key: str, i: int, row=None) -> F
 
 
 def _shown(raw):
+    """The value as found, for messages and JSON (whole numbers without a trailing .0)."""
+    if isinstance(raw, float) and raw.is_integer():
+        return int(raw)
     if isinstance(raw, CellError):
         return raw.text or f"={raw.formula}"
     if isinstance(raw, (dt.date, dt.time)):

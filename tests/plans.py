@@ -1,0 +1,51 @@
+"""Small plans in the template's layout (title, note, header on row 3, data from row 4), as
+"sheet name → rows", the form both the .xlsx reader and the add-in payload produce."""
+
+from __future__ import annotations
+
+from planvalidator.reading import read_plan
+from planvalidator.schema import load_schema
+from planvalidator.validation import validate_plan
+
+SCHEMA = load_schema(2028)
+
+AGENCY = {"Agency Code": "BCFD", "Agency Name": "Baltimore City Fire Department",
+          "Fiscal Year": 2028, "Plan Stage": "Plan", "Prepared By": "Dana Reyes",
+          "Email": "dana.reyes@baltimorecity.gov", "Phone": "410-396-0000",
+          "Agency Head": "James Wallace", "Head Approval": "Yes", "Approval Date": None,
+          "Submission Date": None}
+
+SERVICES = [(609, "Emergency Medical Services", "Building Public Safety", 52_000_000, "EMS"),
+            (602, "Fire Suppression and Emergency Rescue", "Building Public Safety", 120_000_000, "")]
+
+
+def measure(mid="BCFD-609-01", svc=609, **fields) -> dict:
+    """A valid measure row; override any field by its schema key."""
+    row = {"measure_id": mid, "service_number": svc, "measure_name": "EMS responses",
+           "measure_type": "Outcome", "unit": "Count", "direction": "Increase",
+           "frequency": "Quarterly", "data_source": "CAD", "actual_y3": 100, "actual_y2": 110,
+           "target_y1": 115, "midyear_y1": 60, "target": 120, "key_measure": "Yes",
+           "equity_focus": "No"}
+    row.update(fields)
+    return row
+
+
+def sheets(measures=None, services=SERVICES, agency=None, rows_above=0, schema=SCHEMA):
+    agency_values = dict(AGENCY, **(agency or {}))
+    pad = [[None]] * rows_above
+    agency_rows = pad + [["Agency"], [None], ["Field", "Value"]] + [
+        [label, value] for label, value in agency_values.items()]
+    service_rows = pad + [["Services"], [None], [c.label for c in schema.services.columns]] + [
+        list(s) for s in services]
+    if measures is None:
+        measures = [measure("BCFD-609-01", 609), measure("BCFD-602-01", 602)]
+    keys = schema.measures.keys
+    measure_rows = pad + [["Measures"], [None], [c.label for c in schema.measures.columns]] + [
+        [m.get(k) for k in keys] for m in measures]
+    return {"Agency": agency_rows, "Services": service_rows, "Measures": measure_rows}
+
+
+def findings(data: dict, **kw) -> list[tuple[str, str, str]]:
+    """(sheet, cell, code) of every finding, in report order."""
+    plan = read_plan(list(data), data, source="test.xlsx", **kw)
+    return [(f.sheet, f.cell, f.code) for f in validate_plan(plan).findings]
