@@ -101,6 +101,7 @@ def measures_frame(plans: list[Plan]) -> pd.DataFrame:
         m = plan.measures
         n = len(m.rows)
         listed = {v for v in plan.services.values.get("service_number", []) if _int(v)}
+        services_known = "service_number" in plan.services.columns  # else nothing to compare
         stages = plan.schema.stages
         reporting = plan.stage != stages[0]
         year_end = plan.stage == stages[-1]
@@ -120,7 +121,7 @@ def measures_frame(plans: list[Plan]) -> pd.DataFrame:
             if math.isnan(baseline):
                 baseline = _number(a3[i])
             rows.append((
-                p, i, agency, svc, svc in listed,
+                p, i, agency, svc, svc in listed or not services_known,
                 match.group(1) if match else "", int(match.group(2)) if match else 0,
                 _text(types[i]), _text(directions[i]), _number(targets[i]), baseline,
                 rationale[i] is not None, _text(statuses[i]) if reporting else "",

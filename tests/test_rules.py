@@ -14,8 +14,8 @@ def test_missing_and_placeholder_targets_land_on_the_target_cell():
         ("Measures", "M4", "missing-target"),
         ("Measures", "M5", "placeholder-target"),
         ("Measures", "M6", "placeholder-target"),
-        ("Measures", "M7", "zero-target"),
         ("Measures", "M7", "target-below-baseline"),
+        ("Measures", "M7", "zero-target"),
     ]
 
 
@@ -112,7 +112,11 @@ def test_structure_findings():
     data = sheets()
     del data["Services"]
     data["Measures"][2][12] = "Target"     # the FY2028 Target header renamed
-    assert findings(data) == [
-        ("Measures", "", "missing-column"),
-        ("Services", "", "missing-sheet"),
-    ] or True  # placeholder replaced below
+    assert findings(data) == [("Measures", "", "missing-column"), ("Services", "", "missing-sheet")]
+
+
+def test_headers_are_found_by_label_below_inserted_rows():
+    data = sheets([measure("BCFD-609-01", target=None), measure("BCFD-602-01", 602)], rows_above=3)
+    header = data["Measures"][5]
+    header[2] = "  measure\nNAME "             # case, spacing and a line break
+    assert findings(data) == [("Measures", "M7", "missing-target")]
