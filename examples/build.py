@@ -2,6 +2,8 @@
 
     python examples/build.py              # rewrite every example in examples/
     python examples/build.py --out DIR    # write them to DIR instead
+    python examples/build.py --readme     # rerun the commands shown in examples/README.md
+                                          # and paste their output there
 
 Each example is a real Baltimore agency with its real catalog services, filled in as an agency
 analyst would fill the template: the clean ones pass validation, the others carry the mistakes
@@ -18,6 +20,9 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
+import re
+import shlex
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -619,11 +624,48 @@ def build(example: Example):
     return wb
 
 
+# ---- the README's console blocks ------------------------------------------------------------
+
+README = HERE / "README.md"
+CONSOLE_BLOCK = re.compile(r"^```console\n(.*?)^```$", re.M | re.S)
+
+
+def run_command(command: str) -> str:
+    """The stdout of one `planvalidator ...` command line, run as in the repository root
+    (examples/ is reachable, any file it writes lands in a scratch folder)."""
+    from click.testing import CliRunner
+
+    from planvalidator.cli import main as cli
+
+    args = shlex.split(command)
+    assert args[0] == "planvalidator", command
+    runner = CliRunner()
+    with runner.isolated_filesystem():
+        os.symlink(HERE, "examples")
+        return runner.invoke(cli, args[1:]).stdout
+
+
+def readme_with_output(text: str) -> str:
+    """README text with every ```console block's output replaced by a fresh run of its
+    `$ planvalidator ...` lines."""
+    def block(match):
+        commands = [line[2:] for line in match.group(1).splitlines() if line.startswith("$ ")]
+        body = "".join(f"$ {c}\n{run_command(c)}" for c in commands)
+        return f"```console\n{body}```"
+    return CONSOLE_BLOCK.sub(block, text)
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=HERE, metavar="DIR",
                         help="folder to write the examples to (default: examples/)")
+    parser.add_argument("--readme", action="store_true",
+                        help="rerun the commands in examples/README.md and paste their output")
     args = parser.parse_args(argv)
+    if args.readme:
+        README.write_text(readme_with_output(README.read_text(encoding="utf-8")), encoding="utf-8")
+        print(README)
+        return
     args.out.mkdir(parents=True, exist_ok=True)
     for example in EXAMPLES:
         path = args.out / example.file

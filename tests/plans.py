@@ -49,3 +49,21 @@ def findings(data: dict, **kw) -> list[tuple[str, str, str]]:
     """(sheet, cell, code) of every finding, in report order."""
     plan = read_plan(list(data), data, source="test.xlsx", **kw)
     return [(f.sheet, f.cell, f.code) for f in validate_plan(plan).findings]
+
+
+def fill_template(wb, data: dict) -> None:
+    """Write a plan given as sheets(...) into a template workbook: Agency values by label,
+    Services and Measures rows from row 4 (the rows the template pre-filled are cleared)."""
+    agency = wb["Agency"]
+    values = {row[0]: row[1] for row in data["Agency"][3:]}
+    for (label_cell, value_cell) in agency.iter_rows(min_row=4, max_col=2):
+        if label_cell.value in values:
+            value_cell.value = values[label_cell.value]
+    for name in ("Services", "Measures"):
+        ws = wb[name]
+        for row in ws.iter_rows(min_row=4):
+            for cell in row:
+                cell.value = None
+        for r, row in enumerate(data[name][3:], start=4):
+            for c, value in enumerate(row, start=1):
+                ws.cell(r, c).value = value
