@@ -19,10 +19,12 @@ what this script writes.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import os
 import re
 import shlex
+import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -639,10 +641,9 @@ def run_command(command: str) -> str:
 
     args = shlex.split(command)
     assert args[0] == "planvalidator", command
-    runner = CliRunner()
-    with runner.isolated_filesystem():
+    with tempfile.TemporaryDirectory() as scratch, contextlib.chdir(scratch):
         os.symlink(HERE, "examples")
-        return runner.invoke(cli, args[1:]).stdout
+        return CliRunner().invoke(cli, args[1:]).stdout
 
 
 def readme_with_output(text: str) -> str:

@@ -38,6 +38,11 @@ def format_option(*choices):
     return deco
 
 
+def examples(*lines: str) -> str:
+    """A help epilog: every --help ends with examples."""
+    return "Examples:\n\n\b\n" + "\n".join(f"  {line}" for line in lines)
+
+
 def exit_code(reports, strict: bool) -> int:
     if any(r.errors or (strict and r.warnings) for r in reports):
         return FOUND_ERRORS
@@ -45,13 +50,16 @@ def exit_code(reports, strict: bool) -> int:
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]},
-             epilog="Example:\n\n\b\n  planvalidator validate examples/*.xlsx")
+             epilog=examples("planvalidator validate examples/*.xlsx",
+                             "planvalidator template build --fiscal-year 2028 -o templates/"))
 @click.version_option(package_name="planvalidator")
 def main():
     """Validate and merge agency performance-plan workbooks."""
 
 
-@main.command()
+@main.command(epilog=examples(
+    "planvalidator validate examples/bcfd-plan-fy2028-clean.xlsx",
+    "planvalidator validate --format json --annotate checked.xlsx plan.xlsx"))
 @click.argument("files", nargs=-1, required=True,
                 type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @format_option("text", "json")
@@ -63,13 +71,7 @@ def main():
 @fiscal_year_option
 @strict_option
 def validate(files, fmt, annotate_to, stage, fiscal_year, strict):
-    """Check plan workbooks and list every finding at its cell.
-
-    \b
-    Example:
-      planvalidator validate examples/bcfd-plan-fy2028-clean.xlsx
-      planvalidator validate --format json --annotate checked.xlsx plan.xlsx
-    """
+    """Check plan workbooks and list every finding at its cell."""
     from .annotate import annotate_workbook
     from .render import json_reports, text
     from .schema import SchemaError
@@ -110,27 +112,24 @@ def _progress(items, label):
     return click.progressbar(items, label=label, file=sys.stderr)
 
 
-@main.command()
+@main.command(epilog=examples("planvalidator codes",
+                             "planvalidator codes --format markdown > docs/findings.md"))
 @format_option("text", "json", "markdown")
 def codes(fmt):
-    """List every finding code with its severity and meaning.
-
-    \b
-    Example:
-      planvalidator codes
-      planvalidator codes --format markdown > docs/findings.md
-    """
+    """List every finding code with its severity and meaning."""
     from .render import catalogue_json, catalogue_markdown, catalogue_text
     click.echo({"text": catalogue_text, "json": catalogue_json,
                 "markdown": catalogue_markdown}[fmt]())
 
 
-@main.group()
+@main.group(epilog=examples("planvalidator template build --fiscal-year 2028 -o out/"))
 def template():
     """Build the plan templates the office distributes."""
 
 
-@template.command("build")
+@template.command("build", epilog=examples(
+    "planvalidator template build --fiscal-year 2028 -o out/",
+    "planvalidator template build -y 2028 --agency BCFD --agency DOT -o out/"))
 @click.option("--fiscal-year", "-y", type=int, metavar="YEAR", required=True,
               help="Fiscal year of the plan (its schema is schemas/fyYEAR.yaml).")
 @click.option("--agency", "agencies", multiple=True, metavar="CODE",
@@ -139,13 +138,7 @@ def template():
 @click.option("-o", "--output", "out_dir", type=click.Path(file_okay=False, path_type=Path),
               required=True, help="Folder to write the workbooks to (created if needed).")
 def template_build(fiscal_year, agencies, all_agencies, out_dir):
-    """Write plan template workbooks from the schema.
-
-    \b
-    Example:
-      planvalidator template build --fiscal-year 2028 -o out/
-      planvalidator template build -y 2028 --agency BCFD --agency DOT -o out/
-    """
+    """Write plan template workbooks from the schema."""
     from .schema import SchemaError, load_schema
     from .templates import build_templates
     try:
@@ -158,20 +151,15 @@ def template_build(fiscal_year, agencies, all_agencies, out_dir):
         click.echo(str(path))
 
 
-@main.group()
+@main.group(epilog=examples("planvalidator schema check schemas/fy2028.yaml"))
 def schema():
     """Check the schema YAML the office edits each cycle."""
 
 
-@schema.command("check")
+@schema.command("check", epilog=examples("planvalidator schema check schemas/fy2028.yaml"))
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def schema_check(path):
-    """Load a schema YAML strictly and report what it defines.
-
-    \b
-    Example:
-      planvalidator schema check schemas/fy2028.yaml
-    """
+    """Load a schema YAML strictly and report what it defines."""
     from .schema import SchemaError, load_schema
     try:
         s = load_schema(path=path)

@@ -67,3 +67,12 @@ def fill_template(wb, data: dict) -> None:
         for r, row in enumerate(data[name][3:], start=4):
             for c, value in enumerate(row, start=1):
                 ws.cell(r, c).value = value
+
+
+def plan_file(path, data: dict | None = None, agency: str = "BCFD"):
+    """A real .xlsx: the agency's template from the schema, filled with `data`."""
+    from planvalidator.templates import build_workbook
+    wb = build_workbook(SCHEMA, agency)
+    fill_template(wb, data or sheets())
+    wb.save(path)
+    return path
