@@ -90,19 +90,13 @@ def read_xlsx(path, wanted: Iterable[str] | None = None) -> tuple[list[str], dic
     sheet_xml = book.inflate_all(keep={parts[n] for n in chosen})
 
     scans = {}
-    total = 0
     for n in chosen:
         scan = _scan_sheet(sheet_xml[parts[n]], fname)
-        if scan.rows > MAX_ROWS or scan.cols > MAX_COLUMNS:
+        if scan.rows is not None and (scan.rows > MAX_ROWS or scan.cols > MAX_COLUMNS):
             raise UnreadableWorkbook(
                 f"Sheet '{n}' in {fname} uses cells up to {_a1(scan.rows - 1, scan.cols - 1)}, "
                 f"more than a plan sheet may use ({MAX_ROWS:,} rows and {MAX_COLUMNS} columns); "
                 "delete the unused rows and columns, save and try again.")
-        total += scan.rows * scan.cols
-        if total > MAX_CELLS:
-            raise UnreadableWorkbook(
-                f"{fname} holds far more cells than a plan workbook; "
-                "send the plan sheets only, as an Excel Workbook (.xlsx).")
         scans[n] = scan
     return names, _read_values(data, fname, names, scans)
 
@@ -490,135 +484,178 @@ def _parse(data: bytes | None, fname: str):
 
 @dataclass
 class _Scan:
-    rows: int          # 1 + the largest row index of a cell (0 when the sheet is empty)
-    cols: int
+    rows: int | None   # 1 + the largest row index of a cell; None: known to be within the caps
+    cols: int | None
     errors: dict       # (row, col) -> CellError
 
 
-_ATTR = rb"[^\s=<>\"'/]+\s*=\s*(?:\"[^\"<>]*\"|'[^'<>]*')"
-_P = rb"(?:[^\s<>/]*:)?"  # an optional namespace prefix
-_C_TAG = re.compile(rb"<" + _P + rb"c[\s/>]")
-_C_WITH_R = re.compile(rb"<" + _P + rb"c(?:\s+" + _ATTR + rb")*?\s+r\s*=\s*(?:\"[^\"<>]*\"|'[^'<>]*')")
-_ANY_R = re.compile(rb"(?<=[\s\"'])r\s*=\s*(?:\"[^\"]*\"|'[^']*')")
-_CELL_R = re.compile(rb"(?<=[\s\"'])r=\"([A-Z]{1,3})[1-9][0-9]{0,6}\"")
-_CELL_ROW = re.compile(rb"(?<=[\s\"'])r=\"[A-Z]{1,3}([1-9][0-9]{0,6})\"")
-_ROW_R = re.compile(rb"(?<=[\s\"'])r=\"[1-9][0-9]{0,6}\"")
-_F_TAG = re.compile(rb"<" + _P + rb"f[\s/>]")
-_T_ERR = re.compile(rb"(?<=[\s\"'])t\s*=\s*(?:\"e\"|'e')")
-_CELL = re.compile(rb"<" + _P + rb"c((?:\s+" + _ATTR + rb")*)\s*(?:/>|>(.*?)</" + _P + rb"c\s*>)", re.S)
-_ATTR_KV = re.compile(rb"([^\s=<>\"'/]+)\s*=\s*(?:\"([^\"<>]*)\"|'([^'<>]*)')")
-_F = re.compile(rb"<" + _P + rb"f((?:\s+" + _ATTR + rb")*)\s*(?:/>|>(.*?)</" + _P + rb"f\s*>)", re.S)
-_V = re.compile(rb"<" + _P + rb"v(?:\s+" + _ATTR + rb")*\s*(?:/>|>(.*?)</" + _P + rb"v\s*>)", re.S)
-_IS = re.compile(rb"<" + _P + rb"is[\s/>]")
+def _max_int_regex(n: int) -> bytes:
+    """A regex for the integers 1..n written without leading zeros."""
+    s = str(n)
+    alts = [f"[1-9][0-9]{{0,{len(s) - 2}}}"] if len(s) > 1 else []
+    for i, ch in enumerate(s):
+        lo = 1 if i == 0 else 0
+        if int(ch) > lo:
+            alts.append(f"{s[:i]}[{lo}-{int(ch) - 1}][0-9]{{{len(s) - i - 1}}}")
+    alts.append(s)
+    return ("(?:" + "|".join(alts) + ")").encode()
+
+
+def _max_col_regex(n: int) -> bytes:
+    """A regex for the column letters of columns 1..n (n <= 702, two letters)."""
+    if n <= 26:
+        return f"[A-{chr(64 + n)}]".encode()
+    first, second = divmod(n - 27, 26)
+    alts = ["[A-Z]", f"{chr(65 + first)}[A-{chr(65 + second)}]"]
+    if first:
+        alts.insert(1, f"[A-{chr(64 + first)}][A-Z]")
+    return ("(?:" + "|".join(alts) + ")").encode()
+
+
+# The fast scan: the sheet is safe for calamine when every cell starts <c r="REF" with REF
+# within the caps, and no r attribute appears anywhere except right after "<c " or "<row ".
+# (calamine places a cell by its last r attribute, or by counting when it has none.)
+_IN_CAPS = _max_col_regex(MAX_COLUMNS) + _max_int_regex(MAX_ROWS)
+_ODD_CELL = re.compile(rb'<c(?! r="' + _IN_CAPS + rb'")[\s/>]')
+_PREFIXED_CELL = re.compile(rb":c[\s/>]")
+_OTHER_R = re.compile(rb"r(?<=[\s\"']r)(?<!<c r)(?<!<row r)\s*=")
+_T_ERR = re.compile(rb'\st="e"')
+
 _REF = re.compile(r"([A-Za-z]{0,3})([0-9]{1,7})")
 _STRING_TYPES = ("str", "s", "inlineStr")
 
 
 def _scan_sheet(xml: bytes, fname: str) -> _Scan:
     scan = _scan_fast(xml)
-    if scan is None or scan.rows > MAX_ROWS or scan.cols > MAX_COLUMNS:
-        scan = _scan_exact(xml, fname)  # irregular XML, or empty cells far out: look closer
+    if scan is None:
+        scan = _scan_exact(xml, fname)  # irregular XML, or cells beyond the caps: look closer
     return scan
 
 
 def _scan_fast(xml: bytes) -> _Scan | None:
-    """The common case (Excel, LibreOffice, openpyxl): every cell has r="A1" first.
-
-    The bound is the largest of *all* r="..." attributes in the part, wherever they are, so
-    duplicates and stray ones only make it larger; anything irregular returns None.
-    """
-    n_tags = len(_C_TAG.findall(xml))
-    if n_tags != len(_C_WITH_R.findall(xml)):
-        return None  # a cell without r: calamine places it by counting
-    col_letters = _CELL_R.findall(xml)
-    if len(_ANY_R.findall(xml)) != len(col_letters) + len(_ROW_R.findall(xml)):
-        return None  # an r value that is not a plain reference
-    if not col_letters:
-        return _Scan(0, 0, {})
-    rows = max(map(int, _CELL_ROW.findall(xml)))
-    cols = max(_col_number(c) for c in set(col_letters))
+    """The common case (Excel, LibreOffice, openpyxl write cells as <c r="A1" ...>): a few
+    regex searches over the part prove every cell is within the caps; None when they can't."""
+    if _ODD_CELL.search(xml) or _PREFIXED_CELL.search(xml) or _OTHER_R.search(xml):
+        return None
     errors = {}
-    if _F_TAG.search(xml) or _T_ERR.search(xml):
+    if b"<f" in xml or b't="e"' in xml:
         errors = _errors_fast(xml)
         if errors is None:
             return None
-    return _Scan(rows, cols, errors)
+    return _Scan(None, None, errors)
+
+
+# A formula with a saved value right after it, as Excel, LibreOffice and openpyxl write it, needs
+# no closer look; the others (no value, an error, anything unusual) are parsed one by one.
+_F_TO_LOOK_AT = re.compile(rb"<f(?=[\s/>])(?!(?:\s[^<>]*)?(?:/>|>[^<]*</f>)<v>[^<]+</v>)")
+_F_EMPTY_TEXT = re.compile(rb"<f(?:\s[^<>]*)?(?:/>|>[^<]*</f>)<v></v>")
+_C_OPEN = re.compile(rb'<c r="([A-Z]+)([0-9]+)"([^>]*?)(/?)>')
+_F_OPEN = re.compile(rb"<f((?:\s[^>]*?)?)(/?)>")
+_V_OPEN = re.compile(rb"<v(?:\s[^>]*?)?(/?)>")
+_T_ATTR = re.compile(rb'\st="([^"]*)"')
+_SI_ATTR = re.compile(rb'\ssi="([^"]*)"')
+_SHARED_MASTER = re.compile(rb'<f(\s[^>]*?\st="shared"[^>]*?)>')
 
 
 def _errors_fast(xml: bytes) -> dict | None:
-    starts = {}
-    for p in [m.start() for m in _F_TAG.finditer(xml)] + [m.start() for m in _T_ERR.finditer(xml)]:
-        q = p + 1
-        for _ in range(16):  # back to the start tag of the enclosing cell
-            q = xml.rfind(b"<", 0, q)
-            if q < 0 or _C_TAG.match(xml, q):
-                break
-        else:
-            continue  # no cell just before: a formula elsewhere (validation, formatting)
-        if q < 0 or q in starts:
+    """Error cells and formulas without a saved value, in a sheet whose cells all start
+    <c r="A1" (checked by the caller). None when a cell is too unusual for this quick parse."""
+    cells = {}
+    for p in [m.start() for m in _F_TO_LOOK_AT.finditer(xml)] + [m.start() for m in _T_ERR.finditer(xml)]:
+        q = xml.rfind(b"<c ", 0, p + 1)
+        if q < 0 or q in cells:
             continue
-        m = _CELL.match(xml, q)
+        if _F_EMPTY_TEXT.match(xml, p) and xml.find(b' t="str"', q, p) >= 0:
+            continue  # a formula whose saved value is the empty string (LibreOffice)
+        m = _C_OPEN.match(xml, q)
         if m is None:
-            return None  # a cell this scan does not understand: use the exact one
-        if m.end() > p:
-            starts[q] = m
-    errors = {}
-    shared = {}
-    for q in sorted(starts):
-        m = starts[q]
-        attrs = {k: a or b for k, a, b in _ATTR_KV.findall(m.group(1))}
-        ref = _REF.fullmatch(attrs.get(b"r", b"").decode("ascii", "replace"))
-        if ref is None or not ref.group(1):
             return None
-        body = m.group(2) or b""
-        f = _F.search(body)
-        v = _V.search(body)
-        cell = _Cell(attrs.get(b"t", b"n").decode("ascii", "replace"))
-        if f is not None:
-            if f.group(2) and b"<" in f.group(2):
-                return None  # CDATA or markup inside the formula
-            cell.formula = _unescape(f.group(2) or b"")
-            cell.has_f = True
-            fa = {k: a or b for k, a, b in _ATTR_KV.findall(f.group(1))}
-            cell.shared = fa.get(b"t") == b"shared"
-            cell.si = fa.get(b"si", b"").decode("ascii", "replace")
-            cell.master = b"ref" in fa
-        if v is not None:
-            if v.group(1) and b"<" in v.group(1):
-                return None
-            cell.has_v = True
-            cell.value = _unescape(v.group(1) or b"")
-        cell.has_is = _IS.search(body) is not None
-        pos = (int(ref.group(2)) - 1, _col_number(ref.group(1).upper().encode()) - 1)
-        err = cell.error(pos, shared)
+        end = m.end() if m.group(4) else xml.find(b"</c>", m.end())
+        if end < p:
+            continue  # not inside a cell
+        cell = _read_cell(m.group(3), xml[m.end():end] if not m.group(4) else b"")
+        if cell is None:
+            return None
+        cells[q] = ((int(m.group(2)) - 1, _col_number(m.group(1)) - 1), cell)
+    errors = {}
+    masters = None
+    for q in sorted(cells):
+        pos, cell = cells[q]
+        if cell.shared and not cell.formula:
+            if masters is None:
+                masters = _shared_masters(xml)
+            if cell.si in masters:
+                cell.formula = _translate(*masters[cell.si], pos)
+        err = cell.error()
         if err is not None:
             errors[pos] = err
     return errors
 
 
+def _read_cell(attrs: bytes, body: bytes) -> _Cell | None:
+    t = _T_ATTR.search(attrs)
+    cell = _Cell(t.group(1).decode("ascii", "replace") if t else "n")
+    f = _F_OPEN.search(body)
+    if f is not None:
+        cell.has_f = True
+        if not f.group(2):
+            end = body.find(b"</f>", f.end())
+            if end < 0 or b"<" in body[f.end():end]:
+                return None  # CDATA or markup in the formula
+            cell.formula = _unescape(body[f.end():end])
+        fattrs = f.group(1)
+        if b'"shared"' in fattrs:
+            cell.shared = True
+            si = _SI_ATTR.search(fattrs)
+            cell.si = si.group(1).decode("ascii", "replace") if si else ""
+    v = _V_OPEN.search(body)
+    if v is not None:
+        cell.has_v = True
+        if not v.group(1):
+            end = body.find(b"</v>", v.end())
+            if end < 0 or b"<" in body[v.end():end]:
+                return None
+            cell.value = _unescape(body[v.end():end])
+    cell.has_is = b"<is" in body
+    return cell
+
+
+def _shared_masters(xml: bytes) -> dict:
+    """si -> (formula, position of the cell that holds it), for Excel's shared formulas."""
+    masters = {}
+    for m in _SHARED_MASTER.finditer(xml):
+        if b" ref=" not in m.group(1) or m.group(1).endswith(b"/"):
+            continue
+        end = xml.find(b"</f>", m.end())
+        q = xml.rfind(b"<c ", 0, m.start())
+        c = _C_OPEN.match(xml, q) if q >= 0 else None
+        si = _SI_ATTR.search(m.group(1))
+        if end < 0 or c is None or si is None:
+            continue
+        pos = (int(c.group(2)) - 1, _col_number(c.group(1)) - 1)
+        masters[si.group(1).decode("ascii", "replace")] = (_unescape(xml[m.end():end]), pos)
+    return masters
+
+
 class _Cell:
-    __slots__ = ("t", "has_f", "formula", "shared", "si", "master", "has_v", "value", "has_is")
+    __slots__ = ("t", "has_f", "formula", "shared", "si", "has_v", "value", "has_is")
 
     def __init__(self, t: str):
         self.t = t
-        self.has_f = self.shared = self.master = self.has_v = self.has_is = False
+        self.has_f = self.shared = self.has_v = self.has_is = False
         self.formula = self.si = self.value = ""
 
-    def error(self, pos, shared: dict) -> CellError | None:
-        formula = self.formula
-        if self.shared:
-            if self.master and formula:
-                shared[self.si] = (formula, pos)
-            elif not formula and self.si in shared:
-                formula = _translate(*shared[self.si], pos)
+    def error(self) -> CellError | None:
+        """What calamine returns as '' but is an error: an error value (t="e"), or a formula
+        with no saved value (openpyxl writes none). A saved empty string is just empty."""
         if self.t == "e":
             text = self.value.strip()
             if text:
-                return CellError(text, formula)
-            return CellError("", formula) if self.has_f else None
+                return CellError(text, self.formula)
+            return CellError("", self.formula) if self.has_f else None
         if self.has_f and not self.has_is and not (
                 self.has_v and (self.value != "" or self.t in _STRING_TYPES)):
-            return CellError("", formula)
+            return CellError("", self.formula)
         return None
 
 
@@ -646,7 +683,7 @@ class _ExactScan:
         self.rows = self.cols = 0
         self.cell: _Cell | None = None
         self.pos = (0, 0)
-        self.has_child = False
+        self.has_child = self.master = False
         self.text: list[str] | None = None
         self.target = ""
         self.errors: dict = {}
@@ -662,7 +699,7 @@ class _ExactScan:
                 self.cell.has_f = True
                 self.cell.shared = attrs.get("t") == "shared"
                 self.cell.si = attrs.get("si", "")
-                self.cell.master = "ref" in attrs
+                self.master = "ref" in attrs
                 self.text, self.target = [], "f"
             elif local == "v":
                 self.cell.has_v = True
@@ -679,7 +716,7 @@ class _ExactScan:
             else:
                 self.pos = (self.row, self.col)
             self.cell = _Cell(attrs.get("t", "n"))
-            self.has_child = False
+            self.has_child = self.master = False
 
     def end(self, name: str):
         local = name.split(":", 1)[-1]
@@ -689,7 +726,12 @@ class _ExactScan:
             if self.has_child:
                 self.rows = max(self.rows, row + 1)
                 self.cols = max(self.cols, col + 1)
-            err = cell.error(self.pos, self.shared)
+            if cell.shared:
+                if self.master and cell.formula:
+                    self.shared[cell.si] = (cell.formula, self.pos)
+                elif not cell.formula and cell.si in self.shared:
+                    cell.formula = _translate(*self.shared[cell.si], self.pos)
+            err = cell.error()
             if err is not None:
                 self.errors[self.pos] = err
             self.cell = None
@@ -751,9 +793,13 @@ _NAMED = {"lt": "<", "gt": ">", "amp": "&", "quot": '"', "apos": "'"}
 
 
 def _unescape(raw: bytes) -> str:
+    """XML text as it reads (the five named entities and character references)."""
     s = raw.decode("utf-8", "replace")
     if "&" not in s:
         return s
+    if "&#" not in s:
+        return (s.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", '"')
+                .replace("&apos;", "'").replace("&amp;", "&"))
 
     def repl(m):
         if m.group(1):
@@ -772,8 +818,14 @@ def _read_values(data: bytes, fname: str, names: list[str], scans: dict[str, _Sc
         wb = CalamineWorkbook.from_filelike(io.BytesIO(data))
         if list(wb.sheet_names) != names:
             raise _damaged(fname)
-        for name, scan in scans.items():
+        total = 0
+        for name in scans:
             out[name] = wb.get_sheet_by_name(name).to_python(skip_empty_area=False)
+            total += len(out[name]) * (len(out[name][0]) if out[name] else 0)
+            if total > MAX_CELLS:  # each sheet is within the caps, so this stays bounded
+                raise UnreadableWorkbook(
+                    f"{fname} holds far more cells than a plan workbook; "
+                    "send the plan sheets only, as an Excel Workbook (.xlsx).")
     except UnreadableWorkbook:
         raise
     except Exception as exc:  # calamine's errors (CalamineError and any other it raises)
@@ -785,19 +837,23 @@ def _read_values(data: bytes, fname: str, names: list[str], scans: dict[str, _Sc
 
     result = {}
     for name, scan in scans.items():
-        raw = out[name]
-        if len(raw) > max(scan.rows, 1) or (raw and len(raw[0]) > max(scan.cols, 1)):
+        raw = out.pop(name)
+        height, width = len(raw), len(raw[0]) if raw else 0
+        if scan.rows is None:
+            most_rows, most_cols = MAX_ROWS, MAX_COLUMNS
+        else:
+            most_rows, most_cols = max(scan.rows, 1), max(scan.cols, 1)
+        if height > most_rows or width > most_cols:
             raise _damaged(fname)  # calamine saw cells the scan did not: refuse, don't guess
         rows = [[None if v == "" else v for v in row] for row in raw]
-        if scan.errors:
-            width = len(rows[0]) if rows else 0
-            for (r, c), err in scan.errors.items():
-                while len(rows) <= r:
-                    rows.append([None] * width)
-                if c >= width:
-                    for row in rows:
-                        row.extend([None] * (c + 1 - width))
-                    width = c + 1
-                rows[r][c] = err
+        del raw
+        for (r, c), err in scan.errors.items():
+            while len(rows) <= r:
+                rows.append([None] * width)
+            if c >= width:
+                for row in rows:
+                    row.extend([None] * (c + 1 - width))
+                width = c + 1
+            rows[r][c] = err
         result[name] = rows
     return result

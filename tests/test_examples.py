@@ -33,6 +33,7 @@ def findings(name: str) -> list[tuple[str, str, str]]:
 def load_build():
     spec = importlib.util.spec_from_file_location("examples_build", EXAMPLES / "build.py")
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module   # its dataclasses look their module up while being made
     spec.loader.exec_module(module)
     return module
 
