@@ -58,6 +58,7 @@ def cells_frame(plans: list[Plan]) -> pd.DataFrame:
     cols = {k: [] for k in _CELL_COLUMNS}
     for p, plan in enumerate(plans):
         units = plan.measures.values.get("unit")
+        no_data = _explained_no_data(plan)
         for data in (plan.agency, plan.services, plan.measures):
             n = len(data.rows)
             for column in data.table.columns:
@@ -75,7 +76,10 @@ def cells_frame(plans: list[Plan]) -> pd.DataFrame:
                 cols["blank"] += [v is None for v in values]
                 cols["error"] += [isinstance(v, CellError) for v in values]
                 cols["unparsed"] += [(column.key, i) in data.unparsed for i in range(n)]
-                cols["required"] += [plan.schema.required_at(column, plan.stage)] * n
+                required = plan.schema.required_at(column, plan.stage)
+                cols["required"] += ([required and not waived for waived in no_data]
+                                     if column.waived_by_no_data and data is plan.measures
+                                     else [required] * n)
                 cols["missing_code"] += [column.missing_code] * n
                 cols["pair"] += ([f"{column.list}\x1f{v}" if isinstance(v, str) else "" for v in values]
                                  if column.list else [""] * n)
@@ -84,6 +88,14 @@ def cells_frame(plans: list[Plan]) -> pd.DataFrame:
                 percent = column.type == "measure" and data is plan.measures and units
                 cols["is_percent"] += [u == "Percent" for u in units] if percent else [False] * n
     return _frame(cols, _CELL_TYPES)
+
+
+def _explained_no_data(plan: Plan) -> list[bool]:
+    """Per measure: Status is No Data and Status Explanation says why."""
+    m = plan.measures
+    status = m.values.get("status") or [None] * len(m.rows)
+    explanation = m.values.get("status_explanation") or [None] * len(m.rows)
+    return [s == "No Data" and e is not None for s, e in zip(status, explanation)]
 
 
 _MEASURE_COLUMNS = ("plan", "i", "agency_code", "service_number", "service_listed", "id_agency",

@@ -19,10 +19,11 @@ class Context:
 
     @property
     def shown(self) -> str:
+        """The value as found: text in quotes, numbers as numbers."""
         v = self.value
-        if isinstance(v, float) and v.is_integer():
-            v = int(v)
-        return f"'{v}'"
+        if isinstance(v, float):
+            return f"{v:g}"
+        return str(v) if isinstance(v, int) else f"'{v}'"
 
     @property
     def subject(self) -> str:
@@ -80,9 +81,12 @@ MESSAGES = {
     "missing-yearend-actual": lambda c: (f"{c.location} ({c.subject}) is empty: a Year-End "
                                          f"Update reports every measure's year-end actual."),
     "status-inconsistent": lambda c: (
+        f"{c.location}: measure {c.measure_id} is marked {c.shown}, but it has no actual to "
+        f"report, so its status is No Data." if c.extra["expected"] == "No Data" else
         f"{c.location}: measure {c.measure_id} is marked {c.shown}, but its actual "
-        f"{_g(c.extra['actual'])} against the target {_g(c.extra['target'])} "
-        f"({c.extra['direction']}) looks {c.extra['expected']}."),
+        f"{_g(c.extra['actual'])} against the target {_g(c.extra['target'])}"
+        f"{' (half the annual target, at mid-year)' if c.extra['prorated'] else ''} "
+        f"for a measure meant to {c.extra['direction'].lower()} looks {c.extra['expected']}."),
     "missing-status-explanation": lambda c: (
         f"{c.location} ({c.subject}) is empty while Status is {c.extra['status']}: explain "
         f"what happened."),

@@ -277,9 +277,9 @@ def _normalize(raw, ctype: str, choices):
         if ctype == "integer":
             number = int(number)
         if text.endswith("%"):
-            note = f"The text '{text}' was read as the percent {number:g} ({text})."
+            note = f"the text '{text}' was read as {number * 100:g}% (stored as {number:g})."
         else:
-            note = f"The text '{text}' was read as the number {number:g}."
+            note = f"the text '{text}' was read as the number {number:g}."
         return number, note, True
     if ctype == "date":
         if isinstance(raw, dt.datetime):
@@ -289,7 +289,7 @@ def _normalize(raw, ctype: str, choices):
         if isinstance(raw, str):
             date = _parse_date(text)
             if date:
-                return date, f"The text '{text}' was read as the date {date.isoformat()}.", True
+                return date, f"the text '{text}' was read as the date {date.isoformat()}.", True
         return (text if isinstance(raw, str) else raw), None, False
     raise AssertionError(ctype)
 

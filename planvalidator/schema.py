@@ -39,6 +39,7 @@ class Column:
     list: str | None = None
     checks: tuple[str, ...] = ()
     width: int | None = None
+    waived_by_no_data: bool = False  # not required in rows whose Status is No Data, explained
 
 
 @dataclass(frozen=True)
@@ -196,7 +197,8 @@ def _table(doc, name: str, items_key: str, year: int, lists: dict, where: str) -
     for i, col in enumerate(doc[items_key]):
         what = f"{name} {items_key[:-1]} {col.get('key', i + 1) if isinstance(col, dict) else i + 1}"
         _keys(col, where, what, required={"key", "label"},
-              optional={"type", "required", "missing_code", "list", "checks", "width"})
+              optional={"type", "required", "missing_code", "list", "checks", "width",
+                        "waived_by_no_data"})
         ctype = col.get("type", "text")
         if ctype not in TYPES:
             raise SchemaError(f"{where}: unknown type '{ctype}' in {what} (types: {', '.join(TYPES)}).")
@@ -217,7 +219,8 @@ def _table(doc, name: str, items_key: str, year: int, lists: dict, where: str) -
             raise SchemaError(f"{where}: unknown finding code '{missing_code}' in {what}.")
         columns.append(Column(key=str(col["key"]), label=_label(str(col["label"]), year),
                               type=ctype, required=required, missing_code=missing_code,
-                              list=col.get("list"), checks=checks, width=col.get("width")))
+                              list=col.get("list"), checks=checks, width=col.get("width"),
+                              waived_by_no_data=bool(col.get("waived_by_no_data", False))))
     keys = [c.key for c in columns]
     if len(set(keys)) != len(keys):
         raise SchemaError(f"{where}: {name} uses a key twice.")

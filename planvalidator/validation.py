@@ -224,7 +224,9 @@ def _extra(plan: Plan, code: str, data, column, i: int, row) -> dict:
         return {"status": row["status"].iat[0]}
     if code == "status-inconsistent":
         expected = checks.expected_status(row, plan.schema.at_risk_within)[0]
-        return {"actual": row["actual"].iat[0], "target": row["target"].iat[0],
+        prorated = bool(row["prorate"].iat[0])
+        target = row["target"].iat[0] / 2 if prorated else row["target"].iat[0]
+        return {"actual": row["actual"].iat[0], "target": target, "prorated": prorated,
                 "direction": row["direction"].iat[0], "expected": expected}
     return {}
 
@@ -240,34 +242,36 @@ def _version(text: str) -> tuple[int, ...]:
 
 def _structure(plan: Plan) -> list[Finding]:
     schema, out = plan.schema, []
-    ident = plan.identity
+    ident, a = plan.identity, plan.agency
+    # Findings about the template point at the Fiscal Year cell, which the analyst can see
+    # (the identity sheet is hidden); without it, at the identity sheet.
+    at_year = (dict(sheet=a.sheet, cell=a.address("fiscal_year", 0), row=a.row_of("fiscal_year", 0),
+                    column=a.table.column("fiscal_year").label)
+               if "fiscal_year" in a.columns else dict(sheet=IDENTITY_SHEET))
     year = plan.field("fiscal_year")
+    version, made_for = ident.get("template_version", ""), ident.get("fiscal_year", "")
     if isinstance(year, int) and year != schema.fiscal_year:
-        a = plan.agency
         out.append(finding(
-            "template-outdated", sheet=a.sheet, cell=a.address("fiscal_year", 0),
-            row=a.row_of("fiscal_year", 0), column=a.table.column("fiscal_year").label, value=year,
+            "template-outdated", **at_year, value=year,
             message=f"This plan is for fiscal year {year}, but fiscal year {schema.fiscal_year} "
                     f"is being collected.",
             hint=f"Use the FY{schema.fiscal_year} template."))
-    version, made_for = ident.get("template_version", ""), ident.get("fiscal_year", "")
-    if made_for and made_for != str(schema.fiscal_year):
+    elif made_for and made_for != str(schema.fiscal_year):
         out.append(finding(
-            "template-outdated", sheet=IDENTITY_SHEET, value=made_for,
+            "template-outdated", **at_year, value=made_for,
             message=f"This workbook was made from the FY{made_for} template, but fiscal year "
                     f"{schema.fiscal_year} is being collected.",
             hint=f"Copy your entries into the FY{schema.fiscal_year} template "
                  f"(version {schema.template_version})."))
     elif version and _version(version) < _version(schema.template_version):
         out.append(finding(
-            "template-outdated", sheet=IDENTITY_SHEET, value=version,
+            "template-outdated", **at_year, value=version,
             message=f"This workbook was made from template version {version}; the current "
                     f"template is version {schema.template_version}.",
             hint=f"Copy your entries into the current FY{schema.fiscal_year} template "
                  f"(version {schema.template_version})."))
     owner = ident.get("agency", "")
     if owner and plan.agency_code and owner != plan.agency_code:
-        a = plan.agency
         out.append(finding(
             "agency-mismatch", sheet=a.sheet, cell=a.address("agency_code", 0),
             row=a.row_of("agency_code", 0), column=a.table.column("agency_code").label,

@@ -33,7 +33,6 @@ from dataclasses import dataclass
 from typing import Iterable
 
 import pyexpat
-from defusedxml import ElementTree as SafeET
 from python_calamine import CalamineWorkbook
 
 __all__ = ["CellError", "UnreadableWorkbook", "read_xlsx"]
@@ -91,13 +90,13 @@ def read_xlsx(path, wanted: Iterable[str] | None = None) -> tuple[list[str], dic
 
     scans = {}
     for n in chosen:
-        scan = _scan_sheet(sheet_xml[parts[n]], fname)
-        if scan.rows is not None and (scan.rows > MAX_ROWS or scan.cols > MAX_COLUMNS):
+        try:
+            scans[n] = _scan_sheet(sheet_xml[parts[n]], fname)
+        except _Beyond as far:
             raise UnreadableWorkbook(
-                f"Sheet '{n}' in {fname} uses cells up to {_a1(scan.rows - 1, scan.cols - 1)}, "
-                f"more than a plan sheet may use ({MAX_ROWS:,} rows and {MAX_COLUMNS} columns); "
-                "delete the unused rows and columns, save and try again.")
-        scans[n] = scan
+                f"Sheet '{n}' in {fname} has a cell at {_a1(*far.args)}, beyond what a plan sheet "
+                f"may use ({MAX_ROWS:,} rows and {MAX_COLUMNS} columns); delete the rows and "
+                "columns below and to the right of the plan, save and try again.") from None
     return names, _read_values(data, fname, names, scans)
 
 
@@ -377,10 +376,10 @@ class _Book:
                 raise _macros(fname)
 
         target = None
-        for rel in _parse(self.xml_part("_rels/.rels"), fname).iter():
-            if _local(rel.tag) == "Relationship" and rel.get("Type", "").endswith(
+        for tag, attrs in _elements(self.xml_part("_rels/.rels"), fname):
+            if tag == "Relationship" and attrs.get("Type", "").endswith(
                     "/relationships/officeDocument"):
-                target = rel.get("Target")
+                target = attrs.get("Target")
         if target is None:
             raise _not_excel(fname)
         leaf = target.lower().rsplit("/", 1)[-1]
@@ -397,11 +396,11 @@ class _Book:
         if rels_xml is None:
             raise _damaged(fname)
         if b"&" in rels_xml:
-            raise _damaged(fname)  # calamine does not unescape these targets; ElementTree does
+            raise _damaged(fname)  # calamine does not unescape these targets; expat does
         rels = {}
-        for rel in _parse(rels_xml, fname).iter():
-            if _local(rel.tag) == "Relationship" and rel.get("Id") is not None:
-                rels[rel.get("Id")] = (rel.get("Target", ""), rel.get("Type", ""))
+        for tag, attrs in _elements(rels_xml, fname):
+            if tag == "Relationship" and attrs.get("Id") is not None:
+                rels[attrs["Id"]] = (attrs.get("Target", ""), attrs.get("Type", ""))
 
         wb = self.xml_part(xl_path + "workbook.xml")
         if wb is None:
@@ -411,14 +410,14 @@ class _Book:
             raise _too_many_sheets(fname, n)
         names: list[str] = []
         parts: dict[str, str] = {}
-        for el in _parse(wb, fname).iter():
-            if _local(el.tag) != "sheet":
+        for tag, attrs in _elements(wb, fname):
+            if tag != "sheet":
                 continue
             rid = None
-            for k, v in el.attrib.items():
-                if _local(k) == "id":
+            for k, v in attrs.items():  # calamine: the last attribute named id or *:id
+                if k == "id" or k.endswith(":id"):
                     rid = v
-            name = el.get("name", "")
+            name = attrs.get("name", "")
             if rid not in rels or name in parts:
                 raise _damaged(fname)
             target, typ = rels[rid]
@@ -453,30 +452,42 @@ _SHEET_TAG = re.compile(rb"<(?:[^\s<>/]*:)?sheet[\s/>]")
 _UNIQUE_COUNT = re.compile(rb"uniqueCount\s*=\s*(\"[^\"]*\"|'[^']*')")
 
 
-def _local(tag: str) -> str:
-    return tag.rsplit("}", 1)[-1].split(":", 1)[-1]
-
-
 def _check_xml(data: bytes | None, fname: str) -> None:
+    """Refuse what Excel never writes in a part we or calamine parse: a DTD (entity bombs and
+    external entities live there), and UTF-16/32 text, which the byte scans here can't read."""
     if data is None:
         return
-    if b"<!DOCTYPE" in data or b"<!ENTITY" in data:
+    if b"<!" in data and (b"<!DOCTYPE" in data or b"<!ENTITY" in data):
         raise UnreadableWorkbook(
             f"{fname} contains content that Excel never writes (an XML document type "
             "declaration, a known way to attack software), so it was not opened; "
             "save the plan from Excel as an Excel Workbook (.xlsx) and try again.")
-    if b"\x00" in data or data.startswith((b"\xfe\xff", b"\xff\xfe")):
-        raise _damaged(fname)  # UTF-16/32: not what Excel writes, and not what we scan
+    if b"\x00" in data[:4] or data.startswith((b"\xfe\xff", b"\xff\xfe")):
+        raise _damaged(fname)
 
 
-def _parse(data: bytes | None, fname: str):
+def _elements(data: bytes | None, fname: str) -> list[tuple[str, dict]]:
+    """(local name, attributes) of every element, in document order. Names are split at the
+    first colon, as calamine's XML reader does; no namespace processing, no DTD (refused)."""
     if data is None:
         raise _damaged(fname)
+    out = []
+
+    def start(name, attrs):
+        out.append((name.split(":", 1)[-1], attrs))
+
+    def refuse(*args):
+        raise _damaged(fname)
+
+    parser = pyexpat.ParserCreate()
+    parser.StartElementHandler = start
+    parser.StartDoctypeDeclHandler = refuse
+    parser.EntityDeclHandler = refuse
     try:
-        return SafeET.fromstring(data)
-    except (SafeET.ParseError, ValueError):
-        # ValueError covers defusedxml's refusals (DTDs, entities), already excluded above
+        parser.Parse(data, True)
+    except pyexpat.ExpatError:
         raise _damaged(fname) from None
+    return out
 
 
 # ---------------------------------------------------------------------------------------------
@@ -484,7 +495,7 @@ def _parse(data: bytes | None, fname: str):
 
 @dataclass
 class _Scan:
-    rows: int | None   # 1 + the largest row index of a cell; None: known to be within the caps
+    rows: int | None   # 1 + the largest row index of a cell with content; None: within the caps
     cols: int | None
     errors: dict       # (row, col) -> CellError
 
@@ -519,7 +530,7 @@ _IN_CAPS = _max_col_regex(MAX_COLUMNS) + _max_int_regex(MAX_ROWS)
 _ODD_CELL = re.compile(rb'<c(?! r="' + _IN_CAPS + rb'")[\s/>]')
 _PREFIXED_CELL = re.compile(rb":c[\s/>]")
 _OTHER_R = re.compile(rb"r(?<=[\s\"']r)(?<!<c r)(?<!<row r)\s*=")
-_T_ERR = re.compile(rb'\st="e"')
+_T_ERR = re.compile(rb' t="e"')  # as the writers write it; a literal, so a fast search
 
 _REF = re.compile(r"([A-Za-z]{0,3})([0-9]{1,7})")
 _STRING_TYPES = ("str", "s", "inlineStr")
@@ -669,6 +680,10 @@ def _translate(formula: str, origin: tuple[int, int], dest: tuple[int, int]) -> 
         return ""
 
 
+class _Beyond(Exception):
+    """A cell with content beyond the caps, at 0-based (row, col)."""
+
+
 class _ExactScan:
     """Parse the sheet with expat and follow calamine's own rules for placing cells.
 
@@ -724,6 +739,8 @@ class _ExactScan:
         if cell is not None and local == "c":
             row, col = self.pos
             if self.has_child:
+                if row >= MAX_ROWS or col >= MAX_COLUMNS:
+                    raise _Beyond(row, col)  # stop at the first one: no need to read on
                 self.rows = max(self.rows, row + 1)
                 self.cols = max(self.cols, col + 1)
             if cell.shared:
