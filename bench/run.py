@@ -285,7 +285,11 @@ def write_results(path: Path, args, files, results, processes, started, load) ->
         "file from disk and validates it. *found*: what each reports on the file "
         "(planvalidator errors + warnings; frictionless errors; the script's pandera failure "
         "cases). frictionless and the script check the Measures sheet only; planvalidator "
-        "also reads and checks the Agency and Services sheets and the cross-sheet rules.",
+        "also reads and checks the Agency and Services sheets and the cross-sheet rules. "
+        "Like every filled template, each file carries the template's 500 pre-formatted input "
+        "rows (21 columns of styled empty cells on Measures), which every reader walks.",
+        "",
+        "Where planvalidator's time goes: `python bench/profile_validate.py FILE` (cProfile).",
         "",
         "## In-process: read + validate one workbook (ms)",
         "",

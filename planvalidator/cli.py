@@ -122,6 +122,67 @@ def codes(fmt):
                 "markdown": catalogue_markdown}[fmt]())
 
 
+@main.command(epilog=examples(
+    "planvalidator merge examples/ -o citywide.xlsx",
+    "planvalidator merge 'submissions/*.xlsx' -o citywide.xlsx --jobs 2 --datapackage open-data/"))
+@click.argument("sources", nargs=-1, required=True)
+@click.option("-o", "--output", "out", type=click.Path(dir_okay=False, path_type=Path),
+              required=True, help="The consolidated workbook to write (atomically).")
+@click.option("--jobs", "-j", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="Worker processes for reading the submissions.")
+@click.option("--reject-errors", is_flag=True,
+              help="Leave agencies whose plans have errors out of the Measures sheet.")
+@click.option("--datapackage", type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
+              help="Also write open data: Measures and Services of the plans without errors, and "
+                   "the Summary, as CSV with a Frictionless datapackage.json.")
+@click.option("--timestamp", is_flag=True,
+              help="Stamp the workbook with the current time (default: a fixed one, so the "
+                   "same inputs give the same bytes).")
+@format_option("text", "json")
+@fiscal_year_option
+@strict_option
+def merge(sources, out, jobs, reject_errors, datapackage, timestamp, fmt, fiscal_year, strict):
+    """Validate every submission and merge them into one citywide plan workbook.
+
+    SOURCES are files, folders (their .xlsx files) or glob patterns. The latest submission of
+    each agency wins (Submission Date, then file time); earlier ones are listed as superseded.
+    """
+    import datetime as dt
+
+    from .consolidated import write_consolidated
+    from .datapackage import write_datapackage
+    from .merge import MergeError, merge_files
+    from .render import merge_json, merge_text
+    from .schema import SchemaError
+
+    try:
+        cons = merge_files(sources, out, fiscal_year=fiscal_year, jobs=jobs,
+                           progress=_file_progress)
+        stamp = dt.datetime.now(dt.timezone.utc) if timestamp else None
+        write_consolidated(cons, out, reject_errors=reject_errors, timestamp=stamp)
+        if datapackage:
+            write_datapackage(cons, datapackage)
+    except (MergeError, SchemaError, OSError) as e:
+        raise Failure(str(e)) from None
+    click.echo(merge_json(cons, out) if fmt == "json" else merge_text(cons, out))
+    reports = [s.report for s in cons.accepted]
+    sys.exit(FOUND_ERRORS if cons.unreadable else exit_code(reports, strict))
+
+
+def _file_progress(results, total):
+    """A progress bar over the files on a terminal; silent when piped."""
+    if not sys.stderr.isatty():
+        return results
+    return _iterate_with_bar(results, total)
+
+
+def _iterate_with_bar(results, total):
+    with click.progressbar(length=total, label="Merging", file=sys.stderr) as bar:
+        for item in results:
+            bar.update(1)
+            yield item
+
+
 @main.group(epilog=examples("planvalidator template build --fiscal-year 2028 -o out/"))
 def template():
     """Build the plan templates the office distributes."""

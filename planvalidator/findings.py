@@ -122,6 +122,11 @@ CATALOGUE: dict[str, Code] = {c.code: c for c in [
        "how much it does.",
        "Add an Outcome or Effectiveness measure for the service.",
        "Service 609 has only Output measures"),
+    _c("measure-id-collision", ERROR, "plan", "Two agencies use the same measure ID",
+       "When plans are merged, every measure ID must belong to one agency only, so that updates "
+       "reach the right measure.",
+       "Use your own agency code in the ID; the performance office can help if the ID was assigned.",
+       "DOT-683-01 in both the DOT and the DPW plans"),
     _c("agency-mismatch", ERROR, "plan", "The agency code disagrees",
        "A measure ID or the workbook's template names another agency than the Agency sheet.",
        "Use the agency code from the Agency sheet in every measure ID.",

@@ -18,10 +18,11 @@ from openpyxl.writer.excel import ExcelWriter
 FIXED_TIMESTAMP = datetime(2000, 1, 1)
 
 
-def save_workbook(wb, path, timestamp: datetime | None = None) -> None:
-    """Save `wb` to `path` atomically; the same workbook and timestamp always give the same bytes."""
+def save_workbook(wb, path, timestamp: datetime | None = None, transform=None) -> None:
+    """Save `wb` to `path` atomically; the same workbook and timestamp always give the same bytes.
+    `transform(part name, bytes) -> bytes` may rewrite parts on the way (see sheetxml.py)."""
     path = Path(path)
-    data = workbook_bytes(wb, timestamp)
+    data = workbook_bytes(wb, timestamp, transform)
     mode = path.stat().st_mode & 0o777 if path.exists() else 0o644  # mkstemp makes it 0o600
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
@@ -39,7 +40,7 @@ def save_workbook(wb, path, timestamp: datetime | None = None) -> None:
         raise
 
 
-def workbook_bytes(wb, timestamp: datetime | None = None) -> bytes:
+def workbook_bytes(wb, timestamp: datetime | None = None, transform=None) -> bytes:
     """The .xlsx bytes of `wb`, with pinned document dates, zip dates and member order."""
     when = timestamp or FIXED_TIMESTAMP
     if when.tzinfo is not None:  # docProps dates are UTC
@@ -59,5 +60,6 @@ def workbook_bytes(wb, timestamp: datetime | None = None) -> bytes:
             info = ZipInfo(name, date_time=(max(when.year, 1980),) + when.timetuple()[1:6])
             info.compress_type = ZIP_DEFLATED
             info.create_system, info.external_attr = 3, 0o644 << 16
-            dst.writestr(info, src.read(name))
+            data = src.read(name)
+            dst.writestr(info, transform(name, data) if transform else data)
     return out.getvalue()

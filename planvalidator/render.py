@@ -68,3 +68,46 @@ def catalogue_markdown() -> str:
         out += [f"### `{c.code}` ({c.severity})", "", f"**{c.title}.** {c.explanation}", "",
                 f"- Example: {c.example}", f"- Fix: {c.fix}", ""]
     return "\n".join(out)
+
+
+def merge_summary(cons, out) -> dict:
+    """What a merge did, as data: the same for the text table and --format json."""
+    agencies = [{"agency": s.agency, "stage": s.stage, "fiscal_year": s.fiscal_year,
+                 "measures": len(s.plan.measures.rows),
+                 "missing_targets": sum(1 for f in s.report.findings
+                                        if f.code in ("missing-target", "placeholder-target")),
+                 "errors": s.report.errors, "warnings": s.report.warnings,
+                 "status": "Needs revision" if s.report.errors else "Accepted",
+                 "source": s.name} for s in cons.accepted]
+    return {
+        "output": str(out),
+        "agencies": agencies,
+        "superseded": [{"source": s.name, "agency": s.agency, "superseded_by": s.superseded_by}
+                       for s in cons.superseded],
+        "unreadable": [{"source": s.name, "reason": s.report.findings[0].message}
+                       for s in cons.unreadable],
+        "totals": {k: sum(a[k] for a in agencies)
+                   for k in ("measures", "missing_targets", "errors", "warnings")},
+    }
+
+
+def merge_json(cons, out) -> str:
+    return json.dumps(merge_summary(cons, out), indent=2, ensure_ascii=False)
+
+
+def merge_text(cons, out) -> str:
+    data = merge_summary(cons, out)
+    rows = [("Agency", "Stage", "Measures", "Missing targets", "Errors", "Warnings", "Status")]
+    rows += [(a["agency"] or a["source"], a["stage"], a["measures"], a["missing_targets"],
+              a["errors"], a["warnings"], a["status"]) for a in data["agencies"]]
+    t = data["totals"]
+    rows.append(("Total", "", t["measures"], t["missing_targets"], t["errors"], t["warnings"], ""))
+    widths = [max(len(str(r[c])) for r in rows) for c in range(len(rows[0]))]
+    lines = ["  ".join(str(v).ljust(w) if c < 2 or c == 6 else str(v).rjust(w)
+                       for c, (v, w) in enumerate(zip(r, widths))).rstrip() for r in rows]
+    for s in data["superseded"]:
+        lines.append(f"Superseded: {s['source']} ({s['agency']}) by {s['superseded_by']}")
+    for u in data["unreadable"]:
+        lines.append(f"Left out, unreadable: {u['source']}: {u['reason']}")
+    lines.append(f"Wrote {out}")
+    return "\n".join(lines)

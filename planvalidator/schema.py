@@ -85,6 +85,9 @@ class Schema:
     measures: Table
     agencies: dict[str, Agency] = field(repr=False)
 
+    def __reduce__(self):  # pickled by reference (to worker processes and back): reloaded from YAML, cached
+        return _load, (self.path,)
+
     @property
     def tables(self) -> tuple[Table, ...]:
         return (self.agency, self.services, self.measures)

@@ -48,6 +48,8 @@ MAX_ROWS = 20_000               # per sheet, from the real used range
 MAX_COLUMNS = 200
 MAX_CELLS = 4_000_000           # rows x columns, summed over the sheets returned
 MAX_SHARED_STRINGS = 1_000_000  # the announced count calamine reserves memory for
+MAX_ERROR_CELLS = 100_000       # error cells and formulas without a saved value, per sheet
+MAX_EXACT_SCAN_BYTES = 25 * 2**20  # sheet XML too unusual for the quick scan is parsed, slowly
 
 
 class UnreadableWorkbook(Exception):
@@ -97,6 +99,11 @@ def read_xlsx(path, wanted: Iterable[str] | None = None) -> tuple[list[str], dic
                 f"Sheet '{n}' in {fname} has a cell at {_a1(*far.args)}, beyond what a plan sheet "
                 f"may use ({MAX_ROWS:,} rows and {MAX_COLUMNS} columns); delete the rows and "
                 "columns below and to the right of the plan, save and try again.") from None
+        except _TooMuch:
+            raise UnreadableWorkbook(
+                f"Sheet '{n}' in {fname} holds far more than a plan sheet (huge or with very many "
+                "formulas that have no saved value); send the plan as an Excel Workbook (.xlsx) "
+                "saved from Excel.") from None
     return names, _read_values(data, fname, names, scans)
 
 
@@ -315,7 +322,10 @@ class _Book:
             size = crc = 0
             pending = raw
             while True:
-                chunk = d.decompress(pending, min(limit - size + 1, 4 * 2**20))
+                try:
+                    chunk = d.decompress(pending, min(limit - size + 1, 4 * 2**20))
+                except zlib.error:
+                    raise _damaged(self.fname) from None
                 size += len(chunk)
                 if size > limit:
                     raise _too_big(self.fname)
@@ -460,7 +470,7 @@ def _check_xml(data: bytes | None, fname: str) -> None:
     if b"<!" in data and (b"<!DOCTYPE" in data or b"<!ENTITY" in data):
         raise UnreadableWorkbook(
             f"{fname} contains content that Excel never writes (an XML document type "
-            "declaration, a known way to attack software), so it was not opened; "
+            "declaration), so it was not opened, to be safe; "
             "save the plan from Excel as an Excel Workbook (.xlsx) and try again.")
     if b"\x00" in data[:4] or data.startswith((b"\xfe\xff", b"\xff\xfe")):
         raise _damaged(fname)
@@ -485,7 +495,7 @@ def _elements(data: bytes | None, fname: str) -> list[tuple[str, dict]]:
     parser.EntityDeclHandler = refuse
     try:
         parser.Parse(data, True)
-    except pyexpat.ExpatError:
+    except (pyexpat.ExpatError, LookupError, UnicodeError):  # LookupError: unknown encoding
         raise _damaged(fname) from None
     return out
 
@@ -524,10 +534,13 @@ def _max_col_regex(n: int) -> bytes:
 
 
 # The fast scan: the sheet is safe for calamine when every cell starts <c r="REF" with REF
-# within the caps, and no r attribute appears anywhere except right after "<c " or "<row ".
-# (calamine places a cell by its last r attribute, or by counting when it has none.)
+# within the caps (or is an empty element), and no r attribute appears anywhere except right
+# after "<c " or "<row ". (calamine places a cell by its last r attribute, or by counting when
+# it has none, and drops cells without content.)
 _IN_CAPS = _max_col_regex(MAX_COLUMNS) + _max_int_regex(MAX_ROWS)
-_ODD_CELL = re.compile(rb'<c(?! r="' + _IN_CAPS + rb'")[\s/>]')
+_ODD_CELL = re.compile(rb'<c(?! r="' + _IN_CAPS + rb'")'
+                       rb'(?! r="[A-Z]{1,3}[0-9]{1,7}"(?: [A-Za-z]+="[^"<>]*")*/>)[\s/>]')
+# (the second lookahead lets through formatted empty cells anywhere: calamine drops them)
 _PREFIXED_CELL = re.compile(rb":c[\s/>]")
 _OTHER_R = re.compile(rb"r(?<=[\s\"']r)(?<!<c r)(?<!<row r)\s*=")
 _T_ERR = re.compile(rb' t="e"')  # as the writers write it; a literal, so a fast search
@@ -538,8 +551,10 @@ _STRING_TYPES = ("str", "s", "inlineStr")
 
 def _scan_sheet(xml: bytes, fname: str) -> _Scan:
     scan = _scan_fast(xml)
-    if scan is None:
-        scan = _scan_exact(xml, fname)  # irregular XML, or cells beyond the caps: look closer
+    if scan is None:  # irregular XML, or cells beyond the caps: look closer
+        if len(xml) > MAX_EXACT_SCAN_BYTES:
+            raise _TooMuch()
+        scan = _scan_exact(xml, fname)
     return scan
 
 
@@ -565,25 +580,47 @@ _F_OPEN = re.compile(rb"<f((?:\s[^>]*?)?)(/?)>")
 _V_OPEN = re.compile(rb"<v(?:\s[^>]*?)?(/?)>")
 _T_ATTR = re.compile(rb'\st="([^"]*)"')
 _SI_ATTR = re.compile(rb'\ssi="([^"]*)"')
-_SHARED_MASTER = re.compile(rb'<f(\s[^>]*?\st="shared"[^>]*?)>')
+_SHARED_MASTER = re.compile(rb"<f(\s[^>]*)>")
+_TAG_REACH = 1024       # how far back a cell's start tag may be from its <f> or t="e"
+_CELL_REACH = 65536     # how long a cell's content may be (Excel: formulas up to 8,192 characters)
+
+
+def _cell_at(xml: bytes, p: int) -> tuple[int, re.Match, int] | None:
+    """The canonical cell around position p: (start, start-tag match, end); None if none.
+    Every search is bounded, so hostile input can't make this quadratic."""
+    q = xml.rfind(b"<c ", max(0, p - _TAG_REACH), p + 1)
+    if q < 0:
+        return None
+    m = _C_OPEN.match(xml, q)
+    if m is None:
+        return None
+    if m.group(4):
+        return (q, m, m.end()) if m.end() > p else None
+    limit = m.end() + _CELL_REACH
+    following = xml.find(b"<c ", m.end(), limit)
+    end = xml.find(b"</c>", m.end(), following if following >= 0 else limit)
+    return (q, m, end) if end > p else None
 
 
 def _errors_fast(xml: bytes) -> dict | None:
     """Error cells and formulas without a saved value, in a sheet whose cells all start
     <c r="A1" (checked by the caller). None when a cell is too unusual for this quick parse."""
+    spots = []
+    for found in (_F_TO_LOOK_AT.finditer(xml), _T_ERR.finditer(xml)):
+        for m in found:
+            spots.append(m.start())
+            if len(spots) > MAX_ERROR_CELLS:
+                return None  # let the exact scan count them
     cells = {}
-    for p in [m.start() for m in _F_TO_LOOK_AT.finditer(xml)] + [m.start() for m in _T_ERR.finditer(xml)]:
-        q = xml.rfind(b"<c ", 0, p + 1)
-        if q < 0 or q in cells:
+    for p in spots:
+        around = _cell_at(xml, p)
+        if around is None:
+            continue  # not inside a cell (a formula in validation or formatting rules)
+        q, m, end = around
+        if q in cells:
             continue
         if _F_EMPTY_TEXT.match(xml, p) and xml.find(b' t="str"', q, p) >= 0:
             continue  # a formula whose saved value is the empty string (LibreOffice)
-        m = _C_OPEN.match(xml, q)
-        if m is None:
-            return None
-        end = m.end() if m.group(4) else xml.find(b"</c>", m.end())
-        if end < p:
-            continue  # not inside a cell
         cell = _read_cell(m.group(3), xml[m.end():end] if not m.group(4) else b"")
         if cell is None:
             return None
@@ -635,14 +672,15 @@ def _shared_masters(xml: bytes) -> dict:
     """si -> (formula, position of the cell that holds it), for Excel's shared formulas."""
     masters = {}
     for m in _SHARED_MASTER.finditer(xml):
-        if b" ref=" not in m.group(1) or m.group(1).endswith(b"/"):
+        attrs = m.group(1)
+        if b'"shared"' not in attrs or b" ref=" not in attrs or attrs.endswith(b"/"):
             continue
-        end = xml.find(b"</f>", m.end())
-        q = xml.rfind(b"<c ", 0, m.start())
-        c = _C_OPEN.match(xml, q) if q >= 0 else None
-        si = _SI_ATTR.search(m.group(1))
-        if end < 0 or c is None or si is None:
+        around = _cell_at(xml, m.start())
+        si = _SI_ATTR.search(attrs)
+        end = xml.find(b"</f>", m.end(), around[2]) if around else -1
+        if end < 0 or si is None:
             continue
+        c = around[1]
         pos = (int(c.group(2)) - 1, _col_number(c.group(1)) - 1)
         masters[si.group(1).decode("ascii", "replace")] = (_unescape(xml[m.end():end]), pos)
     return masters
@@ -682,6 +720,10 @@ def _translate(formula: str, origin: tuple[int, int], dest: tuple[int, int]) -> 
 
 class _Beyond(Exception):
     """A cell with content beyond the caps, at 0-based (row, col)."""
+
+
+class _TooMuch(Exception):
+    """Too many error cells, or too much unusual XML, to look at closely."""
 
 
 class _ExactScan:
@@ -751,6 +793,8 @@ class _ExactScan:
             err = cell.error()
             if err is not None:
                 self.errors[self.pos] = err
+                if len(self.errors) > MAX_ERROR_CELLS:
+                    raise _TooMuch()
             self.cell = None
             self.col = col + 1
         elif cell is not None and self.text is not None and local == self.target:
@@ -783,7 +827,7 @@ def _scan_exact(xml: bytes, fname: str) -> _Scan:
     parser.CharacterDataHandler = scan.chars
     try:
         parser.Parse(xml, True)
-    except pyexpat.ExpatError:
+    except (pyexpat.ExpatError, LookupError, UnicodeError):  # LookupError: unknown encoding
         raise _damaged(fname) from None
     return _Scan(scan.rows, scan.cols, scan.errors)
 

@@ -1,0 +1,224 @@
+"""Merge: every agency's submission → one consolidated citywide plan.
+
+A map over files (hash, read and normalize — in a process pool with jobs > 1), then validation
+with the same library call as `validate` (one pandera pass per batch of plans: a typical city
+is one batch), then one write (consolidated.py). Memory stays bounded with thousands of files:
+a submission's plan is dropped as soon as a later one of the same agency supersedes it; only
+its report and provenance are kept.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import glob
+import hashlib
+from collections.abc import Callable, Iterable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .findings import Finding, Report, finding
+from .reading import Plan, read_workbook
+from .schema import Schema, load_schema
+from .validation import unreadable_report, validate_plans
+from .xlsx import UnreadableWorkbook
+
+BATCH = 250  # plans validated together; bounds memory with thousands of submissions
+
+
+class MergeError(Exception):
+    """The merge could not start (no sources, output names an input, ...): exit code 2."""
+
+
+@dataclass
+class Submission:
+    path: Path
+    sha256: str
+    size: int
+    mtime: float
+    plan: Plan | None = None
+    report: Report | None = None
+    superseded_by: str = ""
+    # what the plan said, kept when the plan itself is dropped
+    agency: str = ""
+    agency_name: str = ""
+    fiscal_year: int | None = None
+    stage: str = ""
+    template_version: str = ""
+    submission_date: dt.date | None = None
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    @property
+    def readable(self) -> bool:
+        return not (self.report and self.report.unreadable)
+
+    @property
+    def result(self) -> str:
+        if not self.readable:
+            return "Unreadable"
+        return "Superseded" if self.superseded_by else "Accepted"
+
+    def sort_key(self):
+        """Later submissions win: Submission Date, then file time, then name."""
+        return (self.submission_date or dt.date.min, self.mtime, self.name)
+
+
+@dataclass
+class Consolidation:
+    submissions: list[Submission] = field(default_factory=list)
+
+    @property
+    def accepted(self) -> list[Submission]:
+        """One submission per agency, by agency code."""
+        return sorted((s for s in self.submissions if s.result == "Accepted"),
+                      key=lambda s: (s.agency, s.name))
+
+    @property
+    def superseded(self) -> list[Submission]:
+        return [s for s in self.submissions if s.result == "Superseded"]
+
+    @property
+    def unreadable(self) -> list[Submission]:
+        return [s for s in self.submissions if not s.readable]
+
+
+def collect_sources(specs: Iterable[str | Path]) -> list[Path]:
+    """Files, folders (their .xlsx files) and glob patterns → sorted unique paths."""
+    paths: set[Path] = set()
+    for spec in specs:
+        spec = str(spec)
+        p = Path(spec)
+        if p.is_dir():
+            found = [f for f in p.glob("*.xlsx")]
+        elif p.is_file():
+            found = [p]
+        else:
+            found = [Path(f) for f in glob.glob(spec, recursive=True) if Path(f).is_file()]
+        found = [f for f in found if not f.name.startswith("~$")]  # Excel's lock files
+        if not found:
+            raise MergeError(f"No plan workbooks found at '{spec}'.")
+        paths.update(f.resolve() for f in found)
+    return sorted(paths)
+
+
+def read_submission(path: Path, schema: Schema | None = None) -> Submission:
+    """Hash and read one file (runs in a worker process when merging with jobs > 1)."""
+    data = path.read_bytes()
+    stat = path.stat()
+    sub = Submission(path=path, sha256=hashlib.sha256(data).hexdigest(), size=len(data),
+                     mtime=stat.st_mtime)
+    try:
+        plan = read_workbook(path, schema=schema)
+    except UnreadableWorkbook as e:
+        sub.report = unreadable_report(path, e)
+        return sub
+    sub.plan = plan
+    sub.agency = plan.agency_code
+    name = plan.field("agency_name")
+    sub.agency_name = name if isinstance(name, str) else ""
+    sub.fiscal_year = plan.schema.fiscal_year
+    sub.stage = plan.stage
+    sub.template_version = plan.identity.get("template_version", "")
+    date = plan.field("submission_date")
+    sub.submission_date = date if isinstance(date, dt.date) else None
+    return sub
+
+
+def _read_one(args):
+    return read_submission(*args)
+
+
+def merge(paths: list[Path], fiscal_year: int | None = None, jobs: int = 1,
+          progress: Callable | None = None) -> Consolidation:
+    """Read and validate every submission; pick the latest per agency."""
+    schema = load_schema(fiscal_year) if fiscal_year else None
+    cons = Consolidation()
+    winners: dict[str, Submission] = {}
+    pending: list[Submission] = []
+
+    def settle(batch):
+        for sub, report in zip(batch, validate_plans([s.plan for s in batch])):
+            sub.report = report
+            if winners.get(_key(sub)) is not sub:
+                sub.plan = None  # superseded: keep its report, drop its data
+
+    work = [(p, schema) for p in paths]
+    with ProcessPoolExecutor(jobs) if jobs > 1 else _Serial() as pool:
+        results = pool.map(_read_one, work, chunksize=max(1, min(64, len(work) // (4 * jobs) or 1)))
+        for sub in progress(results, len(work)) if progress else results:
+            cons.submissions.append(sub)
+            if sub.plan is None:
+                continue
+            key = _key(sub)
+            current = winners.get(key)
+            if current is None or sub.sort_key() > current.sort_key():
+                if current is not None:
+                    current.plan = None if current.report else current.plan
+                winners[key] = sub
+            pending.append(sub)
+            if len(pending) >= BATCH:
+                settle(pending)
+                pending = []
+        settle(pending)
+    for sub in cons.submissions:
+        if sub.readable and winners.get(_key(sub)) is not sub:
+            sub.superseded_by = winners[_key(sub)].name
+    _add_collisions(cons.accepted)
+    return cons
+
+
+def _key(sub: Submission) -> str:
+    """Submissions of one agency compete; a plan without an agency code stands alone."""
+    return sub.agency or f"file:{sub.path}"
+
+
+class _Serial:
+    """The pool's interface, in this process (jobs = 1)."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def map(self, fn, items, chunksize=1):
+        return map(fn, items)
+
+
+def _add_collisions(accepted: list[Submission]) -> None:
+    """measure-id-collision: a measure ID used by more than one agency."""
+    owners: dict[str, set[str]] = {}
+    for sub in accepted:
+        for mid in sub.plan.measures.values.get("measure_id", []):
+            if isinstance(mid, str):
+                owners.setdefault(mid, set()).add(sub.agency)
+    shared = {mid: agencies for mid, agencies in owners.items() if len(agencies) > 1}
+    if not shared:
+        return
+    for sub in accepted:
+        m = sub.plan.measures
+        extra: list[Finding] = []
+        for i, mid in enumerate(m.values.get("measure_id", [])):
+            if mid in shared:
+                others = ", ".join(sorted(shared[mid] - {sub.agency}))
+                extra.append(finding(
+                    "measure-id-collision", sheet=m.sheet, cell=m.address("measure_id", i),
+                    row=m.rows[i], column=m.table.column("measure_id").label, measure_id=mid,
+                    value=mid, message=f"{m.sheet}!{m.address('measure_id', i)} holds the "
+                                       f"measure ID '{mid}', which {others} also uses."))
+        if extra:
+            r = sub.report
+            sub.report = Report(source=r.source, findings=r.findings + extra, agency=r.agency,
+                                fiscal_year=r.fiscal_year, stage=r.stage,
+                                template_version=r.template_version)
+
+
+def merge_files(specs, out: Path, **kw) -> Consolidation:
+    """Collect sources, refuse an output that names one of them, and merge."""
+    paths = collect_sources(specs)
+    if out.resolve() in paths:
+        raise MergeError(f"The output {out} is one of the inputs; choose another file name.")
+    return merge(paths, **kw)

@@ -1,0 +1,247 @@
+"""The submission store: an append-only folder of submitted plans.
+
+Each submission is one JSON file holding the plan's sheet values ("sheet name → rows", exactly
+what the reading core takes) and metadata, named by fiscal year, agency, UTC time and the
+SHA-256 of its sheet values:
+
+    FY2028-BCFD-20270415T143012.123456Z-<64 hex digits>.json
+
+A file is written to a temporary name in the same folder and linked into place, so a reader
+never sees half a file and an existing submission is never overwritten. Nothing in the store is
+ever changed or deleted by planvalidator; `merge` takes the latest submission per agency and
+lists the older ones as superseded.
+
+    names, sheets, meta = read_submission(path)
+    plan = read_plan(names, sheets, source=path.name)
+
+Cell values keep their types through the file: text, numbers, booleans and empty cells are
+plain JSON; dates, times, durations and error cells are tagged objects ({"$date": "2027-04-12"},
+{"$error": "#N/A", "formula": ""}).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import re
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from .xlsx import CellError
+
+__all__ = ["StoreError", "StoredSubmission", "Receipt", "store_submission", "read_submission",
+           "list_submissions", "sheets_sha256", "DEFAULT_STORE"]
+
+DEFAULT_STORE = Path("submissions")
+FORMAT = "planvalidator-submission"
+FORMAT_VERSION = 1
+MAX_FILE_BYTES = 64 * 2**20
+_NAME = re.compile(r"FY(\d{4})-([A-Z0-9]{1,16})-(\d{8}T\d{6}\.\d{6}Z)-([0-9a-f]{64})\.json")
+_STAMP = "%Y%m%dT%H%M%S.%fZ"
+
+
+class StoreError(Exception):
+    """A submission can't be stored or read; str(exc) is a plain sentence."""
+
+
+@dataclass(frozen=True)
+class StoredSubmission:
+    """One file in the store, as its name describes it (nothing is read)."""
+
+    path: Path
+    fiscal_year: int
+    agency: str
+    submitted_at: dt.datetime   # UTC, timezone-aware
+    sha256: str
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """What the submitter is told: who, when, and the fingerprint of what was received."""
+
+    agency: str
+    fiscal_year: int
+    submitted_at: dt.datetime
+    sha256: str
+    path: Path
+
+    def as_dict(self) -> dict:
+        return {"agency": self.agency, "fiscal_year": self.fiscal_year,
+                "submitted_at": _iso(self.submitted_at), "sha256": self.sha256,
+                "file": self.path.name}
+
+
+# ---- values ↔ JSON ---------------------------------------------------------------------------
+
+def _encode(value):
+    if value is None or isinstance(value, (str, bool, int)):
+        return value
+    if isinstance(value, float):
+        if value != value or value in (float("inf"), float("-inf")):
+            raise StoreError("A cell holds a number that is not finite.")
+        return value
+    if isinstance(value, CellError):
+        return {"$error": value.text, "formula": value.formula}
+    if isinstance(value, dt.datetime):
+        return {"$datetime": value.isoformat()}
+    if isinstance(value, dt.date):
+        return {"$date": value.isoformat()}
+    if isinstance(value, dt.time):
+        return {"$time": value.isoformat()}
+    if isinstance(value, dt.timedelta):
+        return {"$timedelta": value.total_seconds()}
+    raise StoreError(f"A cell holds a value that can't be stored ({type(value).__name__}).")
+
+
+def _decode(value):
+    if not isinstance(value, dict):
+        return value
+    if "$error" in value:
+        return CellError(value["$error"], value.get("formula", ""))
+    if "$datetime" in value:
+        return dt.datetime.fromisoformat(value["$datetime"])
+    if "$date" in value:
+        return dt.date.fromisoformat(value["$date"])
+    if "$time" in value:
+        return dt.time.fromisoformat(value["$time"])
+    if "$timedelta" in value:
+        return dt.timedelta(seconds=value["$timedelta"])
+    raise StoreError("The submission holds a cell value of an unknown kind.")
+
+
+def _encode_sheets(sheets: dict[str, list[list]]) -> dict:
+    return {name: [[_encode(v) for v in row] for row in rows] for name, rows in sheets.items()}
+
+
+def _canonical(sheet_names: list[str], encoded_sheets: dict) -> bytes:
+    return json.dumps({"sheet_names": sheet_names, "sheets": encoded_sheets}, sort_keys=True,
+                      separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode("utf-8")
+
+
+def sheets_sha256(sheet_names: list[str], sheets: dict[str, list[list]]) -> str:
+    """The fingerprint of a submission: SHA-256 of its sheet names and values, canonically."""
+    return hashlib.sha256(_canonical(list(sheet_names), _encode_sheets(sheets))).hexdigest()
+
+
+def _iso(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.timezone.utc).isoformat(timespec="microseconds").replace(
+        "+00:00", "Z")
+
+
+# ---- writing -------------------------------------------------------------------------------------
+
+def store_submission(store_dir, sheet_names: list[str], sheets: dict[str, list[list]],
+                     metadata: dict, *, now: dt.datetime | None = None) -> Receipt:
+    """Write one submission; never overwrites. `metadata` must hold `agency` and `fiscal_year`;
+    `submitted_at` and `sha256` are added here."""
+    agency = str(metadata.get("agency", ""))
+    year = metadata.get("fiscal_year")
+    if not re.fullmatch(r"[A-Z0-9]{1,16}", agency) or not isinstance(year, int) \
+            or not 1000 <= year <= 9999:
+        raise StoreError("A submission needs an agency code and a fiscal year.")
+    store_dir = Path(store_dir)
+    encoded = _encode_sheets(sheets)
+    digest = hashlib.sha256(_canonical(list(sheet_names), encoded)).hexdigest()
+    try:
+        store_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise StoreError(f"The submission store {store_dir} can't be created "
+                         f"({e.strerror or e}).") from None
+    moment = (now or dt.datetime.now(dt.timezone.utc)).astimezone(dt.timezone.utc)
+    for _ in range(100):
+        name = f"FY{year}-{agency}-{moment.strftime(_STAMP)}-{digest}.json"
+        meta = {**metadata, "format": FORMAT, "format_version": FORMAT_VERSION,
+                "submitted_at": _iso(moment), "sha256": digest}
+        body = json.dumps({"metadata": meta, "sheet_names": list(sheet_names), "sheets": encoded},
+                          ensure_ascii=False, allow_nan=False, indent=1).encode("utf-8")
+        if _link_new(store_dir, name, body):
+            return Receipt(agency=agency, fiscal_year=year, submitted_at=moment, sha256=digest,
+                           path=store_dir / name)
+        moment += dt.timedelta(microseconds=1)   # the same plan in the same microsecond
+    raise StoreError("The submission could not be given a unique name; try again.")
+
+
+def _link_new(store_dir: Path, name: str, body: bytes) -> bool:
+    """Write `body` to store_dir/name atomically; False if that name exists already."""
+    tmp = store_dir / f".tmp-{secrets.token_hex(8)}"
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o640)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(body)
+                f.flush()
+                os.fsync(f.fileno())
+            try:
+                os.link(tmp, store_dir / name)   # fails instead of replacing an existing file
+            except FileExistsError:
+                return False
+        finally:
+            tmp.unlink(missing_ok=True)
+        _fsync_dir(store_dir)
+    except OSError as e:
+        raise StoreError(f"The submission could not be saved in {store_dir} "
+                         f"({e.strerror or e}).") from None
+    return True
+
+
+def _fsync_dir(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return   # not possible on every platform
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+# ---- reading -------------------------------------------------------------------------------------
+
+def list_submissions(store_dir) -> list[StoredSubmission]:
+    """Every submission in the store, sorted by fiscal year, agency and time (oldest first).
+    Files that are not submissions (temporary files, notes) are ignored."""
+    store_dir = Path(store_dir)
+    if not store_dir.is_dir():
+        raise StoreError(f"{store_dir} is not a submission store (no such folder).")
+    found = []
+    for path in store_dir.iterdir():
+        m = _NAME.fullmatch(path.name)
+        if m is None or not path.is_file():
+            continue
+        moment = dt.datetime.strptime(m.group(3), _STAMP).replace(tzinfo=dt.timezone.utc)
+        found.append(StoredSubmission(path=path, fiscal_year=int(m.group(1)), agency=m.group(2),
+                                      submitted_at=moment, sha256=m.group(4)))
+    return sorted(found, key=lambda s: (s.fiscal_year, s.agency, s.submitted_at, s.sha256))
+
+
+def read_submission(path) -> tuple[list[str], dict[str, list[list]], dict]:
+    """(sheet names, {sheet name: rows}, metadata) of one stored submission. Raises StoreError
+    when the file is not an intact submission (its fingerprint is checked)."""
+    path = Path(path)
+    try:
+        with open(path, "rb") as f:
+            raw = f.read(MAX_FILE_BYTES + 1)
+    except OSError as e:
+        raise StoreError(f"{path.name} could not be read ({e.strerror or e}).") from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise StoreError(f"{path.name} is far larger than a submission.")
+    try:
+        doc = json.loads(raw)
+        meta, names, encoded = doc["metadata"], doc["sheet_names"], doc["sheets"]
+        if meta.get("format") != FORMAT or not isinstance(names, list) or not isinstance(encoded, dict):
+            raise ValueError
+        digest = hashlib.sha256(_canonical(names, encoded)).hexdigest()
+        sheets = {name: [[_decode(v) for v in row] for row in rows] for name, rows in encoded.items()}
+    except StoreError:
+        raise
+    except (ValueError, KeyError, TypeError, AttributeError):
+        raise StoreError(f"{path.name} is not a planvalidator submission, or it is damaged.") from None
+    if digest != meta.get("sha256"):
+        raise StoreError(f"{path.name} has been changed since it was submitted "
+                         "(its SHA-256 fingerprint does not match).")
+    return names, sheets, meta
