@@ -215,12 +215,13 @@ DOT_MIDYEAR = Example(
     about="Transportation, FY2027 Mid-Year Update: mid-year actuals and statuses, every At Risk "
           "and Off Track explained. Clean.",
     fields=fields(2027, "Mid-Year Update", "Kevin Osei", "kevin.osei@baltimorecity.gov",
-                  "410-396-6802", "Renee Castillo", dt.date(2027, 1, 27), dt.date(2027, 1, 29)),
+                  "410-396-6802", "Renee Castillo", dt.date(2027, 2, 3), dt.date(2027, 2, 4)),
     services=DOT_SERVICES, measures=DOT_MEASURES)
 
 DOT_MISSING_ACTUALS = Example(
     file="dot-midyear-fy2027-missing-actuals.xlsx", template_year=2027, agency="DOT",
-    about="The same DOT mid-year update sent before it was finished: actuals left out, an Off "
+    about="The same DOT mid-year update sent before it was finished (and superseded by the clean "
+          "one, submitted later): actuals left out, an Off "
           "Track without explanation, a status that contradicts the numbers.",
     fields=fields(2027, "Mid-Year Update", "Kevin Osei", "kevin.osei@baltimorecity.gov",
                   "410-396-6802", "Renee Castillo", dt.date(2027, 1, 27), dt.date(2027, 1, 29)),
