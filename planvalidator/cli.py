@@ -158,6 +158,7 @@ def merge(sources, out, jobs, reject_errors, datapackage, timestamp, fmt, fiscal
     try:
         cons = merge_files(sources, out, fiscal_year=fiscal_year, jobs=jobs,
                            progress=_file_progress)
+        out.parent.mkdir(parents=True, exist_ok=True)
         stamp = dt.datetime.now(dt.timezone.utc) if timestamp else None
         write_consolidated(cons, out, reject_errors=reject_errors, timestamp=stamp)
         if datapackage:

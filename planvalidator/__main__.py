@@ -1,0 +1,5 @@
+"""`python -m planvalidator` is the `planvalidator` command."""
+
+from .cli import main
+
+main()

@@ -1,0 +1,220 @@
+"""merge: the consolidated citywide plan from the bundled examples, cell by cell."""
+
+import datetime as dt
+import hashlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import openpyxl
+import pytest
+from click.testing import CliRunner
+
+from libreoffice import convert
+from planvalidator.cli import main
+from planvalidator.validation import validate_workbook
+from plans import measure, plan_file, sheets
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+
+def run(*args):
+    return CliRunner().invoke(main, [str(a) for a in args])
+
+
+@pytest.fixture(scope="module")
+def merged(tmp_path_factory):
+    out = tmp_path_factory.mktemp("merge") / "citywide.xlsx"
+    result = run("merge", EXAMPLES, "-o", out, "--datapackage", out.parent / "open-data")
+    assert result.exit_code == 1, result.output   # the examples hold errors on purpose
+    return out, result.output
+
+
+def rows(path, sheet):
+    return list(openpyxl.load_workbook(path)[sheet].iter_rows(values_only=True))
+
+
+def test_summary_cell_by_cell(merged):
+    out, _ = merged
+    d = dt.datetime
+    assert rows(out, "Summary") == [
+        ("Agency Code", "Agency Name", "Fiscal Year", "Stage", "Services", "Measures",
+         "Key Measures", "Missing Targets", "Errors", "Warnings", "Template Version",
+         "Submission Date", "Source File", "Status"),
+        ("BCFD", "Baltimore City Fire Department", 2028, "Plan", 4, 11, 6, 0, 0, 0, "2028.1",
+         d(2027, 4, 14), "bcfd-plan-fy2028-clean.xlsx", "Accepted"),
+        ("BCHD", "Baltimore City Health Department", 2028, "Plan", 3, 8, 3, 0, 2, 0, "2028.1",
+         d(2027, 4, 11), "bchd-plan-fy2028-percent-as-text.xlsx", "Needs revision"),
+        ("BCRP", "Baltimore City Department of Recreation and Parks", 2028, "Plan", 3, 9, 4, 0, 3,
+         0, "2028.1", d(2027, 4, 9), "bcrp-plan-fy2028-duplicate-ids.xlsx", "Needs revision"),
+        ("BPD", "Baltimore Police Department", 2028, "Plan", 3, 8, 4, 0, 3, 0, "2028.1",
+         d(2027, 4, 16), "bpd-plan-fy2028-not-in-list.xlsx", "Needs revision"),
+        ("DHCD", "Department of Housing and Community Development", 2028, "Plan", 3, 8, 5, 0, 4,
+         0, "2027.2", d(2027, 4, 14), "dhcd-plan-fy2028-outdated-template.xlsx", "Needs revision"),
+        ("DOT", "Department of Transportation", 2027, "Mid-Year Update", 4, 11, 6, 0, 0, 0,
+         "2027.2", d(2027, 2, 4), "dot-midyear-fy2027-clean.xlsx", "Accepted"),
+        ("DPW", "Department of Public Works", 2028, "Plan", 3, 10, 6, 4, 4, 0, "2028.1",
+         d(2027, 4, 15), "dpw-plan-fy2028-missing-targets.xlsx", "Needs revision"),
+        ("MOCFS", "Mayor's Office of Children and Family Success", 2028, "Plan", 4, 10, 4, 0, 2,
+         0, "2028.1", d(2027, 4, 10), "mocfs-plan-fy2028-unknown-service.xlsx", "Needs revision"),
+        ("OPI", "Mayor's Office of Performance and Innovation", 2027, "Year-End Update", 2, 8, 4,
+         0, 0, 0, "2027.2", d(2027, 8, 13), "opi-yearend-fy2027-clean.xlsx", "Accepted"),
+    ]
+
+
+def test_findings_sheet_holds_exactly_what_validate_says(merged):
+    out, _ = merged
+    found = {}
+    for row in rows(out, "Findings")[1:]:
+        agency, source, location, severity, code, measure_id, column, value, message, hint = row
+        found.setdefault(source, []).append((location.split(" › ")[-1], code, message))
+    expected = {}
+    for path in sorted(EXAMPLES.glob("*.xlsx")):
+        report = validate_workbook(path)
+        if report.findings:
+            expected[path.name] = [(f.location, f.code, f.message) for f in report.findings]
+    assert found == expected
+
+
+def test_sources_record_every_file_with_its_hash(merged):
+    out, output = merged
+    sources = {r[0]: r for r in rows(out, "Sources")[1:]}
+    assert set(sources) == {p.name for p in EXAMPLES.glob("*.xlsx")}
+    for path in EXAMPLES.glob("*.xlsx"):
+        assert sources[path.name][1] == hashlib.sha256(path.read_bytes()).hexdigest()
+        assert sources[path.name][2] == path.stat().st_size
+    superseded = sources["dot-midyear-fy2027-missing-actuals.xlsx"]
+    assert superseded[8:10] == ("Superseded", "dot-midyear-fy2027-clean.xlsx")
+    assert ("Superseded: dot-midyear-fy2027-missing-actuals.xlsx (DOT) by "
+            "dot-midyear-fy2027-clean.xlsx") in output
+
+
+def test_measures_sheet_and_open_data(merged):
+    out, _ = merged
+    measures = rows(out, "Measures")
+    assert len(measures) == 1 + 83
+    assert measures[0][:4] == ("Agency Code", "Agency Name", "Fiscal Year", "Measure ID")
+    from frictionless import validate
+    report = validate(str(out.parent / "open-data" / "datapackage.json"))
+    assert report.valid, report.flatten(["rowNumber", "fieldNumber", "type", "note"])
+
+
+def test_same_inputs_same_bytes_and_jobs_agree(merged, tmp_path):
+    out, _ = merged
+    again = tmp_path / "again.xlsx"
+    run("merge", EXAMPLES, "-o", again, "--jobs", "2")
+    assert again.read_bytes() == out.read_bytes()
+
+
+def test_json_summary(tmp_path):
+    result = run("merge", EXAMPLES, "-o", tmp_path / "c.xlsx", "--format", "json")
+    data = json.loads(result.output)
+    assert data["totals"] == {"measures": 83, "missing_targets": 4, "errors": 18, "warnings": 0}
+    assert [a["agency"] for a in data["agencies"]][:2] == ["BCFD", "BCHD"]
+
+
+def test_reject_errors_keeps_only_clean_agencies_in_measures(tmp_path):
+    out = tmp_path / "c.xlsx"
+    run("merge", EXAMPLES, "-o", out, "--reject-errors")
+    assert {r[0] for r in rows(out, "Measures")[1:]} == {"BCFD", "DOT", "OPI"}
+    assert len(rows(out, "Summary")) == 1 + 9
+
+
+def test_unreadable_file_is_left_out_by_name(tmp_path):
+    src = tmp_path / "in"
+    src.mkdir()
+    shutil.copy(EXAMPLES / "bcfd-plan-fy2028-clean.xlsx", src)
+    (src / "minutes.xlsx").write_text("not a workbook")
+    result = run("merge", src, "-o", tmp_path / "c.xlsx")
+    assert result.exit_code == 1
+    assert "Left out, unreadable: minutes.xlsx" in result.output
+    assert rows(tmp_path / "c.xlsx", "Sources")[2][8] == "Unreadable"
+
+
+def test_measure_id_used_by_two_agencies(tmp_path):
+    plan_file(tmp_path / "bcfd.xlsx")
+    dot = sheets([measure("BCFD-609-01", 683), measure("DOT-684-01", 684)],
+                 services=[(683, "Street Management", "Equitable Neighborhood Development", 1, ""),
+                           (684, "Traffic Management", "Equitable Neighborhood Development", 1, "")],
+                 agency={"Agency Code": "DOT", "Agency Name": "Department of Transportation"})
+    plan_file(tmp_path / "dot.xlsx", dot, agency="DOT")
+    out = tmp_path / "out" / "c.xlsx"
+    out.parent.mkdir()
+    assert run("merge", tmp_path / "*.xlsx", "-o", out).exit_code == 1
+    codes = [(r[0], r[2], r[4]) for r in rows(out, "Findings")[1:]]
+    assert ("BCFD", "BCFD › Measures!A4", "measure-id-collision") in codes
+    assert ("DOT", "DOT › Measures!A4", "measure-id-collision") in codes
+
+
+def test_refuses_to_overwrite_an_input(tmp_path):
+    src = shutil.copy(EXAMPLES / "bcfd-plan-fy2028-clean.xlsx", tmp_path)
+    before = Path(src).read_bytes()
+    result = run("merge", tmp_path, "-o", src)
+    assert result.exit_code == 2 and "one of the inputs" in result.output
+    assert Path(src).read_bytes() == before
+    assert run("merge", tmp_path / "nothing-here", "-o", tmp_path / "x.xlsx").exit_code == 2
+
+
+def test_formula_text_is_never_evaluated(tmp_path):
+    data = sheets([measure(), measure("BCFD-602-01", 602, data_source="+1-2")])
+    path = plan_file(tmp_path / "plan.xlsx", data)
+    wb = openpyxl.load_workbook(path)
+    name = wb["Measures"]["C4"]
+    name.value, name.data_type = '=HYPERLINK("http://x","click")', "s"   # text, as Excel keeps it
+    wb.save(path)
+    out = tmp_path / "out" / "c.xlsx"
+    assert run("merge", path, "-o", out, "--datapackage", tmp_path / "open").exit_code == 0
+    ws = openpyxl.load_workbook(out)["Measures"]
+    assert ws["F2"].value.startswith("=HYPERLINK") and ws["F2"].data_type == "s"
+    csv = (tmp_path / "open" / "measures.csv").read_text()
+    assert "'=HYPERLINK" in csv and ",'+1-2," in csv
+
+
+def test_killed_merge_leaves_the_previous_output_intact(tmp_path, merged):
+    src = tmp_path / "many"
+    src.mkdir()
+    for n in range(40):
+        for path in EXAMPLES.glob("*.xlsx"):
+            shutil.copy(path, src / f"{n:02d}-{path.name}")
+    out = tmp_path / "citywide.xlsx"
+    shutil.copy(merged[0], out)
+    before = out.read_bytes()
+    proc = subprocess.Popen([sys.executable, "-m", "planvalidator", "merge", str(src),
+                             "-o", str(out)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(1.5)
+    assert proc.poll() is None, "merge finished before it could be killed"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert out.read_bytes() == before
+
+
+def test_libreoffice_renders_the_dashboard_with_charts(merged, tmp_path):
+    out, _ = merged
+    pdf = convert(out, tmp_path, "pdf")
+    pages = int(next(line.split()[-1] for line in subprocess.run(
+        ["pdfinfo", str(pdf)], capture_output=True, text=True, check=True).stdout.splitlines()
+        if line.startswith("Pages:")))
+    page = next(p for p in range(1, pages + 1) if "Citywide performance plan — dashboard" in subprocess.run(
+        ["pdftotext", "-f", str(p), "-l", str(p), str(pdf), "-"],
+        capture_output=True, text=True, check=True).stdout)
+    subprocess.run(["pdftoppm", "-png", "-r", "60", "-f", str(page), "-l", str(page), str(pdf),
+                    str(tmp_path / "dash")], check=True)
+    png = next(tmp_path.glob("dash*.png"))
+    from PIL import Image
+    image = Image.open(png).convert("RGB")
+    width, height = image.size
+    colored = [(x, y) for x in range(0, width, 2) for y in range(0, height, 2)
+               if _chart_color(image.getpixel((x, y)))]
+    # bars are drawn in saturated colours; text and grid lines are grey or black
+    assert len(colored) > 500, "no chart bars on the Dashboard page"
+    assert len({y // 50 for _, y in colored}) >= 3, "expected bars in three charts"
+
+
+def _chart_color(rgb) -> bool:
+    r, g, b = rgb
+    return max(r, g, b) - min(r, g, b) > 60
