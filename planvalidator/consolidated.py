@@ -260,7 +260,7 @@ def _dashboard(wb, accepted, in_measures, summary_rows: int) -> None:
         per_agency.add_data(Reference(summary, min_col=col, min_row=1, max_row=n + 1),
                             titles_from_data=True)
     per_agency.set_categories(Reference(summary, min_col=1, min_row=2, max_row=n + 1))
-    place(per_agency, max(7.5, 0.5 * n + 3))
+    place(per_agency, max(9, 0.8 * n + 3))
 
     pillar = wb["By Pillar"]
     total_row = pillar.max_row
