@@ -205,8 +205,9 @@ def _table_sheet(ws, schema: Schema, table: Table, lists: _ListSheet) -> None:
         ws.column_dimensions[letter].width = width
         lines = max(lines, math.ceil(len(column.label) / max(width - 2, 1)))
         _header(ws.cell(HEADER_ROW, i, column.label), _required(schema, column))
-        for row in range(FIRST_DATA_ROW, LAST_DATA_ROW + 1):
-            _input(ws.cell(row, i), column)
+        # Input formatting goes on the column, not on 500 empty cells: Excel gives a new cell
+        # its column's style, and readers don't wade through thousands of empty styled cells.
+        _input(ws.column_dimensions[letter], column)
         if column.list:
             _dropdown(ws, schema, column, f"{letter}{FIRST_DATA_ROW}:{letter}{LAST_DATA_ROW}", lists)
     ws.row_dimensions[HEADER_ROW].height = 15 * lines + 3
@@ -277,6 +278,7 @@ def _header(cell, required: bool) -> None:
 
 
 def _input(cell, column: Column) -> None:
+    """An input cell (or column): unlocked, with the column type's number format."""
     cell.protection = UNLOCKED
     if column.type in NUMBER_FORMATS:
         cell.number_format = NUMBER_FORMATS[column.type]
