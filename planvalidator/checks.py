@@ -9,6 +9,7 @@ finding code. The frames they run on are built in frames.py.
 from __future__ import annotations
 
 import re
+from collections import Counter
 
 import numpy as np
 import pandas as pd
@@ -43,6 +44,14 @@ def _isin(values, allowed) -> np.ndarray:
     return np.fromiter((v in allowed for v in values), bool, len(values))
 
 
+def _where(mask: np.ndarray, values: np.ndarray, test) -> np.ndarray:
+    """test(value) for the rows in mask (False elsewhere): Python work on those rows only."""
+    out = np.zeros(len(mask), bool)
+    rows = np.flatnonzero(mask)
+    out[rows] = [test(v) for v in values[rows]]
+    return out
+
+
 # --- cells: one row per cell of the Agency, Services and Measures sheets --------------------
 
 def filled(df, *, code):
@@ -55,8 +64,7 @@ def no_formula_error(df):
 
 
 def is_number(df, *, placeholders):
-    numeric = _isin(_col(df, "ctype"), ("integer", "number", "dollars", "measure"))
-    return _ok(df, numeric & _col(df, "unparsed") & ~_placeholder(df, placeholders))
+    return _ok(df, _col(df, "numeric") & _col(df, "unparsed") & ~_placeholder(df, placeholders))
 
 
 def is_date(df):
@@ -65,8 +73,8 @@ def is_date(df):
 
 def in_list(df, *, allowed):
     """Closed-list cells hold one of the list's choices; `pair` is "list\x1fvalue" or ""."""
-    pair = _col(df, "pair")
-    return _ok(df, (pair != "") & ~_isin(pair, allowed))
+    pair, allowed = _col(df, "pair"), set(allowed)
+    return _ok(df, _where(pair != "", pair, lambda v: v not in allowed))
 
 
 def non_negative(df):
@@ -80,16 +88,18 @@ def percent_range(df):
 
 def measure_id_format(df, *, pattern):
     match = re.compile(pattern).fullmatch
-    ids = _col(df, "c_measure_id_format") & (_col(df, "text") != None)  # noqa: E711 - elementwise
     text = _col(df, "text")
-    return _ok(df, ids & np.fromiter((not (t and match(t)) for t in text), bool, len(text)))
+    ids = _col(df, "c_measure_id_format") & (text != None)  # noqa: E711 - elementwise
+    return _ok(df, _where(ids, text, lambda t: not match(t)))
 
 
 def unique_values(df):
-    candidates = _col(df, "c_unique") & (_col(df, "text") != None)  # noqa: E711 - elementwise
-    duplicated = df[candidates].duplicated(["plan", "key", "text"], keep=False)
+    text = _col(df, "text")
+    rows = np.flatnonzero(_col(df, "c_unique") & (text != None))  # noqa: E711 - elementwise
+    keys = list(zip(_col(df, "plan")[rows], _col(df, "key")[rows], text[rows]))
+    seen = Counter(keys)
     bad = np.zeros(len(df), bool)
-    bad[np.flatnonzero(candidates)] = duplicated.to_numpy()
+    bad[rows] = [seen[k] > 1 for k in keys]
     return _ok(df, bad)
 
 
@@ -103,9 +113,9 @@ def nonzero_target(df):
 
 def _placeholder(df, placeholders) -> np.ndarray:
     folded = {p.casefold() for p in placeholders}
-    target, text = _col(df, "c_real_target"), _col(df, "text")
-    return np.fromiter((bool(t) and isinstance(x, str) and x.strip().casefold() in folded
-                        for t, x in zip(target, text)), bool, len(text))
+    text = _col(df, "text")
+    return _where(_col(df, "c_real_target") & (text != None), text,  # noqa: E711 - elementwise
+                  lambda x: x.strip().casefold() in folded)
 
 
 # --- measures: one row per measure --------------------------------------------------------

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from .reading import Plan, TableData
+from .schema import NUMERIC_TYPES
 from .xlsx import CellError
 
 NAN = math.nan
@@ -45,10 +46,11 @@ def _frame(columns: dict, dtypes: dict) -> pd.DataFrame:
     return pd.DataFrame({k: pd.Series(v, dtype=dtypes.get(k, object)) for k, v in columns.items()})
 
 
-_CELL_COLUMNS = ("plan", "table", "key", "i", "ctype", "number", "text", "blank", "error",
+_CELL_COLUMNS = ("plan", "table", "key", "i", "ctype", "numeric", "number", "text", "blank", "error",
                  "unparsed", "required", "missing_code", "pair", "c_non_negative",
                  "c_measure_id_format", "c_unique", "c_real_target", "is_percent")
-_CELL_TYPES = {"plan": np.int64, "i": np.int64, "number": float, "blank": bool, "error": bool,
+_CELL_TYPES = {"plan": np.int64, "i": np.int64, "numeric": bool, "number": float, "blank": bool,
+               "error": bool,
                "unparsed": bool, "required": bool, "c_non_negative": bool,
                "c_measure_id_format": bool, "c_unique": bool, "c_real_target": bool,
                "is_percent": bool}
@@ -71,6 +73,7 @@ def cells_frame(plans: list[Plan]) -> pd.DataFrame:
                 cols["key"] += [column.key] * n
                 cols["i"] += range(n)
                 cols["ctype"] += [column.type] * n
+                cols["numeric"] += [column.type in NUMERIC_TYPES] * n
                 cols["number"] += [_number(v) for v in values]
                 cols["text"] += [v if isinstance(v, str) else None for v in values]
                 cols["blank"] += [v is None for v in values]

@@ -17,7 +17,11 @@ first, with limits on everything that costs memory or time:
    sheets are refused. Part names are resolved the way calamine resolves them.
 4. Each sheet asked for is scanned for its real used range, from the cell references (not the
    `<dimension>` element, which can lie), and refused when it exceeds the caps. The same scan
-   finds error cells and formulas with no saved value, which calamine returns as ''.
+   finds error cells and formulas with no saved value, which calamine returns as ''. For what
+   Excel, LibreOffice and openpyxl write, a few regex searches prove the range is within the
+   caps; anything unusual is parsed with expat, following calamine's own rules for placing
+   cells (the last r attribute, or counting when there is none; cells without content are
+   dropped).
 
 Only then does calamine see the bytes, the very bytes that were checked (not the path again).
 """
@@ -146,7 +150,7 @@ def _read_file(path, fname: str) -> bytes:
             size = os.fstat(f.fileno()).st_size
             if size > MAX_FILE_BYTES:
                 raise UnreadableWorkbook(
-                    f"{fname} is {size / 2**20:.0f} MB, far larger than a plan workbook "
+                    f"{fname} is {size / 2**20:.0f} MB, larger than a plan workbook may be "
                     f"(the limit is {MAX_FILE_BYTES // 2**20} MB).")
             data = f.read(MAX_FILE_BYTES + 1)
     except FileNotFoundError:
@@ -154,10 +158,12 @@ def _read_file(path, fname: str) -> bytes:
     except IsADirectoryError:
         raise UnreadableWorkbook(f"{fname} is a folder, not an Excel workbook.") from None
     except OSError as exc:
-        raise UnreadableWorkbook(f"{fname} could not be opened ({exc.strerror or 'read failed'}).") from exc
+        reason = exc.strerror or "read failed"
+        raise UnreadableWorkbook(f"{fname} could not be opened ({reason}).") from exc
     if len(data) > MAX_FILE_BYTES:
         raise UnreadableWorkbook(
-            f"{fname} is far larger than a plan workbook (the limit is {MAX_FILE_BYTES // 2**20} MB).")
+            f"{fname} is larger than a plan workbook may be "
+            f"(the limit is {MAX_FILE_BYTES // 2**20} MB).")
     return data
 
 
@@ -167,7 +173,7 @@ def _utf16(s: str) -> bytes:
 
 def _check_header(data: bytes, fname: str) -> None:
     if not data:
-        raise UnreadableWorkbook(f"{fname} is empty; save the plan from Excel again and try again.")
+        raise UnreadableWorkbook(f"{fname} is empty; save the plan from Excel and try again.")
     if data.startswith(_OLE_MAGIC):
         # An OLE compound file: Excel wraps a password-protected .xlsx in one, and a legacy
         # .xls is one. The stream names sit in the directory sectors in UTF-16LE.
@@ -215,7 +221,8 @@ def _read_zip_directory(data: bytes, fname: str) -> list[_Member]:
     if p < 0 or p + _EOCD.size > n:
         raise _damaged(fname)
     _, disk, cd_disk, n_disk, n_total, cd_size, cd_offset, comment_len = _EOCD.unpack_from(data, p)
-    if p + _EOCD.size + comment_len != n or data.find(b"PK\x05\x06", max(0, n - _EOCD.size - 0xFFFF)) != p:
+    if p + _EOCD.size + comment_len != n or data.find(
+            b"PK\x05\x06", max(0, n - _EOCD.size - 0xFFFF)) != p:
         raise _damaged(fname)  # trailing bytes, or a second end record
     if n_total == 0xFFFF or cd_size == 0xFFFFFFFF or cd_offset == 0xFFFFFFFF:
         raise _too_big(fname)  # zip64: only needed beyond 4 GB
@@ -258,7 +265,7 @@ def _read_zip_directory(data: bytes, fname: str) -> list[_Member]:
     for m in sorted(members, key=lambda m: m.offset):
         if m.offset < end or m.offset + _LOCAL.size > cd_offset:
             raise _damaged(fname)  # overlapping members (a classic bomb) or out of range
-        sig, _need, _flags, _method, _t, _d, _crc, _cs, _us, nlen, xlen = _LOCAL.unpack_from(data, m.offset)
+        sig, *_, nlen, xlen = _LOCAL.unpack_from(data, m.offset)
         if sig != b"PK\x03\x04" or data[m.offset + 30:m.offset + 30 + nlen] != m.name.encode(
                 "utf-8" if m.flags & 0x800 else "cp437"):
             raise _damaged(fname)
@@ -294,7 +301,7 @@ class _Book:
         if sum(m.usize for m in members) > MAX_INFLATED_BYTES or any(
                 m.usize > max(RATIO_FLOOR, MAX_RATIO * m.csize) for m in members):
             raise _too_big(fname)  # as declared; the real sizes are counted while inflating
-        self.inflated: dict[str, bytes | None] = {}  # member name -> bytes kept (None: counted only)
+        self.inflated: dict[str, bytes | None] = {}  # name -> bytes kept (None: counted only)
 
     # -- members -------------------------------------------------------------------------------
 
@@ -873,20 +880,21 @@ def _unescape(raw: bytes) -> str:
 # ---------------------------------------------------------------------------------------------
 # Values, from calamine, only after every check above passed.
 
-def _read_values(data: bytes, fname: str, names: list[str], scans: dict[str, _Scan]) -> dict[str, list[list]]:
+def _read_values(data: bytes, fname: str, names: list[str],
+                 scans: dict[str, _Scan]) -> dict[str, list[list]]:
     out = {}
     try:
-        wb = CalamineWorkbook.from_filelike(io.BytesIO(data))
-        if list(wb.sheet_names) != names:
-            raise _damaged(fname)
-        total = 0
-        for name in scans:
-            out[name] = wb.get_sheet_by_name(name).to_python(skip_empty_area=False)
-            total += len(out[name]) * (len(out[name][0]) if out[name] else 0)
-            if total > MAX_CELLS:  # each sheet is within the caps, so this stays bounded
-                raise UnreadableWorkbook(
-                    f"{fname} holds far more cells than a plan workbook; "
-                    "send the plan sheets only, as an Excel Workbook (.xlsx).")
+        with CalamineWorkbook.from_filelike(io.BytesIO(data)) as wb:
+            if list(wb.sheet_names) != names:
+                raise _damaged(fname)  # calamine resolved the parts differently from the checks
+            total = 0
+            for name in scans:
+                out[name] = wb.get_sheet_by_name(name).to_python(skip_empty_area=False)
+                total += len(out[name]) * (len(out[name][0]) if out[name] else 0)
+                if total > MAX_CELLS:  # each sheet is within the caps, so this stays bounded
+                    raise UnreadableWorkbook(
+                        f"{fname} holds far more cells than a plan workbook; "
+                        "send the plan sheets only, as an Excel Workbook (.xlsx).")
     except UnreadableWorkbook:
         raise
     except Exception as exc:  # calamine's errors (CalamineError and any other it raises)
@@ -909,6 +917,8 @@ def _read_values(data: bytes, fname: str, names: list[str], scans: dict[str, _Sc
         rows = [[None if v == "" else v for v in row] for row in raw]
         del raw
         for (r, c), err in scan.errors.items():
+            if r >= MAX_ROWS or c >= MAX_COLUMNS:
+                raise _damaged(fname)  # can't happen: the scans only report cells within caps
             while len(rows) <= r:
                 rows.append([None] * width)
             if c >= width:

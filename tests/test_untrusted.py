@@ -440,6 +440,31 @@ def test_the_caps_are_exact(tmp_path, ref, ok):
             read_xlsx(path)
 
 
+def test_all_sheets_together_are_capped_too(tmp_path):
+    """Each sheet within the caps, but together far more cells than a plan workbook holds
+    (here two sheet entries share one large part)."""
+    parts = workbook_parts({"A": sheet_xml(
+        b'<row r="1"><c r="A1"><v>1</v></c><c r="GR%d"><v>2</v></c></row>' % MAX_ROWS), "B": b""})
+    parts["xl/_rels/workbook.xml.rels"] = parts["xl/_rels/workbook.xml.rels"].replace(
+        b"sheet2.xml", b"sheet1.xml")
+    del parts["xl/worksheets/sheet2.xml"]
+    path = write_zip(tmp_path / "plan.xlsx", parts)
+    assert read_xlsx(path, ["B"])[1]["B"][-1][-1] == 2
+    with pytest.raises(UnreadableWorkbook, match="far more cells") as caught:
+        read_xlsx(path)
+    assert_plain(str(caught.value))
+
+
+def test_very_many_formulas_without_values_are_refused(tmp_path):
+    cells = b"".join(b'<row r="%d">' % r + b"".join(
+        b'<c r="%c%d"><f>1/0</f></c>' % (col, r) for col in b"ABCDEF") + b"</row>"
+        for r in range(1, 17_000))
+    path = write_zip(tmp_path / "plan.xlsx", workbook_parts({"Measures": sheet_xml(cells)}))
+    with pytest.raises(UnreadableWorkbook, match="very many formulas") as caught:
+        read_xlsx(path)
+    assert_plain(str(caught.value))
+
+
 def test_empty_formatted_cells_far_away_are_harmless(tmp_path):
     """Excel writes a formatted empty cell as <c r=".." s="1"/>; calamine ignores it."""
     cells = b'<row r="1"><c r="A1"><v>1</v></c><c r="XFD1" s="1"/></row>'
@@ -459,3 +484,54 @@ def test_libreoffice_resaved_workbook_keeps_the_error_and_its_formula(tmp_path):
         assert b"#DIV/0!" in z.read("xl/worksheets/sheet1.xml")
     assert read_xlsx(out / "plan.xlsx")[1]["Measures"] == [
         ["Ratio", CellError("#DIV/0!", "1/0"), "text"]]
+
+
+FUZZ_CHILD = r"""
+import io, random, sys, zipfile
+sys.path.insert(0, sys.argv[2])
+from planvalidator.xlsx import UnreadableWorkbook, read_xlsx
+
+seed = open(sys.argv[1], "rb").read()
+inserts = [b'r="', b"<c>", b"</c>", b"</row><row>", b"<f>", b"<v>", b' t="e"', b'"', b">", b"<",
+           b"&", b'<c r="XFD1048576"><v>1</v></c>', b"<c><v>1</v></c>" * 300, b' r="XFD9"',
+           b'uniqueCount="99999999999"', b"<![CDATA[", b"<!--"]
+for k in range(int(sys.argv[3])):
+    rnd = random.Random(k)
+    if k % 3 == 0:  # bytes flipped anywhere, zip structure included
+        data = bytearray(seed)
+        for _ in range(rnd.randint(1, 6)):
+            data[rnd.randrange(len(data))] = rnd.randrange(256)
+    else:  # markup inserted into or cut from the XML parts
+        with zipfile.ZipFile(io.BytesIO(seed)) as z:
+            parts = {n: z.read(n) for n in z.namelist()}
+        name = rnd.choice(sorted(parts))
+        x, i = parts[name], rnd.randrange(len(parts[name]) + 1)
+        parts[name] = x[:i] + rnd.choice(inserts) + x[i + rnd.randint(0, 8):]
+        out = io.BytesIO()
+        with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+            for n, d in parts.items():
+                z.writestr(n, d)
+        data = out.getvalue()
+    path = sys.argv[1] + ".case.xlsx"
+    open(path, "wb").write(bytes(data))
+    try:
+        read_xlsx(path)
+    except UnreadableWorkbook as exc:
+        assert "Traceback" not in str(exc) and "Error:" not in str(exc), str(exc)
+"""
+
+
+def test_mutated_workbooks_give_values_or_a_plain_refusal(tmp_path):
+    """Damaged copies of a real workbook: never an exception other than UnreadableWorkbook,
+    never an abort (run bounded, like the hostile files)."""
+    def fill(wb, ws):
+        ws.append(["Measure ID", "FY2028 Target", "Ratio", "When"])
+        ws.append(["DOT-609-01", 42, "=1/0", datetime.date(2027, 7, 1)])
+        wb.create_sheet("Services")["B3"] = "x"
+    seed = openpyxl_workbook(tmp_path / "seed.xlsx", fill)
+
+    def limit():
+        resource.setrlimit(resource.RLIMIT_AS, (2**30, 2**30))
+    done = subprocess.run([sys.executable, "-c", FUZZ_CHILD, str(seed), str(ROOT), "300"],
+                          preexec_fn=limit, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, (done.returncode, done.stderr[-3000:])
