@@ -20,10 +20,25 @@ class Failure(click.ClickException):
     exit_code = BAD_INPUT
 
 
-def fiscal_year_option(fn):
+def schema_options(fn):
+    """--fiscal-year and --schema, resolved into one `schema` argument (None: each workbook's own)."""
+    fn = click.option("--schema", "schema_file", type=click.Path(exists=True, dir_okay=False,
+                      path_type=Path), help="A schema YAML to use instead of schemas/fyYEAR.yaml "
+                      "(for trying a draft schema).")(fn)
     return click.option("--fiscal-year", "-y", type=int, metavar="YEAR",
                         help="Fiscal year whose schema applies (default: the workbook's own, "
                              "else the latest).")(fn)
+
+
+def load_chosen_schema(fiscal_year, schema_file):
+    """The schema the options name, or None to let each workbook's fiscal year decide."""
+    from .schema import SchemaError, load_schema
+    if not (fiscal_year or schema_file):
+        return None
+    try:
+        return load_schema(fiscal_year, path=schema_file)
+    except SchemaError as e:
+        raise Failure(str(e)) from None
 
 
 def strict_option(fn):
@@ -68,9 +83,9 @@ def main():
                    "when several files are given). The input is never changed.")
 @click.option("--stage", type=click.Choice(["Plan", "Mid-Year Update", "Year-End Update"]),
               help="Validate as this plan stage instead of the one on the Agency sheet.")
-@fiscal_year_option
+@schema_options
 @strict_option
-def validate(files, fmt, annotate_to, stage, fiscal_year, strict):
+def validate(files, fmt, annotate_to, stage, fiscal_year, schema_file, strict):
     """Check plan workbooks and list every finding at its cell."""
     from .annotate import annotate_workbook
     from .render import json_reports, text
@@ -80,8 +95,8 @@ def validate(files, fmt, annotate_to, stage, fiscal_year, strict):
     if annotate_to and len(files) > 1 and annotate_to.exists() and not annotate_to.is_dir():
         raise Failure(f"--annotate {annotate_to} must be a folder when several files are given.")
     try:
-        reports = validate_files(files, fiscal_year=fiscal_year, stage=stage,
-                                 progress=_progress if len(files) > 1 else None)
+        reports = validate_files(files, schema=load_chosen_schema(fiscal_year, schema_file),
+                                 stage=stage, progress=_progress if len(files) > 1 else None)
     except SchemaError as e:
         raise Failure(str(e)) from None
     unreadable = any(r.unreadable for r in reports)
@@ -139,9 +154,10 @@ def codes(fmt):
               help="Stamp the workbook with the current time (default: a fixed one, so the "
                    "same inputs give the same bytes).")
 @format_option("text", "json")
-@fiscal_year_option
+@schema_options
 @strict_option
-def merge(sources, out, jobs, reject_errors, datapackage, timestamp, fmt, fiscal_year, strict):
+def merge(sources, out, jobs, reject_errors, datapackage, timestamp, fmt, fiscal_year,
+          schema_file, strict):
     """Validate every submission and merge them into one citywide plan workbook.
 
     SOURCES are files, folders (their .xlsx files) or glob patterns. The latest submission of
@@ -156,8 +172,8 @@ def merge(sources, out, jobs, reject_errors, datapackage, timestamp, fmt, fiscal
     from .schema import SchemaError
 
     try:
-        cons = merge_files(sources, out, fiscal_year=fiscal_year, jobs=jobs,
-                           progress=_file_progress)
+        cons = merge_files(sources, out, schema=load_chosen_schema(fiscal_year, schema_file),
+                           jobs=jobs, progress=_file_progress)
         out.parent.mkdir(parents=True, exist_ok=True)
         stamp = dt.datetime.now(dt.timezone.utc) if timestamp else None
         write_consolidated(cons, out, reject_errors=reject_errors, timestamp=stamp)
@@ -231,3 +247,24 @@ def schema_check(path):
                f"{len(s.agencies)} agencies, "
                f"{sum(len(a.services) for a in s.agencies.values())} services, "
                f"{len(s.measures.columns)} measure columns — OK")
+
+
+@main.command(epilog=examples(
+    "XLWINGS_LICENSE_KEY=noncommercial planvalidator serve --config addin.yaml",
+    "planvalidator serve --host 0.0.0.0 --port 8000 --store /srv/submissions --config addin.yaml"))
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535),
+              help="Port to listen on.")
+@click.option("--store", type=click.Path(file_okay=False, path_type=Path),
+              help="Folder of the submission store (default: the config's, else ./submissions).")
+@click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="YAML file with the agency tokens (token: AGENCY or office) and limits.")
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="Server processes (more answer more analysts at once).")
+def serve(host, port, store, config_path, workers):
+    """Run the Excel add-in backend: Validate, Submit and Clear highlights in Excel."""
+    from .server import ConfigError, serve as run_server
+    try:
+        run_server(host=host, port=port, store=store, config=config_path, workers=workers)
+    except ConfigError as e:
+        raise Failure(str(e)) from None

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from .findings import Finding, Report, finding
 from .reading import Plan, read_workbook
-from .schema import Schema, load_schema
+from .schema import Schema
 from .validation import unreadable_report, validate_plans
 from .xlsx import UnreadableWorkbook
 
@@ -131,10 +131,10 @@ def _read_one(args):
     return read_submission(*args)
 
 
-def merge(paths: list[Path], fiscal_year: int | None = None, jobs: int = 1,
+def merge(paths: list[Path], schema: Schema | None = None, jobs: int = 1,
           progress: Callable | None = None) -> Consolidation:
-    """Read and validate every submission; pick the latest per agency."""
-    schema = load_schema(fiscal_year) if fiscal_year else None
+    """Read and validate every submission (with `schema`, else each one's fiscal year's);
+    pick the latest per agency."""
     cons = Consolidation()
     winners: dict[str, Submission] = {}
     pending: list[Submission] = []

@@ -146,12 +146,11 @@ def validate_workbook(path: str | Path, fiscal_year: int | None = None,
     return validate_plan(read_workbook(path, schema=schema, stage=stage))
 
 
-def validate_files(paths, fiscal_year: int | None = None, stage: str | None = None,
+def validate_files(paths, schema: Schema | None = None, stage: str | None = None,
                    progress=None) -> list[Report]:
     """Validate many workbooks, one Report each in order; one that can't be read gets a
     Report holding a single `unreadable-workbook` finding. `progress(items, label)` may wrap
-    the reading loop (a progress bar)."""
-    schema = load_schema(fiscal_year) if fiscal_year else None
+    the reading loop (a progress bar). `schema` None: each workbook's fiscal year decides."""
     paths = [Path(p) for p in paths]
     plans: dict[int, Plan] = {}
     reports: dict[int, Report] = {}
