@@ -137,12 +137,10 @@ def _stage_of(agency: TableData, schema: Schema) -> str:
 
 def _read_fields(schema: Schema, table: Table, sheets, by_name, findings) -> TableData:
     """The Agency sheet: a Field | Value list, found by the field labels in any row."""
-    data = TableData(table)
-    name = by_name.get(table.sheet.casefold())
-    if name is None:
-        findings.append(_missing_sheet(table.sheet))
+    data = _found(table, by_name, findings)
+    if not data.sheet:
         return data
-    data.sheet = name
+    name = data.sheet
     _locate_fields(table, sheets[name], data)
     for column in table.columns:
         if column.key not in data.columns:
@@ -169,13 +167,22 @@ def _locate_fields(table: Table, rows: list[list], data: TableData) -> None:
                 break
 
 
-def _read_table(schema: Schema, table: Table, sheets, by_name, findings) -> TableData:
+def _found(table: Table, by_name, findings) -> TableData:
+    """An empty TableData on the table's sheet; no sheet name (and a finding) when it's missing."""
     data = TableData(table)
     name = by_name.get(table.sheet.casefold())
     if name is None:
         findings.append(_missing_sheet(table.sheet))
+    else:
+        data.sheet = name
+    return data
+
+
+def _read_table(schema: Schema, table: Table, sheets, by_name, findings) -> TableData:
+    data = _found(table, by_name, findings)
+    if not data.sheet:
         return data
-    data.sheet = name
+    name = data.sheet
     rows = sheets[name]
     labels = {_norm_label(c.label): c.key for c in table.columns}
     best, best_hits = None, 0
