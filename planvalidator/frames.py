@@ -73,18 +73,22 @@ def cells_frame(plans: list[Plan]) -> pd.DataFrame:
                 cols["key"] += [column.key] * n
                 cols["i"] += range(n)
                 cols["ctype"] += [column.type] * n
-                cols["numeric"] += [column.type in NUMERIC_TYPES] * n
-                cols["number"] += [_number(v) for v in values]
-                cols["text"] += [v if isinstance(v, str) else None for v in values]
+                numeric = column.type in NUMERIC_TYPES
+                cols["numeric"] += [numeric] * n
+                # normalized values are None, str, int, float, date or CellError (exact types)
+                cols["number"] += ([float(v) if type(v) in (int, float) else NAN for v in values]
+                                   if numeric else [NAN] * n)
+                cols["text"] += [v if type(v) is str else None for v in values]
                 cols["blank"] += [v is None for v in values]
-                cols["error"] += [isinstance(v, CellError) for v in values]
-                cols["unparsed"] += [(column.key, i) in data.unparsed for i in range(n)]
+                cols["error"] += [type(v) is CellError for v in values]
+                cols["unparsed"] += ([(column.key, i) in data.unparsed for i in range(n)]
+                                     if data.unparsed else [False] * n)
                 required = plan.schema.required_at(column, plan.stage)
                 cols["required"] += ([required and not waived for waived in no_data]
                                      if column.waived_by_no_data and data is plan.measures
                                      else [required] * n)
                 cols["missing_code"] += [column.missing_code] * n
-                cols["pair"] += ([f"{column.list}\x1f{v}" if isinstance(v, str) else "" for v in values]
+                cols["pair"] += ([f"{column.list}\x1f{v}" if type(v) is str else "" for v in values]
                                  if column.list else [""] * n)
                 for name in ("non_negative", "measure_id_format", "unique", "real_target"):
                     cols[f"c_{name}"] += [name in checks] * n
