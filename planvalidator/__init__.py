@@ -11,6 +11,8 @@ _EXPORTS = {
     "load_schema": "schema", "SchemaError": "schema",
     "UnreadableWorkbook": "xlsx", "build_templates": "templates",
     "annotate_workbook": "annotate",
+    "sync_files": "sync", "roll_forward": "rollforward", "diff_files": "diff",
+    "read_consolidated": "consolidated_reading",
 }
 
 __all__ = sorted(_EXPORTS)

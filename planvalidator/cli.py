@@ -207,18 +207,26 @@ def template():
 
 @template.command("build", epilog=examples(
     "planvalidator template build --fiscal-year 2028 -o out/",
-    "planvalidator template build -y 2028 --agency BCFD --agency DOT -o out/"))
+    "planvalidator template build -y 2028 --agency BCFD --agency DOT -o out/",
+    "planvalidator template build -y 2028 --from citywide-fy2027.xlsx -o fy2028/"))
 @click.option("--fiscal-year", "-y", type=int, metavar="YEAR", required=True,
               help="Fiscal year of the plan (its schema is schemas/fyYEAR.yaml).")
 @click.option("--agency", "agencies", multiple=True, metavar="CODE",
-              help="Pre-fill for this agency (repeatable). Without it: one blank template.")
+              help="Pre-fill for this agency (repeatable). Without it: one blank template "
+                   "(with --from: every agency of that plan).")
 @click.option("--all", "all_agencies", is_flag=True, help="One template per catalog agency.")
+@click.option("--from", "from_plan", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              metavar="CONSOLIDATED",
+              help="Roll forward: pre-fill each agency's template from last year's consolidated "
+                   "plan (services, measures, history shifted one year; targets empty).")
 @click.option("-o", "--output", "out_dir", type=click.Path(file_okay=False, path_type=Path),
               required=True, help="Folder to write the workbooks to (created if needed).")
-def template_build(fiscal_year, agencies, all_agencies, out_dir):
+def template_build(fiscal_year, agencies, all_agencies, from_plan, out_dir):
     """Write plan template workbooks from the schema."""
     from .schema import SchemaError, load_schema
     from .templates import build_templates
+    if from_plan:
+        return _roll_forward(fiscal_year, from_plan, agencies, all_agencies, out_dir)
     try:
         schema = load_schema(fiscal_year)
         codes_ = list(schema.agencies) if all_agencies else list(agencies) or None
@@ -227,6 +235,105 @@ def template_build(fiscal_year, agencies, all_agencies, out_dir):
         raise Failure(str(e)) from None
     for path in paths:
         click.echo(str(path))
+
+
+def _roll_forward(fiscal_year, from_plan, agencies, all_agencies, out_dir):
+    from .consolidated_reading import ConsolidatedError
+    from .render import rollforward_text
+    from .rollforward import roll_forward
+    from .schema import SchemaError, load_schema
+    try:
+        schema = load_schema(fiscal_year)
+        result = roll_forward(from_plan, schema, out_dir, list(agencies) or None, all_agencies)
+    except (SchemaError, ConsolidatedError, ValueError, OSError) as e:
+        raise Failure(str(e)) from None
+    click.echo(rollforward_text(result, schema))
+
+
+@main.command("sync", epilog=examples(
+    "planvalidator sync citywide-fy2027.xlsx midyear/ -o citywide-fy2027-midyear.xlsx",
+    "planvalidator sync citywide-fy2027-midyear.xlsx 'yearend/*.xlsx' "
+    "-o citywide-fy2027-yearend.xlsx --accept-target-changes"))
+@click.argument("consolidated", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("updates", nargs=-1, required=True)
+@click.option("-o", "--output", "out", type=click.Path(dir_okay=False, path_type=Path),
+              required=True, help="The synced consolidated workbook to write (atomically); "
+                                  "never one of the inputs.")
+@click.option("--accept-target-changes", is_flag=True,
+              help="Take changed targets from the updates (default: keep the approved target "
+                   "and report target-changed).")
+@click.option("--accept-added-measures", "accept_added", is_flag=True,
+              help="Add measures the approved plan lacks (default: report measure-added).")
+@click.option("--accept-removed-measures", "accept_removed", is_flag=True,
+              help="Drop measures an update lacks (default: keep them, report measure-removed).")
+@click.option("--jobs", "-j", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="Worker processes for reading the updates.")
+@click.option("--timestamp", is_flag=True,
+              help="Stamp the workbook with the current time (default: a fixed one, so the "
+                   "same inputs give the same bytes).")
+@click.option("--schema", "schema_file", type=click.Path(exists=True, dir_okay=False,
+              path_type=Path), help="A schema YAML to use instead of the plan year's "
+                                    "schemas/fyYEAR.yaml (for trying a draft schema).")
+@format_option("text", "json")
+@strict_option
+def sync_command(consolidated, updates, out, accept_target_changes, accept_added, accept_removed,
+                 jobs, timestamp, schema_file, fmt, strict):
+    """Apply Mid-Year and Year-End updates to a consolidated plan, by measure ID.
+
+    UPDATES are files, folders (their .xlsx files) or glob patterns. Actuals, statuses and
+    status explanations are taken from each agency's latest update; an empty cell changes
+    nothing. Targets are locked: a changed one is a target-changed error unless accepted.
+    The Changes sheet lists every change; CONSOLIDATED is never modified.
+    """
+    import datetime as dt
+
+    from .consolidated import write_consolidated
+    from .consolidated_reading import ConsolidatedError
+    from .merge import MergeError
+    from .render import sync_json, sync_text
+    from .sync import SyncError, sync_files
+
+    try:
+        result = sync_files(consolidated, updates, out,
+                            schema=load_chosen_schema(None, schema_file),
+                            accept_target_changes=accept_target_changes,
+                            accept_added=accept_added, accept_removed=accept_removed,
+                            jobs=jobs, progress=_file_progress)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        stamp = dt.datetime.now(dt.timezone.utc) if timestamp else None
+        write_consolidated(result.consolidation, out, timestamp=stamp)
+    except (SyncError, ConsolidatedError, MergeError, OSError) as e:
+        raise Failure(str(e)) from None
+    click.echo(sync_json(result, out) if fmt == "json" else sync_text(result, out))
+    reports = [s.report for s in result.applied]
+    sys.exit(FOUND_ERRORS if result.updates.unreadable else exit_code(reports, strict))
+
+
+@main.command("diff", epilog=examples(
+    "planvalidator diff citywide-fy2027.xlsx citywide-fy2027-midyear.xlsx",
+    "planvalidator diff --format json dot-plan-v1.xlsx dot-plan-v2.xlsx"))
+@click.argument("old", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("new", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@format_option("text", "json")
+@click.option("--exit-code", "fail_on_change", is_flag=True,
+              help="Exit with 1 when there are differences (as diff(1) does); default 0.")
+def diff_command(old, new, fmt, fail_on_change):
+    """List the measures added, removed or changed between two plans or consolidated plans.
+
+    Each of OLD and NEW is an agency's plan workbook or a consolidated plan; measures are
+    matched by agency and measure ID. A plan against a consolidated plan compares that
+    agency only.
+    """
+    from .consolidated_reading import ConsolidatedError
+    from .diff import diff_files
+    from .render import diff_json, diff_text
+    from .xlsx import UnreadableWorkbook
+    try:
+        diff = diff_files(old, new)
+    except (UnreadableWorkbook, ConsolidatedError) as e:
+        raise Failure(str(e)) from None
+    click.echo(diff_json(diff) if fmt == "json" else diff_text(diff))
+    sys.exit(FOUND_ERRORS if fail_on_change and diff.differences else OK)
 
 
 @main.group(epilog=examples("planvalidator schema check schemas/fy2028.yaml"))

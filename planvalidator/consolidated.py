@@ -1,5 +1,5 @@
 """The consolidated citywide plan workbook: Summary, Measures, Services, Findings, By Pillar,
-Dashboard and Sources, written once, atomically and deterministically.
+Dashboard, Changes (after a sync) and Sources, written once, atomically and deterministically.
 
 Small sheets are written with openpyxl; the three big ones (Measures, Services, Findings) get
 their rows from sheetxml.py, which is ~20× faster per cell.
@@ -41,6 +41,8 @@ FINDINGS_HEADER = ["Agency", "Source File", "Location", "Severity", "Code", "Mea
                    "Column", "Value", "Message", "How to Fix"]
 SOURCES_HEADER = ["File", "SHA-256", "Size (bytes)", "Agency", "Fiscal Year", "Stage",
                   "Template Version", "Submission Date", "Result", "Superseded By", "Reason"]
+CHANGES_HEADER = ["Agency", "Measure ID", "Field", "Old", "New", "Source File"]
+COMPUTED_STATUS = "Computed Status"  # Measures: status from actual, target and direction
 
 
 def _append(ws, values: list) -> None:
@@ -65,9 +67,12 @@ def write_consolidated(cons: Consolidation, out: Path, reject_errors: bool = Fal
     findings = _findings(wb, cons)
     _by_pillar(wb, in_measures)
     _dashboard(wb, accepted, in_measures, summary_rows=len(accepted))
+    big = [measures, services, findings]
+    if cons.changes is not None:
+        big.append(_changes(wb, cons.changes))
     _sources(wb, cons)
     wb.active = 0
-    save_workbook(wb, out, timestamp=timestamp, transform=splice([measures, services, findings]))
+    save_workbook(wb, out, timestamp=timestamp, transform=splice(big))
 
 
 # --- helpers ------------------------------------------------------------------------------
@@ -94,6 +99,11 @@ def _table(ws, name: str, width: int, rows: int) -> None:
     ref = f"A1:{get_column_letter(width)}{max(rows, 1) + 1}"
     table = Table(displayName=name, ref=ref)
     table.tableStyleInfo = TableStyleInfo(name="TableStyleLight9", showRowStripes=True)
+    # Name the columns from the header row here: openpyxl would otherwise create every cell of
+    # the table's range to find them (~50,000 for a city's Measures sheet, half a second).
+    table._initialise_columns()
+    for column, cell in zip(table.tableColumns, ws[1]):
+        column.name = str(cell.value)
     ws.add_table(table)
 
 
@@ -153,8 +163,9 @@ def _missing_targets(sub: Submission) -> int:
 def _measures(wb, subs: list[Submission], schemas: list[Schema]) -> BigSheet:
     ws = wb.create_sheet("Measures")
     columns = schemas[0].measures.columns if schemas else ()
-    labels = ["Agency Code", "Agency Name", "Fiscal Year"] + _measure_labels(schemas)
-    _header(ws, labels, [10, 30, 8] + [c.width or 12 for c in columns])
+    labels = (["Agency Code", "Agency Name", "Fiscal Year"] + _measure_labels(schemas)
+              + [COMPUTED_STATUS])
+    _header(ws, labels, [10, 30, 8] + [c.width or 12 for c in columns] + [11])
     # prototype rows: 2 = plain, 3 = a Percent measure (values shown as %)
     for variant, percent in ((2, False), (3, True)):
         for c, column in enumerate(columns, start=4):
@@ -162,15 +173,34 @@ def _measures(wb, subs: list[Submission], schemas: list[Schema]) -> BigSheet:
             if fmt:
                 ws.cell(variant, c).number_format = fmt
     sheet = BigSheet(ws, width=len(labels), variants=2)
-    for sub in subs:
+    for sub, computed in zip(subs, computed_status([s.plan for s in subs])):
         m = sub.plan.measures
         cols = [m.values.get(c.key, [None] * len(m.rows)) for c in columns]
         units = m.values.get("unit", [None] * len(m.rows))
         for i in range(len(m.rows)):
             sheet.rows.append(([sub.agency, sub.agency_name, sub.fiscal_year]
-                               + [_value(col[i]) for col in cols], int(units[i] == "Percent")))
+                               + [_value(col[i]) for col in cols] + [computed[i] or None],
+                               int(units[i] == "Percent")))
     _table(ws, "Measures", len(labels), len(sheet.rows))
     return sheet
+
+
+def computed_status(plans: list) -> list[list[str]]:
+    """Per plan, per measure: On Track / At Risk / Off Track / No Data from the actual, the
+    target and the desired direction ("" without a target), by the function the
+    status-inconsistent rule uses (checks.expected_status), with each plan's schema thresholds."""
+    from .checks import expected_status
+    from .frames import measures_frame
+    out: list[list[str]] = [[] for _ in plans]
+    groups: dict[Schema, list[int]] = {}
+    for n, plan in enumerate(plans):
+        groups.setdefault(plan.schema, []).append(n)
+    for schema, members in groups.items():
+        frame = measures_frame([plans[n] for n in members])
+        statuses = expected_status(frame, schema.at_risk_within)
+        for p, status in zip(frame["plan"].to_numpy(), statuses):
+            out[members[p]].append(status)
+    return out
 
 
 def _services(wb, subs: list[Submission], schemas: list[Schema]) -> BigSheet:
@@ -292,13 +322,32 @@ def _dashboard(wb, accepted, in_measures, summary_rows: int) -> None:
         place(status, max(7.5, 0.5 * len(reporting) + 3))
 
 
+def source_rows(subs: list[Submission]) -> list[list]:
+    """The Sources rows of these submissions, by file name."""
+    rows = []
+    for sub in sorted(subs, key=lambda s: s.name):
+        reason = sub.report.findings[0].message if not sub.readable else ""
+        row = [sub.name, sub.sha256, sub.size, sub.agency, sub.fiscal_year, sub.stage,
+               sub.template_version, sub.submission_date, sub.result, sub.superseded_by, reason]
+        rows.append([None if v == "" else v for v in row])   # empty cells, not empty text
+    return rows
+
+
 def _sources(wb, cons: Consolidation) -> None:
     ws = wb.create_sheet("Sources")
     _header(ws, SOURCES_HEADER, [40, 66, 12, 10, 10, 16, 10, 12, 12, 40, 60])
-    for sub in sorted(cons.submissions, key=lambda s: s.name):
-        reason = sub.report.findings[0].message if not sub.readable else ""
-        _append(ws, [sub.name, sub.sha256, sub.size, sub.agency, sub.fiscal_year, sub.stage,
-                   sub.template_version, sub.submission_date, sub.result, sub.superseded_by,
-                   reason])
+    rows = cons.sources if cons.sources is not None else source_rows(cons.submissions)
+    for row in rows:
+        _append(ws, row)
         ws.cell(ws.max_row, 8).number_format = "yyyy-mm-dd"
-    _table(ws, "Sources", len(SOURCES_HEADER), len(cons.submissions))
+    _table(ws, "Sources", len(SOURCES_HEADER), len(rows))
+
+
+def _changes(wb, rows: list[list]) -> BigSheet:
+    """Every change sync made to the plan, oldest first (earlier syncs' rows carried forward)."""
+    ws = wb.create_sheet("Changes")
+    _header(ws, CHANGES_HEADER, [10, 14, 24, 30, 30, 40])
+    sheet = BigSheet(ws, width=len(CHANGES_HEADER))
+    sheet.rows = [([_value(v) for v in row], 0) for row in rows]
+    _table(ws, "Changes", len(CHANGES_HEADER), len(rows))
+    return sheet

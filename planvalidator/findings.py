@@ -149,6 +149,25 @@ CATALOGUE: dict[str, Code] = {c.code: c for c in [
        "Measures that are At Risk or Off Track need a short explanation.",
        "Explain in Status Explanation what happened and what the agency will do.",
        "Measures!T5 is empty while Status is Off Track"),
+    # sync: an update compared with the approved plan
+    _c("target-changed", ERROR, "sync", "A target differs from the approved plan",
+       "Targets are locked once the plan is approved: a Mid-Year or Year-End Update reports "
+       "actuals against the approved targets and does not change them. The approved target "
+       "stays in the consolidated plan unless the performance office accepts the change.",
+       "Restore the approved target and explain the difference in Status Explanation; ask the "
+       "performance office if the target really has to change.",
+       "Measures!M6 holds 180 where the approved FY2027 target is 200"),
+    _c("measure-added", ERROR, "sync", "An update holds a measure the approved plan does not have",
+       "An update reports on the measures of the approved plan; a new measure is added to the "
+       "consolidated plan only when the performance office accepts it.",
+       "Remove the row, or ask the performance office to add the measure to the plan.",
+       "Measures!A15 holds DOT-683-05, which is not in the approved plan"),
+    _c("measure-removed", ERROR, "sync", "An update lacks a measure of the approved plan",
+       "Every measure of the approved plan is reported on in each update; a measure is dropped "
+       "from the consolidated plan only when the performance office accepts it.",
+       "Restore the measure's row from the approved plan and report its actuals, or set Status "
+       "to No Data and explain why.",
+       "Measure DOT-684-02 of the approved plan is missing from the Measures sheet"),
 ]}
 
 

@@ -69,6 +69,10 @@ class Submission:
 @dataclass
 class Consolidation:
     submissions: list[Submission] = field(default_factory=list)
+    # Set by sync (sync.py): the Sources rows to write as they are (the consolidated plan's own,
+    # carried forward, plus the update files), and the Changes sheet's rows; None: a plain merge.
+    sources: list[list] | None = None
+    changes: list[list] | None = None
 
     @property
     def accepted(self) -> list[Submission]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 from .findings import Finding, finding
@@ -72,6 +73,7 @@ def column_letter(index: int) -> str:
     return letters
 
 
+@lru_cache(maxsize=8192)  # the header search meets the same texts in every workbook
 def _norm_label(text) -> str:
     return re.sub(r"\s+", " ", str(text)).strip().casefold() if text is not None else ""
 

@@ -78,7 +78,8 @@ def _rewrite(sheet: BigSheet, xml: bytes) -> bytes:
     out = [header.decode()]
     for r, (values, variant) in enumerate(sheet.rows, start=2):
         style = styles[variant]
-        cells = "".join(_cell(f"{letters[c]}{r}", style[c], v) for c, v in enumerate(values))
+        cells = "".join(_cell(f"{letters[c]}{r}", style[c], v) for c, v in enumerate(values)
+                        if v is not None)
         out.append(f'<row r="{r}">{cells}</row>')
     last = f"{letters[-1]}{max(len(sheet.rows) + 1, 2)}"
     head = re.sub(rb'<dimension ref="[^"]*"/>', f'<dimension ref="A1:{last}"/>'.encode(), head)
