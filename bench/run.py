@@ -1,4 +1,6 @@
-"""Benchmark: planvalidator side by side with its peers, in one run; writes bench/RESULTS.md.
+"""Benchmark: validating one workbook, planvalidator side by side with its peers, in one run.
+
+Writes the `validate` section of bench/RESULTS.md (bench/results.py; other sections stay).
 
     python bench/corpus.py && python bench/run.py [--repeat 30] [--process-repeat 20]
 
@@ -30,6 +32,8 @@ import sys
 import time
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
+
+from results import source_fingerprint, source_note, write_section  # bench/results.py
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
@@ -258,7 +262,7 @@ def write_results(path: Path, args, files, results, processes, started, load) ->
 
     by = {(r["measures"], r["kind"]): r for r in results}
     lines = [
-        "# Benchmark results",
+        "## Validate one workbook: planvalidator, frictionless and a plain script",
         "",
         f"Written by `bench/run.py` on {started:%Y-%m-%d %H:%M} UTC — do not edit by hand; "
         "rerun to update.",
@@ -275,7 +279,7 @@ def write_results(path: Path, args, files, results, processes, started, load) ->
         f"(load average {load[0]:.2f} at the start, {load[1]:.2f} at the end). "
         "Read the ratios, measured side by side in the same run; never trust one absolute time.",
         "",
-        f"Versions: {_versions()}.",
+        f"Versions: {_versions()}. {source_note(*args.source)}",
         "",
         "Method: each workbook is the real FY2028 template filled by `bench/corpus.py` (seeded); "
         "*bad* files have ~10% of measure rows with a typical mistake. In-process times are "
@@ -285,13 +289,11 @@ def write_results(path: Path, args, files, results, processes, started, load) ->
         "file from disk and validates it. *found*: what each reports on the file "
         "(planvalidator errors + warnings; frictionless errors; the script's pandera failure "
         "cases). frictionless and the script check the Measures sheet only; planvalidator "
-        "also reads and checks the Agency and Services sheets and the cross-sheet rules. "
-        "Like every filled template, each file carries the template's 500 pre-formatted input "
-        "rows (21 columns of styled empty cells on Measures), which every reader walks.",
+        "also reads and checks the Agency and Services sheets and the cross-sheet rules.",
         "",
         "Where planvalidator's time goes: `python bench/profile_validate.py FILE` (cProfile).",
         "",
-        "## In-process: read + validate one workbook (ms)",
+        "### In-process: read + validate one workbook (ms)",
         "",
         "| file | measures | planvalidator median (p90) | frictionless median (p90) "
         "| script median (p90) | frictionless / planvalidator | script / planvalidator "
@@ -308,7 +310,7 @@ def write_results(path: Path, args, files, results, processes, started, load) ->
             f"| {f['planvalidator']} / {f['frictionless']} / {f['script']} |")
     lines += [
         "",
-        f"## Whole process (ms, {args.process_repeat} runs each, interleaved)",
+        f"### Whole process (ms, {args.process_repeat} runs each, interleaved)",
         "",
         "`run.py --once NAME FILE` starts Python, imports one contender, and reads and "
         "validates the file once: the cold cost of each tool on the same file.",
@@ -328,7 +330,7 @@ def write_results(path: Path, args, files, results, processes, started, load) ->
         return m["frictionless"] / m["planvalidator"]
     lines += [
         "",
-        "## Targets",
+        "### Targets",
         "",
         f"- Read + validate of a 120-measure workbook in-process ≤ {TARGETS['pv_120_ms']:g} ms "
         f"median: {_verdict(max(v120['planvalidator'], b120['planvalidator']) <= TARGETS['pv_120_ms'])}"
@@ -345,7 +347,7 @@ def write_results(path: Path, args, files, results, processes, started, load) ->
         f"{proc['python -c pass (interpreter start, the floor)']['median']:.0f} ms).",
         "",
     ]
-    path.write_text("\n".join(lines))
+    write_section(path, "validate", "\n".join(lines))
     if args.json:
         path.with_suffix(".json").write_text(json.dumps(
             {"date": f"{started:%Y-%m-%dT%H:%M}Z", "repeat": args.repeat,
@@ -378,9 +380,11 @@ def main(argv=None) -> int:
     files = meta["files"]
     started = dt.datetime.now(dt.timezone.utc)
     load_start = os.getloadavg()[0]
+    args.source = [source_fingerprint()]
     results = in_process(files, args.corpus, args.repeat)
     file120 = next(f["file"] for f in files if f["measures"] == 120 and f["kind"] == "valid")
     processes = whole_process(args.corpus, file120, args.process_repeat)
+    args.source.append(source_fingerprint())
     write_results(args.out, args, files, results, processes, started,
                   (load_start, os.getloadavg()[0]))
     print(f"wrote {args.out}")
