@@ -61,7 +61,7 @@ class Limits:
     """Bounds on a payload, checked before anything else looks at it."""
 
     def __init__(self, max_sheets: int = 250, max_rows: int = 20_000, max_columns: int = 200,
-                 max_cells: int = 2_000_000, max_text: int = 32_767):
+                 max_cells: int = 1_000_000, max_text: int = 32_767):
         self.max_sheets = max_sheets
         self.max_rows = max_rows
         self.max_columns = max_columns
@@ -70,9 +70,12 @@ class Limits:
 
 
 def cell_value(value):
-    """One cell as the client sent it → the value the .xlsx reader gives for that cell."""
+    """One cell as the client sent it → the value the .xlsx reader gives for that cell
+    (numbers as floats, as calamine gives them)."""
     if value is None or value == "":
         return None
+    if isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
     if isinstance(value, str):
         if value in ERROR_VALUES:
             return CellError(value)
@@ -159,7 +162,7 @@ def check_payload(data, limits: Limits) -> dict:
                 f"{limits.max_columns} columns, more than a plan sheet may use; delete the "
                 "unused rows and columns and try again.")
         for row in values:
-            cells += len(row)
+            cells += max(1, len(row))   # an empty row costs memory too
             for v in row:
                 if not isinstance(v, _SCALARS):
                     raise PayloadError(f"Sheet '{name[:40]}' holds a cell that is not a value.")

@@ -1,0 +1,416 @@
+"""The Excel add-in's commands: Validate, Submit and Clear highlights.
+
+Each is an xlwings script (`@script`): xlwings-server builds an `xw.Book` from the workbook the
+Excel client sends and returns what the script did to it as a list of actions that the client
+replays in Excel. The scripts contain no rules: they read the payload with the same reading core
+as the CLI (payload.plan_sheets → reading.read_plan → validation.validate_plan) and render the
+Report with xlwings' Book API:
+
+- every failing cell is filled red (error) or amber (warning) and gets a note with the findings
+  and how to fix them (Office.js notes need ExcelApi 1.18; a cell that already has the agency's
+  own note keeps it and gets no second one; our own note from an earlier run is updated);
+- the *Validation* sheet lists every finding with a link to its cell; a second Validate rewrites
+  it in place;
+- the task pane gets the findings (a client callback, `planvalidatorShow`), and an alert gives
+  the counts.
+
+What we colored and noted is remembered on the Validation sheet itself (hidden columns J:M),
+so Clear highlights removes exactly our fills, our notes and the Validation sheet, and the next
+Validate clears marks that no longer apply. A cell we colored loses its fill when cleared (the
+client does not send cell formats, so a fill the agency had put on a failing cell is not known);
+fonts, borders and number formats are never touched.
+
+Values are never read through xlwings' ranges (`rng.value`): its date conversion raises on text
+that looks like an ISO date without "Z". payload.py reads the raw values instead.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+
+import xlwings as xw
+from xlwings.server import script
+from xlwings_server.models import CurrentUser
+
+from .findings import ERROR, INFO, SEVERITY_ORDER, WARNING, Finding, Report
+from .payload import plan_sheets, sheet_rows
+from .reading import read_plan
+from .schema import IDENTITY_SHEET, available_years, load_schema
+from .server import OFFICE, Conflict, Forbidden, Unavailable, runtime
+from .store import StoreError, store_submission
+from .validation import validate_plan
+
+VALIDATION_SHEET = "Validation"
+FILLS = {ERROR: "#ffc7ce", WARNING: "#ffeb9c"}        # Excel's light red / light amber
+SEVERITY_FILLS = {**FILLS, INFO: "#ddebf7"}
+HEADER_FILL, HEADER_FONT = "#1f4e78", "#ffffff"
+COLUMNS = (("Severity", 60), ("Sheet", 80), ("Cell", 50), ("Code", 150), ("Measure", 90),
+           ("Message", 430), ("How to fix", 330))          # widths in points
+TITLE_ROW, SUMMARY_ROW, HEADER_ROW = 1, 2, 4
+MARKS_COLUMN = 10                                      # J: sheet, K: cell, L: fill, M: note
+MARKS_HEADER = ("planvalidator marks (do not edit)", "Cell", "Fill", "Note")
+MAX_SET_COLORS = 10_000                                # cells per set_colors action (client limit)
+MAX_NEW_NOTES = 200      # each note is one action for Excel to replay; the rest are listed anyway
+CLIENT_CALLBACK = "planvalidatorShow"                  # task pane: show findings / receipt
+UNLOCK, RELOCK = "planvalidatorUnlockStructure", "planvalidatorRelockStructure"
+
+
+def _plan_sheet_names() -> list[str]:
+    names = []
+    for year in available_years():
+        for table in load_schema(year).tables:
+            if table.sheet not in names:
+                names.append(table.sheet)
+    return names + [IDENTITY_SHEET]
+
+
+PLAN_SHEETS = _plan_sheet_names()
+INCLUDE = PLAN_SHEETS + [VALIDATION_SHEET]   # what the client sends: plan sheets and our own
+
+
+# ---- the three commands ----------------------------------------------------------------------
+
+@script(include=INCLUDE)
+def validate(book: xw.Book):
+    """Validate: mark the findings in the workbook and list them."""
+    session = Session(book)
+    report = session.validate()
+    session.show("validate", report)
+    session.annotate(report)
+    book.app.alert(_counts_sentence(report), title="Validate", buttons="ok",
+                   mode="critical" if report.errors else "info")
+
+
+@script(include=INCLUDE)
+def submit(book: xw.Book, current_user: CurrentUser):
+    """Submit: validate; refuse with the findings when there are errors, else store the plan
+    and answer with a receipt."""
+    session = Session(book)
+    plan = session.read()
+    who = current_user.id or ""
+    if who != OFFICE and plan.agency_code and plan.agency_code != who:
+        raise Forbidden(f"Your token belongs to {who}; it can't submit the plan of "
+                        f"{plan.agency_code}. Ask the performance office for the right token.")
+    report = validate_plan(plan)
+    if report.errors:
+        session.show("submit", report)
+        session.annotate(report)
+        book.app.alert(f"Not submitted: {_counts_sentence(report)} Fix the errors and submit "
+                       "again.", title="Submit", buttons="ok", mode="critical")
+        return
+    if who != OFFICE and plan.agency_code != who:
+        raise Forbidden(f"Your token belongs to {who}; this plan names no agency.")
+    session.annotate(report)   # warnings and notes; before storing, so a failure stores nothing
+    try:
+        receipt = store_submission(runtime().store, session.names, session.sheets, {
+            "agency": plan.agency_code, "fiscal_year": plan.schema.fiscal_year,
+            "stage": plan.stage, "template_version": report.template_version,
+            "schema_id": plan.identity.get("schema_id", ""), "workbook": book.name,
+            "submitted_by": who, "client": session.client,
+            "client_version": str(book.api.get("version", "")),
+            "findings": {"errors": report.errors, "warnings": report.warnings,
+                         "infos": report.count(INFO)},
+        })
+    except StoreError as e:
+        raise Unavailable(f"The plan was not submitted: {e}") from None
+    session.show("submit", report, receipt=receipt.as_dict())
+    book.app.alert(
+        f"Submitted: the FY{receipt.fiscal_year} plan of {receipt.agency} was received at "
+        f"{_utc(receipt.submitted_at)}. Its fingerprint (SHA-256) is "
+        f"{receipt.sha256[:16]}…{receipt.sha256[-8:]}; keep it as your receipt."
+        + (f" {_n(report.warnings, 'warning')} remain for you to review." if report.warnings else ""),
+        title="Submit", buttons="ok", mode="info")
+
+
+@script(include=INCLUDE)
+def clear_highlights(book: xw.Book):
+    """Clear highlights: remove our fills, our notes and the Validation sheet."""
+    session = Session(book)
+    session.show("clear", None)
+    session.apply_marks([])
+    session.delete_validation_sheet()
+
+
+# ---- one request's workbook -----------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Mark:
+    sheet: str
+    cell: str          # A1, no $
+    fill: str = ""     # the color we put on it ("" none)
+    note: bool = False  # we wrote its note
+
+
+class Session:
+    """The workbook as sent (raw payload values) and the xw.Book that collects the actions."""
+
+    def __init__(self, book: xw.Book):
+        if book.app.books.active.impl is not book.impl:
+            # xlwings' remote App sends app-level actions (the alert, the task pane callback)
+            # to the book opened last, so a script must run from getting its book to its end
+            # without yielding to another request; xlwings-server runs sync scripts that way.
+            raise Unavailable("The server is busy; try again in a moment.")
+        self.book = book
+        api = book.api
+        self.client = api.get("client", "")
+        self.officejs = self.client == "Office.js"
+        self.names, self.sheets = plan_sheets(api, PLAN_SHEETS)
+        self.sheet_apis = {s["name"]: s for s in api["sheets"]}
+        self.validation = next((s["name"] for s in api["sheets"]
+                                if s["name"].strip().casefold() == VALIDATION_SHEET.casefold()),
+                               None)
+        if self.validation and not _ours(self.sheet_apis[self.validation]):
+            raise Conflict(f"The workbook already has a sheet named '{self.validation}' that the "
+                           "Performance Plan add-in did not write. Rename it, then try again.")
+        self.marks = _read_marks(api, self.validation)
+        self.new_notes = 0
+
+    def read(self):
+        return read_plan(self.names, self.sheets, source=self.book.name)
+
+    def validate(self) -> Report:
+        return validate_plan(self.read())
+
+    # -- the task pane --------------------------------------------------------------------------
+
+    def show(self, command: str, report: Report | None, receipt: dict | None = None) -> None:
+        """Hand the findings (and receipt) to the task pane; only the Office.js client has one."""
+        if not self.officejs:
+            return
+        data = {"command": command, "workbook": self.book.name, "receipt": receipt,
+                "report": report.as_dict() if report else None}
+        self.book.app.macro(CLIENT_CALLBACK)(data)
+
+    # -- marks: fills and notes on the failing cells ----------------------------------------------
+
+    def annotate(self, report: Report) -> None:
+        by_cell: dict[tuple[str, str], list[Finding]] = {}
+        for f in report.findings:
+            target = self._target(f)
+            if target:
+                by_cell.setdefault(target, []).append(f)
+        marks = self.apply_marks([(sheet, cell, found) for (sheet, cell), found in by_cell.items()])
+        self.write_validation_sheet(report, marks)
+
+    def _target(self, f: Finding) -> tuple[str, str] | None:
+        if f.sheet not in self.sheet_apis or not f.cell:
+            return None
+        m = re.fullmatch(r"\$?([A-Z]{1,3})\$?(\d{1,7})(?::.*)?", f.cell)
+        return (f.sheet, f"{m.group(1)}{m.group(2)}") if m else None
+
+    def apply_marks(self, targets: list[tuple[str, str, list[Finding]]]) -> list[Mark]:
+        """Mark `targets` and undo earlier marks that no longer apply; returns the new marks."""
+        before = {(m.sheet, m.cell): m for m in self.marks if m.sheet in self.sheet_apis}
+        new: list[Mark] = []
+        colors: dict[str, dict[tuple[int, int], str | None]] = {}
+        for (sheet, cell), old in before.items():
+            if old.fill:
+                colors.setdefault(sheet, {})[_coords(cell)] = None
+        for sheet, cell, found in targets:
+            worst = min((f.severity for f in found), key=lambda s: SEVERITY_ORDER.get(s, 9))
+            fill = FILLS.get(worst, "")
+            if fill:
+                colors.setdefault(sheet, {})[_coords(cell)] = fill
+            note = self._note(sheet, cell, _note_text(found), before.get((sheet, cell)))
+            new.append(Mark(sheet, cell, fill, note))
+        targeted = {(m.sheet, m.cell) for m in new}
+        for (sheet, cell), old in before.items():
+            if old.note and (sheet, cell) not in targeted and self._has_note(sheet, cell):
+                self.book.sheets[sheet].range(cell).note.delete()
+        for sheet, cells in colors.items():
+            self._color(sheet, cells)
+        return new
+
+    def _notes_supported(self, sheet: str) -> bool:
+        return self.officejs and self.sheet_apis[sheet].get("notes_supported") is True
+
+    def _has_note(self, sheet: str, cell: str) -> bool:
+        if not self._notes_supported(sheet):
+            return False
+        return any(n["address"].replace("$", "").upper() == cell
+                   for n in self.sheet_apis[sheet].get("notes") or [])
+
+    def _note(self, sheet: str, cell: str, text: str, before: Mark | None) -> bool:
+        """Write our note on the cell; False when it can't carry one (no notes in this Excel,
+        or the agency's own note is there)."""
+        if not self._notes_supported(sheet):
+            return False
+        rng = self.book.sheets[sheet].range(cell)
+        if self._has_note(sheet, cell):
+            if before is None or not before.note:
+                return False   # the agency's own note: keep it, the finding is listed anyway
+            rng.note.text = text
+            return True
+        if self.new_notes >= MAX_NEW_NOTES:
+            return False
+        self.new_notes += 1
+        rng.add_note(text)
+        return True
+
+    def _color(self, sheet: str, cells: dict[tuple[int, int], str | None]) -> None:
+        ws = self.book.sheets[sheet]
+        if not self.officejs:   # the VBA client: one action per cell; it can't remove a fill
+            for (row, col), color in sorted(cells.items()):
+                ws.range((row, col)).color = color or "#ffffff"
+            return
+        # One set_colors per column, over the rows between its first and last mark ("..." keeps
+        # a cell's fill): few actions for Excel to replay, and a small answer.
+        by_column: dict[int, dict[int, str | None]] = {}
+        for (row, col), color in cells.items():
+            by_column.setdefault(col, {})[row] = color
+        for col, rows in sorted(by_column.items()):
+            top, bottom = min(rows), max(rows)
+            for first in range(top, bottom + 1, MAX_SET_COLORS):
+                last = min(bottom, first + MAX_SET_COLORS - 1)
+                block = [[rows.get(r, ...)] for r in range(first, last + 1)]
+                if any(v is not ... for (v,) in block):
+                    ws.range((first, col), (last, col)).set_colors(block)
+
+    # -- the Validation sheet ---------------------------------------------------------------------
+
+    def write_validation_sheet(self, report: Report, marks: list[Mark]) -> None:
+        if self.validation:
+            ws = self.book.sheets[self.validation]
+            ws.clear()
+        else:
+            if self.officejs:
+                self.book.app.macro(UNLOCK)()
+            ws = self.book.sheets.add(VALIDATION_SHEET)
+            if self.officejs:
+                self.book.app.macro(RELOCK)()
+            self.validation = ws.name
+        width = MARKS_COLUMN + len(MARKS_HEADER) - 1
+        rows = [[None] * width for _ in range(HEADER_ROW + max(len(report.findings), 1, len(marks)))]
+        rows[TITLE_ROW - 1][0] = _text(f"Validation of {self.book.name}")
+        rows[SUMMARY_ROW - 1][0] = _text(_summary(report))
+        rows[HEADER_ROW - 1][:len(COLUMNS)] = [label for label, _ in COLUMNS]
+        for i, f in enumerate(report.findings):
+            target = self._target(f)
+            cell = _link(*target) if target else _text(f.cell)
+            rows[HEADER_ROW + i][:len(COLUMNS)] = [
+                f.severity, _text(f.sheet), cell, f.code, _text(f.measure_id),
+                _text(f.message), _text(f.hint)]
+        if not report.findings:
+            rows[HEADER_ROW][0] = "No findings: the plan passed every check."
+        rows[HEADER_ROW - 1][MARKS_COLUMN - 1:] = list(MARKS_HEADER)
+        for i, m in enumerate(marks):
+            rows[HEADER_ROW + i][MARKS_COLUMN - 1:] = [
+                _text(m.sheet), m.cell, m.fill or None, "note" if m.note else None]
+        ws.range((1, 1)).value = rows
+        ws.range((HEADER_ROW, 1), (HEADER_ROW, len(COLUMNS))).color = HEADER_FILL
+        if not self.officejs:
+            return
+        header = ws.range((HEADER_ROW, 1), (HEADER_ROW, len(COLUMNS)))
+        header.font.bold = True
+        header.font.color = HEADER_FONT
+        ws.range((TITLE_ROW, 1)).font.bold = True
+        ws.range((TITLE_ROW, 1)).font.size = 14
+        for col, (_, points) in enumerate(COLUMNS, start=1):
+            ws.range((HEADER_ROW, col)).column_width = points
+        if report.findings:
+            last = HEADER_ROW + len(report.findings)
+            ws.range((HEADER_ROW + 1, 6), (last, 7)).wrap_text = True
+            ws.range((HEADER_ROW + 1, 1), (last, 1)).set_colors(
+                [[SEVERITY_FILLS.get(f.severity)] for f in report.findings])
+        ws.range((1, MARKS_COLUMN), (1, MARKS_COLUMN + len(MARKS_HEADER) - 1)).columns.hidden = True
+
+    def delete_validation_sheet(self) -> None:
+        if not self.validation:
+            return
+        if self.officejs:
+            self.book.app.macro(UNLOCK)()
+        self.book.sheets[self.validation].delete()
+        if self.officejs:
+            self.book.app.macro(RELOCK)()
+        self.validation = None
+
+
+# ---- helpers ------------------------------------------------------------------------------------
+
+def _ours(sheet_api: dict) -> bool:
+    """Whether a sheet named Validation may be rewritten: the add-in wrote it (its title says
+    so), or it is empty."""
+    rows = sheet_rows(sheet_api.get("values") or [])
+    if not any(v is not None for row in rows for v in row):
+        return True
+    first = rows[0][0] if rows and rows[0] else None
+    return isinstance(first, str) and first.startswith("Validation of ")
+
+
+def _read_marks(api: dict, validation: str | None) -> list[Mark]:
+    """Our marks as recorded on the Validation sheet (columns J:M below the marks header)."""
+    if validation is None:
+        return []
+    sheet = next(s for s in api["sheets"] if s["name"] == validation)
+    rows = sheet_rows(sheet["values"])
+    c = MARKS_COLUMN - 1
+    start = next((r for r, row in enumerate(rows)
+                  if len(row) > c and row[c] == MARKS_HEADER[0]), None)
+    if start is None:
+        return []
+    marks = []
+    for row in rows[start + 1:]:
+        sheet_name, cell, fill, note = (list(row[c:c + 4]) + [None] * 4)[:4]
+        if not isinstance(sheet_name, str) or not isinstance(cell, str):
+            break
+        cell = cell.replace("$", "").upper()
+        if not re.fullmatch(r"[A-Z]{1,3}\d{1,7}", cell):
+            continue
+        marks.append(Mark(sheet_name, cell, fill if isinstance(fill, str) else "",
+                          note == "note"))
+    return marks
+
+
+def _coords(cell: str) -> tuple[int, int]:
+    m = re.fullmatch(r"([A-Z]{1,3})(\d+)", cell)
+    col = 0
+    for ch in m.group(1):
+        col = col * 26 + ord(ch) - 64
+    return int(m.group(2)), col
+
+
+def _note_text(found: list[Finding]) -> str:
+    return "\n\n".join(f"[{f.severity}] {f.message}\nFix: {f.hint}" for f in found)
+
+
+def _text(value) -> str | None:
+    """A value written as text, never as a formula: Excel reads a leading = + - @ as the
+    start of a formula, so such text gets the apostrophe that marks a cell as text."""
+    if value is None or value == "":
+        return None
+    text = str(value)
+    return "'" + text if text[0] in "=+-@'\t\r\n" else text
+
+
+def _link(sheet: str, cell: str) -> str:
+    """=HYPERLINK to a cell of this workbook (works in Excel on Windows, Mac and the web)."""
+    target = "#'" + sheet.replace("'", "''") + "'!" + cell
+    return '=HYPERLINK("' + target.replace('"', '""') + '","' + cell + '")'
+
+
+def _n(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+def _summary(report: Report) -> str:
+    about = ", ".join(a for a in (f"Agency {report.agency}" if report.agency else "",
+                                  f"FY{report.fiscal_year}" if report.fiscal_year else "",
+                                  f"stage {report.stage}" if report.stage else "") if a)
+    return (f"{_n(report.errors, 'error')}, {_n(report.warnings, 'warning')}, "
+            f"{_n(report.count(INFO), 'note')}." + (f" ({about})" if about else ""))
+
+
+def _counts_sentence(report: Report) -> str:
+    if not report.findings:
+        return "The plan passed every check."
+    return (f"{_summary(report)} Failing cells are red (errors) or amber (warnings) with a note "
+            "saying how to fix them; the Validation sheet and the task pane list every finding.")
+
+
+def _utc(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+__all__ = ["validate", "submit", "clear_highlights", "INCLUDE", "PLAN_SHEETS", "Session"]

@@ -1,0 +1,1 @@
+"""The add-in has no worksheet functions (xlwings-server imports this module by name)."""

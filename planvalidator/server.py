@@ -1,0 +1,395 @@
+"""The Excel add-in backend: xlwings-server, configured for planvalidator.
+
+`planvalidator serve` runs xlwings-server's own FastAPI app (PyPI `xlwings-server`, used as a
+library). xlwings-server serves the Office.js manifest, the task pane, its JavaScript client and
+the alert page, and calls the project's custom scripts with the workbook the client sends. What
+is planvalidator's own is small and lives in `planvalidator/addin_files/`, the xlwings-server
+project folder: the three scripts (custom_scripts/, which import planvalidator.addin), the
+manifest with the "Performance Plan" ribbon group, the task pane that lists findings, and the
+ribbon and task pane JavaScript. Everything else is xlwings-server's, configured through its
+settings (XLWINGS_* environment variables) and FastAPI's own extension points:
+
+- authentication: `dependencies.authenticate` is overridden with per-agency tokens from the
+  config file (compared in constant time); a missing or unknown token gets 401;
+- the request body: `dependencies.parse_book_input` is overridden to parse the JSON once,
+  refuse malformed JSON and payloads over the limits (sheets, cells) with 400, and refuse
+  unknown script names with 404; the body size is capped by Starlette's body limit (413);
+- errors: one handler, `handle_exception`, turns every error into a JSON answer whose `detail`
+  Excel shows (the Office.js client displays `detail`); unknown errors become a 500 with a
+  reference and a log line, never a traceback.
+
+Config file (YAML, `--config FILE`):
+
+    tokens:                    # token → agency code, or "office" (may do anything)
+      "Zq8…at least 16 characters…": DOT
+      "sha256:9f86d08…": BCFD  # or the token's SHA-256, so the file holds no secrets
+      "Kd3…": office
+    store: /srv/planvalidator/submissions   # optional; --store wins
+    hostname: plans.example.gov             # optional: public host name for the manifest URLs
+    tls:                                    # optional: serve HTTPS directly (Office needs HTTPS;
+      certfile: cert.pem                    #   or run behind a TLS proxy and set hostname)
+      keyfile: key.pem
+    limits:                                 # optional
+      max_body_bytes: 8388608
+      max_sheets: 250
+      max_cells: 1000000
+"""
+
+
+import hashlib
+import hmac
+import json
+import logging
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .payload import Limits, PayloadError, check_payload
+
+__all__ = ["AddinError", "Unauthorized", "Forbidden", "BadRequest", "NotFound", "Conflict",
+           "Unavailable", "ConfigError",
+           "Config", "OFFICE", "load_config", "create_app", "serve", "SCRIPTS"]
+
+logger = logging.getLogger("planvalidator.server")
+
+OFFICE = "office"
+SCRIPTS = ("validate", "submit", "clear_highlights")
+PROJECT_DIR = Path(__file__).resolve().parent / "addin_files"
+MANIFEST_ID = "5b0f3a52-6c1e-4d8e-9f47-2c1a9e7d3b64"   # planvalidator's own add-in id
+MIN_TOKEN_LENGTH = 16
+DEFAULT_MAX_BODY = 8 * 2**20    # a 20,000-row plan sheet is ~5 MB of JSON
+ENV_CONFIG, ENV_STORE = "PLANVALIDATOR_CONFIG", "PLANVALIDATOR_STORE"
+
+
+# ---- errors: what a request can be refused with ------------------------------------------------
+
+class AddinError(Exception):
+    """A refusal Excel shows to the analyst: str(exc) is the message, `status` the HTTP code."""
+
+    status = 400
+
+
+class BadRequest(AddinError):
+    status = 400
+
+
+class Unauthorized(AddinError):
+    status = 401
+
+
+class Forbidden(AddinError):
+    status = 403
+
+
+class NotFound(AddinError):
+    status = 404
+
+
+class Conflict(AddinError):
+    status = 409
+
+
+class Unavailable(AddinError):
+    status = 503
+
+
+class ConfigError(Exception):
+    """The server's config file or environment is wrong; str(exc) says what to change."""
+
+
+# ---- config ------------------------------------------------------------------------------------
+
+@dataclass
+class Config:
+    tokens: dict[str, str] = field(default_factory=dict)   # SHA-256 hex of a token → principal
+    store: Path | None = None
+    hostname: str | None = None
+    tls_certfile: Path | None = None
+    tls_keyfile: Path | None = None
+    max_body_bytes: int = DEFAULT_MAX_BODY
+    limits: Limits = field(default_factory=Limits)
+    source: str = ""
+
+    def principal(self, token: str) -> str | None:
+        """Who holds `token`: an agency code, OFFICE, or None. Every configured token is
+        compared, in constant time, whichever matches."""
+        digest = hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
+        found = None
+        for known, principal in self.tokens.items():
+            if hmac.compare_digest(known, digest):
+                found = principal
+        return found
+
+
+def load_config(path: Path | str | None) -> Config:
+    """Read the config file (None: no tokens, so every script call is refused)."""
+    if path is None or str(path) == "":
+        return Config()
+    import yaml
+    path = Path(path)
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except OSError as e:
+        raise ConfigError(f"The config file {path} can't be read ({e.strerror or e}).") from None
+    except yaml.YAMLError as e:
+        raise ConfigError(f"The config file {path} is not valid YAML: {e}") from None
+    if not isinstance(doc, dict):
+        raise ConfigError(f"{path}: expected keys such as 'tokens' and 'store'.")
+    unknown = set(doc) - {"tokens", "store", "hostname", "tls", "limits"}
+    if unknown:
+        raise ConfigError(f"{path}: unknown key(s) {', '.join(sorted(map(str, unknown)))}; "
+                          "expected tokens, store, hostname, tls, limits.")
+    config = Config(source=str(path))
+    agencies = _known_agencies()
+    tokens = doc.get("tokens") or {}
+    if not isinstance(tokens, dict):
+        raise ConfigError(f"{path}: 'tokens' must map each token to an agency code or 'office'.")
+    for token, who in tokens.items():
+        token, who = str(token), str(who).strip()
+        principal = OFFICE if who.casefold() == OFFICE else who.upper()
+        if principal != OFFICE and principal not in agencies:
+            raise ConfigError(f"{path}: the token for '{who}' names no known agency "
+                              f"(agency codes: {', '.join(sorted(agencies))}, or 'office').")
+        if token.startswith("sha256:"):
+            digest = token[7:].strip().lower()
+            if len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
+                raise ConfigError(f"{path}: the token for {principal} starts with 'sha256:' "
+                                  "but is not a SHA-256 hex digest.")
+        else:
+            if len(token) < MIN_TOKEN_LENGTH:
+                raise ConfigError(f"{path}: the token for {principal} is too short; use at "
+                                  f"least {MIN_TOKEN_LENGTH} random characters "
+                                  f"(e.g. python -c \"import secrets; print(secrets.token_urlsafe(24))\").")
+            digest = hashlib.sha256(token.encode("utf-8")).hexdigest()
+        if digest in config.tokens:
+            raise ConfigError(f"{path}: the same token is listed twice.")
+        config.tokens[digest] = principal
+    if doc.get("store") is not None:
+        config.store = (path.parent / str(doc["store"])).resolve()
+    if doc.get("hostname") is not None:
+        config.hostname = str(doc["hostname"]).strip()
+    tls = doc.get("tls") or {}
+    if not isinstance(tls, dict) or set(tls) - {"certfile", "keyfile"} or \
+            (tls and not {"certfile", "keyfile"} <= set(tls)):
+        raise ConfigError(f"{path}: 'tls' needs exactly 'certfile' and 'keyfile'.")
+    if tls:
+        config.tls_certfile = (path.parent / str(tls["certfile"])).resolve()
+        config.tls_keyfile = (path.parent / str(tls["keyfile"])).resolve()
+        for file in (config.tls_certfile, config.tls_keyfile):
+            if not file.is_file():
+                raise ConfigError(f"{path}: the TLS file {file} does not exist.")
+    limits = doc.get("limits") or {}
+    if not isinstance(limits, dict):
+        raise ConfigError(f"{path}: 'limits' must be a mapping.")
+    names = {"max_body_bytes", "max_sheets", "max_rows", "max_columns", "max_cells"}
+    for key, value in limits.items():
+        if key not in names or not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise ConfigError(f"{path}: limits.{key} is not a known limit with a positive whole "
+                              f"number (known: {', '.join(sorted(names))}).")
+        if key == "max_body_bytes":
+            config.max_body_bytes = value
+        else:
+            setattr(config.limits, key, value)
+    return config
+
+
+def _known_agencies() -> set[str]:
+    from .schema import available_years, load_schema
+    return {code for year in available_years() for code in load_schema(year).agencies}
+
+
+# ---- the runtime: what the scripts need to know about this server --------------------------------
+
+@dataclass
+class Runtime:
+    config: Config
+    store: Path
+
+
+_runtime: Runtime | None = None
+
+
+def runtime() -> Runtime:
+    """This process's config and store (read from the environment that `serve` sets)."""
+    global _runtime
+    if _runtime is None:
+        config = load_config(os.environ.get(ENV_CONFIG) or None)
+        store = os.environ.get(ENV_STORE) or (config.store and str(config.store)) or "submissions"
+        _runtime = Runtime(config=config, store=Path(store).resolve())
+    return _runtime
+
+
+# ---- the app -------------------------------------------------------------------------------------
+
+def _xlwings_environment(config: Config) -> None:
+    """xlwings-server reads its settings from XLWINGS_* variables when it is imported."""
+    os.environ["XLWINGS_PROJECT_DIR"] = str(PROJECT_DIR)
+    os.environ.setdefault("DOTENV_PATH", str(PROJECT_DIR / ".env"))   # none: settings come from here
+    for key, value in {
+        "XLWINGS_PROJECT_NAME": "Performance Plan",
+        "XLWINGS_ENVIRONMENT": "prod",
+        "XLWINGS_MANIFEST_ID_PROD": MANIFEST_ID,
+        "XLWINGS_ENABLE_SOCKETIO": "false",
+        "XLWINGS_ENABLE_EXAMPLES": "false",
+        "XLWINGS_ENABLE_HOTRELOAD": "false",
+        "XLWINGS_ENABLE_WASM": "false",
+        "XLWINGS_ENABLE_HTMX": "false",
+        "XLWINGS_ENABLE_ALPINEJS_CSP": "false",
+    }.items():
+        os.environ.setdefault(key, value)
+    if config.hostname:
+        os.environ["XLWINGS_HOSTNAME"] = config.hostname
+
+
+def check_license() -> None:
+    if not os.environ.get("XLWINGS_LICENSE_KEY"):
+        raise ConfigError(
+            "The Excel add-in backend uses xlwings' remote interpreter and xlwings-server, which "
+            "are dual-licensed. Set XLWINGS_LICENSE_KEY=noncommercial to use them under the "
+            "PolyForm Noncommercial License 1.0.0 (use by a government institution is a "
+            "permitted purpose), or to your commercial xlwings license key.")
+
+
+def create_app():
+    """The ASGI app: xlwings-server's, with planvalidator's auth, limits and error handling.
+    Reads PLANVALIDATOR_CONFIG and PLANVALIDATOR_STORE (uvicorn factory)."""
+    check_license()
+    rt = runtime()
+    _xlwings_environment(rt.config)
+
+    from fastapi import Depends, Request
+    from fastapi.exceptions import RequestValidationError
+    from starlette.exceptions import HTTPException as StarletteHTTPException
+    from starlette.middleware.body_limit import RequestBodyLimitMiddleware  # noqa: F401 (Starlette >= 1.6)
+    from xlwings import XlwingsError
+    from xlwings_server import dependencies as dep
+    from xlwings_server.main import app, main_app
+    from xlwings_server.models import User
+    from xlwings_server.object_handles import XlwingsOperationalError
+
+    limits = rt.config.limits
+
+    async def authenticate(request: Request) -> User:
+        header = request.headers.get("authorization", "").strip()
+        token = header[7:].strip() if header[:7].lower() == "bearer " else header
+        if not token:
+            raise Unauthorized("This request has no token. Enter your agency's token in the "
+                               "Performance Plan task pane; the performance office gives you one.")
+        who = rt.config.principal(token)
+        if who is None:
+            raise Unauthorized("The token was not accepted. Check the token in the Performance "
+                               "Plan task pane, or ask the performance office for a new one.")
+        return User(id=who, name=who, roles=[OFFICE if who == OFFICE else "agency"])
+
+    async def parse_book_input(request: Request, _user: User = Depends(authenticate)) -> dict:
+        script = request.path_params.get("script_name")
+        if script is not None and script not in SCRIPTS:
+            raise NotFound(f"There is no add-in command '{script[:40]}'.")
+        body = await request.body()   # bounded by the body limit
+        if not body:
+            raise BadRequest("The request is empty; it should hold the workbook sent by the "
+                             "Excel add-in.")
+        try:
+            data = json.loads(body, parse_constant=_no_constants)
+            return check_payload(data, limits)
+        except PayloadError as e:
+            raise BadRequest(str(e)) from None
+        except (ValueError, RecursionError):
+            raise BadRequest("The request is not valid JSON; it should hold the workbook sent "
+                             "by the Excel add-in.") from None
+
+    app.dependency_overrides[dep.authenticate] = authenticate
+    app.dependency_overrides[dep.parse_book_input] = parse_book_input
+    for exc_class in (Exception, AddinError, StarletteHTTPException, RequestValidationError,
+                      XlwingsError, XlwingsOperationalError):
+        app.add_exception_handler(exc_class, handle_exception)
+    app.max_body_size = rt.config.max_body_bytes   # bodies without a Content-Length
+    logger.info("planvalidator add-in backend: %d token(s) from %s; submissions go to %s",
+                len(rt.config.tokens), rt.config.source or "(no config: every call is refused)",
+                rt.store)
+    return _declared_size_limit(main_app, rt.config.max_body_bytes)
+
+
+def _declared_size_limit(asgi_app, limit: int):
+    """Answer a request that announces a body over the limit at once, before reading it
+    (Starlette's body limit catches the ones that don't announce their size)."""
+    from fastapi.responses import JSONResponse
+    from starlette.datastructures import Headers
+
+    async def app(scope, receive, send):
+        if scope["type"] == "http":
+            length = Headers(scope=scope).get("content-length", "")
+            if length.isdigit() and int(length) > limit:
+                response = JSONResponse({"detail": _STATUS_MESSAGES[413]}, status_code=413)
+                await response(scope, receive, send)
+                return
+        await asgi_app(scope, receive, send)
+    return app
+
+
+def _no_constants(name):
+    raise ValueError(f"JSON constant {name} is not allowed")
+
+
+# ---- errors: one place turns them into answers --------------------------------------------------
+
+_STATUS_MESSAGES = {
+    404: "There is no such page on the Performance Plan server.",
+    405: "The Performance Plan server does not accept this kind of request here.",
+    413: "The workbook sent is far larger than a plan workbook; delete unused rows, columns "
+         "and sheets, and try again.",
+}
+
+
+async def handle_exception(request, exc):
+    """Every error → a JSON answer {"detail": message}, which Excel shows to the analyst.
+    Known errors keep their status; anything else is a 500 with a reference and a log line."""
+    from fastapi.exceptions import RequestValidationError
+    from fastapi.responses import JSONResponse
+    from starlette.exceptions import HTTPException as StarletteHTTPException
+    from xlwings import XlwingsError
+
+    headers = None
+    if isinstance(exc, AddinError):
+        status, message = exc.status, str(exc)
+        if status >= 500:
+            logger.error("%s %s: %s", request.method, request.url.path, message)
+    elif isinstance(exc, StarletteHTTPException):
+        status = exc.status_code
+        message = _STATUS_MESSAGES.get(status) or str(exc.detail)
+        headers = getattr(exc, "headers", None)
+    elif isinstance(exc, RequestValidationError):
+        status, message = 400, "The request is not what the Excel add-in sends."
+    elif isinstance(exc, XlwingsError) and type(exc).__name__ != "LicenseError":
+        status, message = 400, str(exc)
+    else:
+        reference = secrets.token_hex(4)
+        logger.error("%s %s failed (reference %s)", request.method, request.url.path, reference,
+                     exc_info=exc)
+        status = 500
+        message = (f"Something went wrong on the Performance Plan server (reference {reference}). "
+                   "Nothing was submitted. Try again; if it keeps happening, tell the "
+                   "performance office and quote the reference.")
+    if status == 401:
+        headers = {**(headers or {}), "WWW-Authenticate": "Bearer"}
+    return JSONResponse({"detail": message}, status_code=status, headers=headers)
+
+
+# ---- serve ---------------------------------------------------------------------------------------
+
+def serve(host: str = "127.0.0.1", port: int = 8000, store: Path | None = None,
+          config: Path | None = None, workers: int = 1, log_level: str = "info") -> None:
+    """Run the backend until interrupted (the `planvalidator serve` command)."""
+    check_license()
+    cfg = load_config(config)
+    if not cfg.tokens:
+        logger.warning("No tokens are configured: every Validate, Submit and Clear request will "
+                       "be refused (401). Pass --config FILE.")
+    os.environ[ENV_CONFIG] = str(Path(config).resolve()) if config else ""
+    os.environ[ENV_STORE] = str(Path(store or cfg.store or "submissions").resolve())
+    import uvicorn
+    uvicorn.run("planvalidator.server:create_app", factory=True, host=host, port=port,
+                workers=workers, log_level=log_level, proxy_headers=True,
+                ssl_certfile=cfg.tls_certfile and str(cfg.tls_certfile),
+                ssl_keyfile=cfg.tls_keyfile and str(cfg.tls_keyfile))
