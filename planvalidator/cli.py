@@ -139,10 +139,13 @@ def codes(fmt):
 
 @main.command(epilog=examples(
     "planvalidator merge examples/ -o citywide.xlsx",
-    "planvalidator merge 'submissions/*.xlsx' -o citywide.xlsx --jobs 2 --datapackage open-data/"))
-@click.argument("sources", nargs=-1, required=True)
+    "planvalidator merge 'submissions/*.xlsx' -o citywide.xlsx --jobs 2 --datapackage open-data/",
+    "planvalidator merge --store submissions/ -o citywide.xlsx"))
+@click.argument("sources", nargs=-1)
 @click.option("-o", "--output", "out", type=click.Path(dir_okay=False, path_type=Path),
               required=True, help="The consolidated workbook to write (atomically).")
+@click.option("--store", "store_dir", type=click.Path(file_okay=False, path_type=Path),
+              metavar="DIR", help="Also merge the submissions in the add-in's submission store.")
 @click.option("--jobs", "-j", type=click.IntRange(1, 64), default=1, show_default=True,
               help="Worker processes for reading the submissions.")
 @click.option("--reject-errors", is_flag=True,
@@ -156,12 +159,13 @@ def codes(fmt):
 @format_option("text", "json")
 @schema_options
 @strict_option
-def merge(sources, out, jobs, reject_errors, datapackage, timestamp, fmt, fiscal_year,
-          schema_file, strict):
+def merge(sources, out, store_dir, jobs, reject_errors, datapackage, timestamp, fmt,
+          fiscal_year, schema_file, strict):
     """Validate every submission and merge them into one citywide plan workbook.
 
-    SOURCES are files, folders (their .xlsx files) or glob patterns. The latest submission of
-    each agency wins (Submission Date, then file time); earlier ones are listed as superseded.
+    SOURCES are files, folders (their .xlsx files) or glob patterns, and/or the add-in's
+    submission store (--store). The latest submission of each agency wins (Submission Date,
+    then file or submission time); earlier ones are listed as superseded.
     """
     import datetime as dt
 
@@ -172,7 +176,8 @@ def merge(sources, out, jobs, reject_errors, datapackage, timestamp, fmt, fiscal
     from .schema import SchemaError
 
     try:
-        cons = merge_files(sources, out, schema=load_chosen_schema(fiscal_year, schema_file),
+        cons = merge_files(sources, out, store_dir=store_dir,
+                           schema=load_chosen_schema(fiscal_year, schema_file),
                            jobs=jobs, progress=_file_progress)
         out.parent.mkdir(parents=True, exist_ok=True)
         stamp = dt.datetime.now(dt.timezone.utc) if timestamp else None

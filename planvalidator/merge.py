@@ -1,10 +1,10 @@
 """Merge: every agency's submission → one consolidated citywide plan.
 
-A map over files (hash, read and normalize — in a process pool with jobs > 1), then validation
-with the same library call as `validate` (one pandera pass per batch of plans: a typical city
-is one batch), then one write (consolidated.py). Memory stays bounded with thousands of files:
-a submission's plan is dropped as soon as a later one of the same agency supersedes it; only
-its report and provenance are kept.
+A map over chunks of files — hash, read, normalize and validate with the same library call as
+`validate` (one pandera pass per chunk: a typical city is one chunk) — in a process pool when
+jobs > 1, then one write (consolidated.py). Memory stays bounded with thousands of files: a
+submission's plan is dropped as soon as a later one of the same agency supersedes it; only its
+report and provenance are kept.
 """
 
 from __future__ import annotations
@@ -18,12 +18,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .findings import Finding, Report, finding
-from .reading import Plan, read_workbook
+from . import store
+from .reading import Plan, read_plan, read_workbook
 from .schema import Schema
 from .validation import unreadable_report, validate_plans
 from .xlsx import UnreadableWorkbook
 
-BATCH = 250  # plans validated together; bounds memory with thousands of submissions
+BATCH = 64  # plans validated together at most; bounds memory with thousands of submissions
 
 
 class MergeError(Exception):
@@ -109,14 +110,19 @@ def collect_sources(specs: Iterable[str | Path]) -> list[Path]:
 
 
 def read_submission(path: Path, schema: Schema | None = None) -> Submission:
-    """Hash and read one file (runs in a worker process when merging with jobs > 1)."""
+    """Hash and read one file — a workbook, or a JSON file of the add-in's submission store —
+    (runs in a worker process when merging with jobs > 1)."""
     data = path.read_bytes()
-    stat = path.stat()
     sub = Submission(path=path, sha256=hashlib.sha256(data).hexdigest(), size=len(data),
-                     mtime=stat.st_mtime)
+                     mtime=path.stat().st_mtime)
     try:
-        plan = read_workbook(path, schema=schema)
-    except UnreadableWorkbook as e:
+        if path.suffix == ".json":
+            names, sheets, meta = store.read_submission(path)
+            sub.mtime = dt.datetime.fromisoformat(meta["submitted_at"].replace("Z", "+00:00")).timestamp()
+            plan = read_plan(names, sheets, source=path.name, schema=schema)
+        else:
+            plan = read_workbook(path, schema=schema)
+    except (UnreadableWorkbook, store.StoreError) as e:
         sub.report = unreadable_report(path, e)
         return sub
     sub.plan = plan
@@ -131,8 +137,21 @@ def read_submission(path: Path, schema: Schema | None = None) -> Submission:
     return sub
 
 
-def _read_one(args):
-    return read_submission(*args)
+def _read_and_validate(chunk: list[tuple[Path, Schema | None]]) -> list[Submission]:
+    """Read a chunk of files and validate their plans together (one pandera pass): the unit
+    of work of a worker process, or of this one when jobs = 1."""
+    subs = [read_submission(path, schema) for path, schema in chunk]
+    readable = [s for s in subs if s.plan is not None]
+    for sub, report in zip(readable, validate_plans([s.plan for s in readable])):
+        sub.report = report
+    latest: dict[str, Submission] = {}
+    for sub in readable:
+        if _key(sub) not in latest or sub.sort_key() > latest[_key(sub)].sort_key():
+            latest[_key(sub)] = sub
+    for sub in readable:   # only a chunk's latest can win: the others travel without data
+        if latest[_key(sub)] is not sub:
+            sub.plan = None
+    return subs
 
 
 def merge(paths: list[Path], schema: Schema | None = None, jobs: int = 1,
@@ -141,32 +160,24 @@ def merge(paths: list[Path], schema: Schema | None = None, jobs: int = 1,
     pick the latest per agency."""
     cons = Consolidation()
     winners: dict[str, Submission] = {}
-    pending: list[Submission] = []
-
-    def settle(batch):
-        for sub, report in zip(batch, validate_plans([s.plan for s in batch])):
-            sub.report = report
-            if winners.get(_key(sub)) is not sub:
-                sub.plan = None  # superseded: keep its report, drop its data
-
     work = [(p, schema) for p in paths]
+    # One chunk for a typical city (one validation pass); smaller chunks keep both workers
+    # busy and memory bounded when there are many files.
+    size = min(BATCH, max(1, -(-len(work) // (4 * jobs)))) if jobs > 1 else BATCH
+    chunks = [work[i:i + size] for i in range(0, len(work), size)]
     with ProcessPoolExecutor(jobs) if jobs > 1 else _Serial() as pool:
-        results = pool.map(_read_one, work, chunksize=max(1, min(64, len(work) // (4 * jobs) or 1)))
+        results = (sub for chunk in pool.map(_read_and_validate, chunks) for sub in chunk)
         for sub in progress(results, len(work)) if progress else results:
             cons.submissions.append(sub)
             if sub.plan is None:
                 continue
-            key = _key(sub)
-            current = winners.get(key)
+            current = winners.get(_key(sub))
             if current is None or sub.sort_key() > current.sort_key():
                 if current is not None:
-                    current.plan = None if current.report else current.plan
-                winners[key] = sub
-            pending.append(sub)
-            if len(pending) >= BATCH:
-                settle(pending)
-                pending = []
-        settle(pending)
+                    current.plan = None  # superseded: keep its report, drop its data
+                winners[_key(sub)] = sub
+            else:
+                sub.plan = None
     for sub in cons.submissions:
         if sub.readable and winners.get(_key(sub)) is not sub:
             sub.superseded_by = winners[_key(sub)].name
@@ -188,7 +199,7 @@ class _Serial:
     def __exit__(self, *exc):
         return False
 
-    def map(self, fn, items, chunksize=1):
+    def map(self, fn, items):
         return map(fn, items)
 
 
@@ -220,9 +231,17 @@ def _add_collisions(accepted: list[Submission]) -> None:
                                 template_version=r.template_version)
 
 
-def merge_files(specs, out: Path, **kw) -> Consolidation:
-    """Collect sources, refuse an output that names one of them, and merge."""
-    paths = collect_sources(specs)
+def merge_files(specs, out: Path, store_dir: Path | None = None, **kw) -> Consolidation:
+    """Collect sources (and the submissions of a store), refuse an output that names one of
+    them, and merge."""
+    paths = collect_sources(specs) if specs else []
+    if store_dir is not None:
+        try:
+            paths += [s.path.resolve() for s in store.list_submissions(store_dir)]
+        except store.StoreError as e:
+            raise MergeError(str(e)) from None
+    if not paths:
+        raise MergeError("Nothing to merge: name plan workbooks, folders or a --store.")
     if out.resolve() in paths:
         raise MergeError(f"The output {out} is one of the inputs; choose another file name.")
     return merge(paths, **kw)

@@ -1,0 +1,56 @@
+"""Submit → store → `merge --store` gives the same consolidated plan as merging the files."""
+
+from pathlib import Path
+
+import openpyxl
+from click.testing import CliRunner
+
+import officejs
+from planvalidator.cli import main
+from test_addin import INCLUDE, TOKENS, actions, call, server, shown  # noqa: F401 - `server` is a fixture
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+CLEAN = {"BCFD": "bcfd-plan-fy2028-clean.xlsx", "DOT": "dot-midyear-fy2027-clean.xlsx",
+         "OPI": "opi-yearend-fy2027-clean.xlsx"}
+SOURCE_COLUMNS = {"Summary": "Source File", "Findings": "Source File"}
+
+
+def sheets(path) -> dict:
+    """Every sheet's rows, without what names the input files (Sources, Source File)."""
+    wb = openpyxl.load_workbook(path)
+    out = {}
+    for ws in wb.worksheets:
+        rows = [list(r) for r in ws.iter_rows(values_only=True)]
+        if ws.title == "Sources":              # by file name, which differs: compare as a set
+            rows = [rows[0][3:9]] + sorted(r[3:9] for r in rows[1:])
+        elif ws.title in SOURCE_COLUMNS:
+            c = rows[0].index(SOURCE_COLUMNS[ws.title])
+            rows = [r[:c] + r[c + 1:] for r in rows]
+        out[ws.title] = rows
+    return out
+
+
+def test_merge_of_the_store_equals_merge_of_the_files(server, tmp_path):
+    for agency, name in CLEAN.items():
+        receipt = shown(actions(call(server, "submit", officejs.payload(EXAMPLES / name, INCLUDE),
+                                     TOKENS[agency])))["receipt"]
+        assert receipt["agency"] == agency
+    from_store, from_files = tmp_path / "store.xlsx", tmp_path / "files.xlsx"
+    result = CliRunner().invoke(main, ["merge", "--store", str(server.store), "-o", str(from_store)])
+    assert result.exit_code == 0, result.output
+    files = [str(EXAMPLES / name) for name in CLEAN.values()]
+    assert CliRunner().invoke(main, ["merge", *files, "-o", str(from_files)]).exit_code == 0
+    assert sheets(from_store) == sheets(from_files)
+    assert [r[0] for r in sheets(from_store)["Summary"][1:]] == ["BCFD", "DOT", "OPI"]
+
+
+def test_a_later_submission_supersedes_an_earlier_one(server, tmp_path):
+    payload = officejs.payload(EXAMPLES / CLEAN["OPI"], INCLUDE)
+    first = shown(actions(call(server, "submit", payload, TOKENS["OPI"])))["receipt"]
+    second = shown(actions(call(server, "submit", payload, TOKENS["OPI"])))["receipt"]
+    out = tmp_path / "c.xlsx"
+    result = CliRunner().invoke(main, ["merge", "--store", str(server.store), "-o", str(out)])
+    sources = {r[0]: r for r in openpyxl.load_workbook(out)["Sources"].iter_rows(values_only=True)}
+    assert sources[second["file"]][8] == "Accepted"
+    assert sources[first["file"]][8:10] == ("Superseded", second["file"])
+    assert f"Superseded: {first['file']} (OPI) by {second['file']}" in result.output
