@@ -205,8 +205,8 @@ def _read_table(schema: Schema, table: Table, sheets, by_name, findings) -> Tabl
             data.columns[key] = c
     width = max(data.columns.values()) + 1
     for r in range(best + 1, len(rows)):
-        row = rows[r]
-        if any(v is not None and v != "" for v in row[:width]):
+        cells = rows[r][:width]
+        if cells.count(None) + cells.count("") < len(cells):   # not an empty row
             data.rows.append(r + 1)
     for column in table.columns:
         c = data.columns.get(column.key)
@@ -236,8 +236,20 @@ def _missing_sheet(sheet: str) -> Finding:
 def _normalize_column(schema: Schema, data: TableData, column: Column, findings) -> None:
     choices = {v.casefold(): v for v in schema.lists[column.list]} if column.list else None
     ids = data.values.get("measure_id") if data.table.name == "measures" else None
+    text, numeric, integer = column.type == "text", column.type in NUMERIC_TYPES, column.type == "integer"
     out = []
     for i, raw in enumerate(data.raw[column.key]):
+        # the common cases inline (most cells): an empty cell, a number, plain text
+        if raw is None:
+            out.append(None)
+            continue
+        kind = type(raw)
+        if kind is float and numeric and not (integer and not raw.is_integer()):
+            out.append(int(raw) if integer else raw)
+            continue
+        if kind is str and text and (stripped := raw.strip()):
+            out.append(choices.get(stripped.casefold(), stripped) if choices else stripped)
+            continue
         value, note, ok = _normalize(raw, column.type, choices)
         if not ok:
             data.unparsed.add((column.key, i))
