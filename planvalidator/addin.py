@@ -103,8 +103,11 @@ def submit(book: xw.Book, current_user: CurrentUser):
     if who != OFFICE and plan.agency_code != who:
         raise Forbidden(f"Your token belongs to {who}; this plan names no agency.")
     session.annotate(report)   # warnings and notes; before storing, so a failure stores nothing
+    # the plan as the agency made it: without our Validation sheet, so the fingerprint of the
+    # same plan does not depend on whether it was validated before
+    names = [n for n in session.names if n != session.validation]
     try:
-        receipt = store_submission(runtime().store, session.names, session.sheets, {
+        receipt = store_submission(runtime().store, names, session.sheets, {
             "agency": plan.agency_code, "fiscal_year": plan.schema.fiscal_year,
             "stage": plan.stage, "template_version": report.template_version,
             "schema_id": plan.identity.get("schema_id", ""), "workbook": book.name,

@@ -378,6 +378,16 @@ def test_submit_stores_the_plan_and_answers_with_a_receipt(server):
     assert receipt["sha256"][:16] in alert["args"][0]
 
 
+def test_the_fingerprint_ignores_our_validation_sheet(server):
+    path = EXAMPLES / "bcfd-plan-fy2028-clean.xlsx"
+    first = officejs.payload(path, INCLUDE)
+    validated = replay(first, actions(call(server, "validate", first, TOKENS["BCFD"])))
+    assert any(s["name"] == "Validation" for s in validated["sheets"])
+    receipts = [shown(actions(call(server, "submit", p, TOKENS["BCFD"])))["receipt"]
+                for p in (first, validated)]
+    assert receipts[0]["sha256"] == receipts[1]["sha256"]
+
+
 def test_submit_twice_keeps_both(server):
     path = EXAMPLES / "opi-yearend-fy2027-clean.xlsx"
     for _ in range(2):
