@@ -45,12 +45,12 @@ CHANGES_HEADER = ["Agency", "Measure ID", "Field", "Old", "New", "Source File"]
 COMPUTED_STATUS = "Computed Status"  # Measures: status from actual, target and direction
 
 
-def _append(ws, values: list) -> None:
-    """ws.append, but text is always text: openpyxl would store '=...' from a submission as a
-    formula."""
-    ws.append(values)
-    for cell in ws[ws.max_row]:
-        if isinstance(cell.value, str) and cell.data_type == "f":
+def _write_row(ws, row: int, values: list) -> None:
+    """Write `values` on `row`; text is always text (openpyxl would store '=...' from a
+    submission as a formula). Callers count rows: ws.max_row scans every cell."""
+    for c, value in enumerate(values, start=1):
+        cell = ws.cell(row, c, value)
+        if cell.data_type == "f":
             cell.data_type = "s"
 
 
@@ -61,12 +61,12 @@ def write_consolidated(cons: Consolidation, out: Path, reject_errors: bool = Fal
     accepted = cons.accepted
     in_measures = [s for s in accepted if not (reject_errors and s.report.errors)]
     schemas = _schemas(accepted)
-    summary = _summary(wb, accepted)
+    _summary(wb, accepted)
     measures = _measures(wb, in_measures, schemas)
     services = _services(wb, accepted, schemas)
     findings = _findings(wb, cons)
     _by_pillar(wb, in_measures)
-    _dashboard(wb, accepted, in_measures, summary_rows=len(accepted))
+    _dashboard(wb, in_measures, summary_rows=len(accepted))
     big = [measures, services, findings]
     if cons.changes is not None:
         big.append(_changes(wb, cons.changes))
@@ -137,23 +137,21 @@ def _measure_labels(schemas: list[Schema]) -> list[str]:
 
 # --- sheets -------------------------------------------------------------------------------
 
-def _summary(wb, accepted: list[Submission]) -> int:
+def _summary(wb, accepted: list[Submission]) -> None:
     ws = wb.create_sheet("Summary")
     _header(ws, SUMMARY_HEADER, [12, 40, 10, 16, 9, 9, 9, 10, 8, 9, 10, 12, 40, 15])
-    for sub in accepted:
+    for row, sub in enumerate(accepted, start=2):
         r, plan = sub.report, sub.plan
         key = plan.measures.values.get("key_measure", [])
-        _append(ws, [sub.agency, sub.agency_name, sub.fiscal_year, sub.stage,
-                   len(plan.services.rows), len(plan.measures.rows),
-                   sum(1 for k in key if k == "Yes"), _missing_targets(sub), r.errors,
-                   r.warnings, sub.template_version, sub.submission_date, sub.name,
-                   "Needs revision" if r.errors else "Accepted"])
-        row = ws.max_row
+        _write_row(ws, row, [sub.agency, sub.agency_name, sub.fiscal_year, sub.stage,
+                             len(plan.services.rows), len(plan.measures.rows),
+                             sum(1 for k in key if k == "Yes"), _missing_targets(sub), r.errors,
+                             r.warnings, sub.template_version, sub.submission_date, sub.name,
+                             "Needs revision" if r.errors else "Accepted"])
         ws.cell(row, 12).number_format = "yyyy-mm-dd"
         if r.errors:
             ws.cell(row, 14).fill = SEVERITY_FILLS[ERROR]
     _table(ws, "Summary", len(SUMMARY_HEADER), len(accepted))
-    return len(accepted)
 
 
 def _missing_targets(sub: Submission) -> int:
@@ -253,11 +251,11 @@ def _by_pillar(wb, subs: list[Submission]) -> None:
             counts[pillar, mtype] += 1
             counts[pillar, "target" if isinstance(target, (int, float)) else "no target"] += 1
     extra = sorted({p for p, _ in counts} - set(pillars))
-    for pillar in [*pillars, *extra]:
+    for row, pillar in enumerate([*pillars, *extra], start=2):
         by_type = [counts[pillar, t] for t in MEASURE_TYPES_ORDER]
         with_target = counts[pillar, "target"]
         total = with_target + counts[pillar, "no target"]
-        _append(ws, [pillar, *by_type, total, with_target, total - with_target])
+        _write_row(ws, row, [pillar, *by_type, total, with_target, total - with_target])
     totals = [sum(ws.cell(r, c).value for r in range(2, ws.max_row + 1))
               for c in range(2, len(header) + 1)]
     ws.append(["Total", *totals])
@@ -265,7 +263,7 @@ def _by_pillar(wb, subs: list[Submission]) -> None:
         cell.font = Font(bold=True)
 
 
-def _dashboard(wb, accepted, in_measures, summary_rows: int) -> None:
+def _dashboard(wb, in_measures, summary_rows: int) -> None:
     """Native Excel charts, stacked down column A (one page wide when printed); the status
     counts they need sit to the right, from column M."""
     ws = wb.create_sheet("Dashboard")
@@ -337,9 +335,9 @@ def _sources(wb, cons: Consolidation) -> None:
     ws = wb.create_sheet("Sources")
     _header(ws, SOURCES_HEADER, [40, 66, 12, 10, 10, 16, 10, 12, 12, 40, 60])
     rows = cons.sources if cons.sources is not None else source_rows(cons.submissions)
-    for row in rows:
-        _append(ws, row)
-        ws.cell(ws.max_row, 8).number_format = "yyyy-mm-dd"
+    for r, row in enumerate(rows, start=2):
+        _write_row(ws, r, row)
+        ws.cell(r, 8).number_format = "yyyy-mm-dd"
     _table(ws, "Sources", len(SOURCES_HEADER), len(rows))
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from xml.sax.saxutils import escape
 
 _ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+_SPECIAL = re.compile(r"[&<>\x00-\x08\x0b\x0c\x0e-\x1f]")
 _CELL_STYLE = re.compile(rb'<c r="([A-Z]+)(\d+)"(?: s="(\d+)")?')
 
 
@@ -45,13 +46,17 @@ class BigSheet:
 
 
 def _cell(ref: str, style: str, value) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
+    kind = type(value)
+    if kind is str:   # the common case first; most text needs no escaping
+        text = escape(_ILLEGAL.sub("", value)) if _SPECIAL.search(value) else value
+    elif value is None or (kind is float and math.isnan(value)):
         return ""
-    if isinstance(value, bool):
+    elif kind is bool:
         return f'<c r="{ref}"{style} t="b"><v>{int(value)}</v></c>'
-    if isinstance(value, (int, float)):
+    elif kind in (int, float):
         return f'<c r="{ref}"{style}><v>{value!r}</v></c>'
-    text = escape(_ILLEGAL.sub("", str(value)))
+    else:
+        text = escape(_ILLEGAL.sub("", str(value)))
     space = ' xml:space="preserve"' if text[:1].isspace() or text[-1:].isspace() else ""
     return f'<c r="{ref}"{style} t="inlineStr"><is><t{space}>{text}</t></is></c>'
 

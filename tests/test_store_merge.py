@@ -7,7 +7,8 @@ from click.testing import CliRunner
 
 import officejs
 from planvalidator.cli import main
-from test_addin import INCLUDE, TOKENS, actions, call, server, shown  # noqa: F401 - `server` is a fixture
+from test_addin import INCLUDE, TOKENS, actions, call, shown
+from test_addin import server  # noqa: F401 - the fixture: a fresh server and store for this module
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 CLEAN = {"BCFD": "bcfd-plan-fy2028-clean.xlsx", "DOT": "dot-midyear-fy2027-clean.xlsx",
