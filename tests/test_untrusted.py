@@ -320,6 +320,20 @@ def test_hostile_file_is_refused_in_bounded_memory(hostile):
     assert done.returncode == 3, (done.returncode, done.stderr[-2000:])  # < 0: killed by a signal
 
 
+def test_the_validate_command_exits_2_with_the_plain_message(hostile):
+    """The whole command, as an analyst runs it: exit 2, one plain sentence, no traceback,
+    in under 10 s and 1 GiB (the largest peak of any child process so far)."""
+    path, expected = hostile
+    start = time.perf_counter()
+    done = subprocess.run([sys.executable, "-m", "planvalidator", "validate", str(path)],
+                          capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert time.perf_counter() - start < 10
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert expected in done.stdout and path.name in done.stdout
+    assert "Traceback" not in done.stdout + done.stderr
+    assert resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024 < 2**30
+
+
 def test_a_normal_workbook_reads_in_bounded_memory(tmp_path):
     done = run_bounded(openpyxl_workbook(tmp_path / "plan.xlsx"))
     assert done.returncode == 0, done.stderr[-2000:]
