@@ -56,27 +56,10 @@ def setup_planvalidator():
 
 
 def frictionless_schema(schema) -> dict:
-    """The Measures table of our schema as a Frictionless Table Schema descriptor."""
-    types = {"text": "string", "integer": "integer", "number": "number", "dollars": "number",
-             "measure": "number", "date": "date"}
-    fields = []
-    for column in schema.measures.columns:
-        constraints = {}
-        if column.required is True:
-            constraints["required"] = True
-        if column.list:
-            constraints["enum"] = list(schema.lists[column.list])
-        if "non_negative" in column.checks:
-            constraints["minimum"] = 0
-        if "measure_id_format" in column.checks:
-            constraints["pattern"] = MEASURE_ID_PATTERN
-        if "unique" in column.checks:
-            constraints["unique"] = True
-        field = {"name": column.label, "type": types[column.type]}
-        if constraints:
-            field["constraints"] = constraints
-        fields.append(field)
-    return {"fields": fields}
+    """The Measures table of our schema as a Frictionless Table Schema descriptor (the one our
+    open-data export publishes), with fields named by their header labels as in the sheet."""
+    from planvalidator.datapackage import table_field
+    return {"fields": [{**table_field(c, schema), "name": c.label} for c in schema.measures.columns]}
 
 
 def setup_frictionless():

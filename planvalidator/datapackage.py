@@ -17,6 +17,7 @@ from pathlib import Path
 
 from .merge import Consolidation
 from .schema import Column
+from .validation import MEASURE_ID_PATTERN
 
 FRICTIONLESS_TYPES = {"text": "string", "integer": "integer", "number": "number",
                       "dollars": "number", "measure": "number", "date": "date"}
@@ -36,7 +37,9 @@ def csv_text(value) -> str:
     return text
 
 
-def _field(column: Column, schema) -> dict:
+def table_field(column: Column, schema) -> dict:
+    """A schema column as a Frictionless Table Schema field: type, enum, required, minimum,
+    pattern, unique — all of which validation guarantees for a plan without errors."""
     field = {"name": column.key, "title": column.label,
              "type": FRICTIONLESS_TYPES[column.type]}
     constraints = {}
@@ -46,6 +49,10 @@ def _field(column: Column, schema) -> dict:
         constraints["enum"] = list(schema.lists[column.list])
     if "non_negative" in column.checks:
         constraints["minimum"] = 0
+    if "measure_id_format" in column.checks:
+        constraints["pattern"] = MEASURE_ID_PATTERN
+    if "unique" in column.checks:
+        constraints["unique"] = True
     if constraints:
         field["constraints"] = constraints
     return field
@@ -73,7 +80,7 @@ def write_datapackage(cons: Consolidation, out_dir: Path) -> None:
                 rows.append([sub.agency, sub.agency_name, sub.fiscal_year] +
                             [_cell(data.values.get(c.key, [None] * len(data.rows))[i], c)
                              for c in columns])
-        fields = AGENCY_FIELDS + [_field(c, schema) for c in columns]
+        fields = AGENCY_FIELDS + [table_field(c, schema) for c in columns]
         _write(out_dir / f"{name}.csv", [f["name"] for f in fields], rows)
         resources.append(_resource(name, fields))
     summary_fields = [

@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import ssl
 import subprocess
 import sys
@@ -26,6 +25,7 @@ import pytest
 from click.testing import CliRunner
 
 import officejs
+from serving import free_port, running
 from planvalidator.cli import main as cli
 from planvalidator.payload import plan_sheets
 from planvalidator.store import list_submissions, read_submission
@@ -49,48 +49,16 @@ def auth(token):
 
 # ---- the server -------------------------------------------------------------------------------
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     """`planvalidator serve` on a free loopback port, with per-agency tokens and a fresh store."""
     home = tmp_path_factory.mktemp("addin")
-    config = home / "addin.yaml"
-    config.write_text("tokens:\n" + "".join(f'  "{t}": {code}\n' for code, t in TOKENS.items())
-                      + f'  "{OFFICE}": office\n'
-                      + f"limits:\n  max_body_bytes: {MAX_BODY}\n  max_cells: {MAX_CELLS}\n",
-                      encoding="utf-8")
-    store = home / "submissions"
-    port = free_port()
-    env = {**os.environ, "XLWINGS_LICENSE_KEY": "noncommercial"}   # PolyForm Noncommercial
-    log = open(home / "server.log", "wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "planvalidator", "serve", "--host", "127.0.0.1", "--port",
-         str(port), "--store", str(store), "--config", str(config)],
-        cwd=home, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if httpx.get(url + "/", timeout=1).status_code == 200:
-                break
-        except httpx.TransportError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            raise RuntimeError((home / "server.log").read_text(errors="replace"))
-        time.sleep(0.2)
-    with httpx.Client(base_url=url, timeout=30) as client:
-        client.store = store
+    limits = f"limits:\n  max_body_bytes: {MAX_BODY}\n  max_cells: {MAX_CELLS}\n"
+    with running(home, TOKENS, OFFICE, limits) as url, \
+            httpx.Client(base_url=url, timeout=30) as client:
+        client.store = home / "submissions"
         client.log = home / "server.log"
         yield client
-    proc.terminate()
-    proc.wait(timeout=10)
-    log.close()
 
 
 def call(server, script, payload, token=OFFICE):

@@ -15,13 +15,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import re
 import shutil
-import socket
 import subprocess
-import sys
-import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -31,6 +27,7 @@ import pytest
 import xlwings_server
 
 from planvalidator.server import PROJECT_DIR
+from serving import running
 from planvalidator.store import list_submissions, read_submission
 from planvalidator.validation import validate_workbook
 from planvalidator.xlsx import CellError, read_xlsx
@@ -62,42 +59,12 @@ def node() -> str:
     return exe
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     """`planvalidator serve` with a DPW, a BCFD and an office token and a fresh store."""
     home = tmp_path_factory.mktemp("officejs")
-    config = home / "addin.yaml"
-    config.write_text("tokens:\n" + "".join(f'  "{t}": {code}\n' for code, t in TOKENS.items())
-                      + f'  "{OFFICE}": office\n', encoding="utf-8")
-    port = free_port()
-    env = {**os.environ, "XLWINGS_LICENSE_KEY": "noncommercial"}   # PolyForm Noncommercial
-    log = open(home / "server.log", "wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "planvalidator", "serve", "--host", "127.0.0.1", "--port", str(port),
-         "--store", str(home / "submissions"), "--config", str(config)],
-        cwd=home, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if httpx.get(url + "/taskpane.html", timeout=1).status_code == 200:
-                break
-        except httpx.TransportError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            raise RuntimeError((home / "server.log").read_text(errors="replace"))
-        time.sleep(0.2)
-    yield type("Server", (), {"url": url, "store": home / "submissions", "home": home})
-    proc.terminate()
-    proc.wait(timeout=10)
-    log.close()
+    with running(home, TOKENS, OFFICE) as url:
+        yield type("Server", (), {"url": url, "store": home / "submissions", "home": home})
 
 
 # ---- the fake workbook, from an example file ------------------------------------------------------
