@@ -487,7 +487,6 @@ def test_serve_refuses_a_wrong_config(tmp_path, text, complaint):
     assert complaint in result.output
 
 
-@pytest.mark.skipif(not shutil.which("openssl"), reason="needs the openssl command")
 def test_serve_speaks_https_with_the_configured_certificate(tmp_path):
     """Office loads add-ins over HTTPS only: the manifest then names https:// URLs."""
     subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout",
