@@ -105,12 +105,16 @@ def merge_text(cons, out) -> str:
     widths = [max(len(str(r[c])) for r in rows) for c in range(len(rows[0]))]
     lines = ["  ".join(str(v).ljust(w) if c < 2 or c == 6 else str(v).rjust(w)
                        for c, (v, w) in enumerate(zip(r, widths))).rstrip() for r in rows]
-    for s in data["superseded"]:
-        lines.append(f"Superseded: {s['source']} ({s['agency']}) by {s['superseded_by']}")
-    for u in data["unreadable"]:
-        lines.append(f"Left out, unreadable: {u['source']}: {u['reason']}")
+    lines += _left_out(data)
     lines.append(f"Wrote {out}")
     return "\n".join(lines)
+
+
+def _left_out(data: dict) -> list[str]:
+    """The superseded and unreadable submissions of a merge or sync summary, one line each."""
+    return ([f"Superseded: {s['source']} ({s['agency']}) by {s['superseded_by']}"
+             for s in data["superseded"]]
+            + [f"Left out, unreadable: {u['source']}: {u['reason']}" for u in data["unreadable"]])
 
 
 # --- the budget cycle: sync, roll forward, diff ----------------------------------------------
@@ -176,10 +180,7 @@ def sync_text(result, out) -> str:
                          f"{f['message']}")
     if data["not_updated"]:
         lines.append(f"Not updated: {', '.join(data['not_updated'])}")
-    for s in data["superseded"]:
-        lines.append(f"Superseded: {s['source']} ({s['agency']}) by {s['superseded_by']}")
-    for u in data["unreadable"]:
-        lines.append(f"Left out, unreadable: {u['source']}: {u['reason']}")
+    lines += _left_out(data)
     lines.append(f"Wrote {out} (every finding is on its Findings sheet, every change on Changes)")
     return "\n".join(lines)
 
