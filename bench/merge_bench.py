@@ -39,7 +39,7 @@ import time
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-from results import source_fingerprint, source_note, write_section  # bench/results.py
+from results import median, p90, source_fingerprint, source_note, write_section  # bench/results.py
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
@@ -49,15 +49,6 @@ MiB = 1024 * 1024
 
 # --- statistics ---------------------------------------------------------------------------------
 
-def median(xs):
-    s = sorted(xs)
-    n = len(s)
-    return s[n // 2] if n % 2 else (s[n // 2 - 1] + s[n // 2]) / 2
-
-
-def p90(xs):
-    s = sorted(xs)
-    return s[min(len(s) - 1, int(0.9 * len(s)))]
 
 
 # --- running one command ------------------------------------------------------------------------

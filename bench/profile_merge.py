@@ -16,10 +16,9 @@ import pstats
 import sys
 import tempfile
 import time
-from collections import defaultdict
 from pathlib import Path
 
-from profile_validate import area  # bench/profile_validate.py
+from profile_validate import print_profile  # bench/profile_validate.py
 
 BENCH = Path(__file__).resolve().parent
 
@@ -59,26 +58,7 @@ def main(argv=None) -> int:
         cons = merge_files([args.folder], out, schema=schema)
         write_consolidated(cons, out)
         profiler.disable()
-    stats = pstats.Stats(profiler)
-    total = stats.total_tt
-
-    by_area = defaultdict(float)
-    for (filename, _, function), (_, _, tottime, _, _) in stats.stats.items():
-        by_area[area(filename, function)] += tottime
-    print(f"\nself time by area (profiled; total {total:.2f} s):")
-    for name, t in sorted(by_area.items(), key=lambda kv: -kv[1]):
-        if t / total >= 0.01:
-            print(f"  {t * 1000:8.0f} ms {t / total:6.1%}  {name}")
-
-    def show(key, title):
-        print(f"\ntop {args.top} by {title} (ms, one profiled merge + write):")
-        rows = sorted(stats.stats.items(), key=lambda kv: -kv[1][key])[:args.top]
-        for (filename, line, function), (cc, nc, tottime, cumtime, _) in rows:
-            where = f"{area(filename, function)}:{line}" if filename != "~" else area(filename, function)
-            print(f"  self {tottime * 1000:7.0f}  cum {cumtime * 1000:7.0f}  calls {nc:>7}  "
-                  f"{function}  [{where}]")
-    show(3, "cumulative time")
-    show(2, "self time")
+    print_profile(pstats.Stats(profiler), args.top, calls=1, what="one merge + write")
     return 0
 
 

@@ -39,6 +39,25 @@ def area(filename: str, function: str) -> str:
     return Path(filename).name
 
 
+def print_profile(stats: pstats.Stats, top: int, calls: int, what: str) -> None:
+    """Self time by area, then the top functions by self and by cumulative time, in ms per call."""
+    total = stats.total_tt
+    by_area = defaultdict(float)
+    for (filename, _, function), (_, _, tottime, _, _) in stats.stats.items():
+        by_area[area(filename, function)] += tottime
+    print(f"\nself time by area (profiled, {what}; total {total / calls * 1000:.1f} ms):")
+    for name, t in sorted(by_area.items(), key=lambda kv: -kv[1]):
+        if t / total >= 0.005:
+            print(f"  {t / calls * 1000:8.2f} ms {t / total:6.1%}  {name}")
+    for key, title in ((2, "self time"), (3, "cumulative time")):
+        print(f"\ntop {top} by {title} (ms {what}):")
+        rows = sorted(stats.stats.items(), key=lambda kv: -kv[1][key])[:top]
+        for (filename, line, function), (cc, nc, tottime, cumtime, _) in rows:
+            where = f"{area(filename, function)}:{line}" if filename != "~" else area(filename, function)
+            print(f"  self {tottime / calls * 1000:8.2f}  cum {cumtime / calls * 1000:8.2f}"
+                  f"  calls {nc // calls:>7}  {function}  [{where}]")
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("file", type=Path)
@@ -63,26 +82,8 @@ def main(argv=None) -> int:
     for _ in range(args.calls):
         validate_workbook(args.file)
     profiler.disable()
-    stats = pstats.Stats(profiler)
-    total = stats.total_tt
-
-    by_area = defaultdict(float)
-    for (filename, _, function), (_, _, tottime, _, _) in stats.stats.items():
-        by_area[area(filename, function)] += tottime
-    print(f"\nself time by area (profiled, per call; total {total / args.calls * 1000:.1f} ms):")
-    for name, t in sorted(by_area.items(), key=lambda kv: -kv[1]):
-        if t / total >= 0.005:
-            print(f"  {t / args.calls * 1000:7.2f} ms {t / total:6.1%}  {name}")
-
-    def show(key, title):
-        print(f"\ntop {args.top} by {title} (ms per validate_workbook call):")
-        rows = sorted(stats.stats.items(), key=lambda kv: -kv[1][key])[:args.top]
-        for (filename, line, function), (cc, nc, tottime, cumtime, _) in rows:
-            where = f"{area(filename, function)}:{line}" if filename != "~" else area(filename, function)
-            print(f"  self {tottime / args.calls * 1000:7.2f}  cum {cumtime / args.calls * 1000:7.2f}"
-                  f"  calls {nc // args.calls:>6}  {function}  [{where}]")
-    show(2, "self time")
-    show(3, "cumulative time")
+    print_profile(pstats.Stats(profiler), args.top, calls=args.calls,
+                  what="per validate_workbook call")
     return 0
 
 

@@ -56,3 +56,13 @@ def source_note(start: str, end: str) -> str:
         return f"Source fingerprint {start} (planvalidator/*.py and schemas/, unchanged during the run)."
     return (f"**The source changed during this run** (fingerprint {start} at the start, {end} at "
             "the end): the figures mix versions — rerun on a quiet tree.")
+
+def median(xs):
+    s = sorted(xs)
+    n = len(s)
+    return s[n // 2] if n % 2 else (s[n // 2 - 1] + s[n // 2]) / 2
+
+
+def p90(xs):
+    s = sorted(xs)
+    return s[min(len(s) - 1, int(0.9 * len(s)))]

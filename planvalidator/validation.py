@@ -249,26 +249,24 @@ def _structure(plan: Plan) -> list[Finding]:
                if "fiscal_year" in a.columns else dict(sheet=IDENTITY_SHEET))
     year = plan.field("fiscal_year")
     version, made_for = ident.get("template_version", ""), ident.get("fiscal_year", "")
+    template = f"FY{schema.fiscal_year} template (version {schema.template_version})"
+    outdated = None   # (value, message, hint): the first of the three ways a template is old
     if isinstance(year, int) and year != schema.fiscal_year:
-        out.append(finding(
-            "template-outdated", **at_year, value=year,
-            message=f"This plan is for fiscal year {year}, but fiscal year {schema.fiscal_year} "
-                    f"is being collected.",
-            hint=f"Use the FY{schema.fiscal_year} template."))
+        outdated = (year, f"This plan is for fiscal year {year}, but fiscal year "
+                          f"{schema.fiscal_year} is being collected.",
+                    f"Use the FY{schema.fiscal_year} template.")
     elif made_for and made_for != str(schema.fiscal_year):
-        out.append(finding(
-            "template-outdated", **at_year, value=made_for,
-            message=f"This workbook was made from the FY{made_for} template, but fiscal year "
-                    f"{schema.fiscal_year} is being collected.",
-            hint=f"Copy your entries into the FY{schema.fiscal_year} template "
-                 f"(version {schema.template_version})."))
+        outdated = (made_for, f"This workbook was made from the FY{made_for} template, but "
+                              f"fiscal year {schema.fiscal_year} is being collected.",
+                    f"Copy your entries into the {template}.")
     elif version and _version(version) < _version(schema.template_version):
-        out.append(finding(
-            "template-outdated", **at_year, value=version,
-            message=f"This workbook was made from template version {version}; the current "
-                    f"template is version {schema.template_version}.",
-            hint=f"Copy your entries into the current FY{schema.fiscal_year} template "
-                 f"(version {schema.template_version})."))
+        outdated = (version, f"This workbook was made from template version {version}; the "
+                             f"current template is version {schema.template_version}.",
+                    f"Copy your entries into the current {template}.")
+    if outdated:
+        value, message, hint = outdated
+        out.append(finding("template-outdated", **at_year, value=value, message=message,
+                           hint=hint))
     owner = ident.get("agency", "")
     if owner and plan.agency_code and owner != plan.agency_code:
         out.append(finding(

@@ -3,6 +3,10 @@
 
 from __future__ import annotations
 
+import importlib.util
+import sys
+from pathlib import Path
+
 from planvalidator.reading import read_plan
 from planvalidator.schema import load_schema
 from planvalidator.validation import validate_plan
@@ -76,3 +80,13 @@ def plan_file(path, data: dict | None = None, agency: str = "BCFD"):
     fill_template(wb, data or sheets())
     wb.save(path)
     return path
+
+
+def load_build():
+    """examples/build.py as a module: the data the bundled examples are built from."""
+    path = Path(__file__).resolve().parent.parent / "examples" / "build.py"
+    spec = importlib.util.spec_from_file_location("examples_build", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module   # its dataclasses look their module up while being made
+    spec.loader.exec_module(module)
+    return module

@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import importlib.util
 import json
-import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -29,7 +27,7 @@ from planvalidator.reading import read_plan
 from planvalidator.schema import load_schema
 from planvalidator.sync import apply_update
 from planvalidator.validation import validate_workbook
-from plans import SCHEMA, measure, sheets
+from plans import SCHEMA, load_build, measure, sheets
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 DOT_MIDYEAR = EXAMPLES / "dot-midyear-fy2027-clean.xlsx"
@@ -47,14 +45,6 @@ def rows(path, sheet):
 
 def sha(path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-
-
-def load_build():
-    spec = importlib.util.spec_from_file_location("examples_build", EXAMPLES / "build.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module   # its dataclasses look their module up while being made
-    spec.loader.exec_module(module)
-    return module
 
 
 def fy2027_plans(folder: Path) -> Path:

@@ -9,7 +9,6 @@ one with "# mistake:".
 from __future__ import annotations
 
 import doctest
-import importlib.util
 import subprocess
 import sys
 from pathlib import Path
@@ -19,6 +18,7 @@ from click.testing import CliRunner
 
 from planvalidator.cli import main as cli
 from planvalidator.validation import validate_workbook
+from plans import load_build
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 CLEAN = ["bcfd-plan-fy2028-clean.xlsx", "dot-midyear-fy2027-clean.xlsx",
@@ -28,14 +28,6 @@ CLEAN = ["bcfd-plan-fy2028-clean.xlsx", "dot-midyear-fy2027-clean.xlsx",
 def findings(name: str) -> list[tuple[str, str, str]]:
     report = validate_workbook(EXAMPLES / name)
     return [(f.sheet, f.cell, f.code) for f in report.findings]
-
-
-def load_build():
-    spec = importlib.util.spec_from_file_location("examples_build", EXAMPLES / "build.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module   # its dataclasses look their module up while being made
-    spec.loader.exec_module(module)
-    return module
 
 
 # ---- the clean ones ---------------------------------------------------------------------------
