@@ -43,9 +43,9 @@ sys.path[:0] = [str(ROOT / "bench"), str(ROOT / "tests")]
 import officejs  # noqa: E402  (tests/officejs.py: what the Office.js client sends)
 from corpus import make_plan  # noqa: E402
 
-from planvalidator.output import save_workbook  # noqa: E402
-from planvalidator.schema import load_schema  # noqa: E402
-from planvalidator.validation import validate_workbook  # noqa: E402
+from planvalidator.output.atomic import save_workbook  # noqa: E402
+from planvalidator.schema.loader import load_schema  # noqa: E402
+from planvalidator.rules.validate import validate_workbook  # noqa: E402
 
 TOKEN = "bench-office-token-" + "b" * 24
 PATH = "/xlwings/custom-scripts-call/validate"
@@ -134,9 +134,9 @@ def phases(workbook: Path, include: list[str], repeat: int = 100) -> None:
     server._xlwings_environment(server.runtime().config)
     import xlwings as xw
     from planvalidator import addin
-    from planvalidator.payload import Limits, check_payload, plan_sheets
-    from planvalidator.reading import read_plan
-    from planvalidator.validation import validate_plan
+    from planvalidator.read.payload import Limits, check_payload, plan_sheets
+    from planvalidator.read.plan import read_plan
+    from planvalidator.rules.validate import validate_plan
 
     body = officejs.body(workbook, include)
     data = check_payload(json.loads(body), Limits())

@@ -25,9 +25,9 @@ from pathlib import Path
 
 from openpyxl import Workbook
 
-from planvalidator.output import save_workbook
-from planvalidator.schema import Schema, load_schema
-from planvalidator.templates import FIRST_DATA_ROW, build_workbook
+from planvalidator.output.atomic import save_workbook
+from planvalidator.schema.loader import Schema, load_schema
+from planvalidator.output.templates import FIRST_DATA_ROW, build_workbook
 
 FISCAL_YEAR = 2028
 SIZES = (25, 120, 400)
@@ -254,7 +254,7 @@ def build_corpus(out: Path, seed: int) -> list[dict]:
 
 def check_corpus(out: Path, manifest: list[dict]) -> bool:
     """Validate every file: valid ones must be clean; print what the bad ones yield."""
-    from planvalidator.validation import validate_workbook
+    from planvalidator.rules.validate import validate_workbook
     ok = True
     for entry in manifest:
         report = validate_workbook(out / entry["file"])

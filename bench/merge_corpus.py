@@ -45,8 +45,8 @@ import yaml
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from corpus import make_plan  # noqa: E402  (bench/corpus.py)
 
-from planvalidator.output import save_workbook  # noqa: E402
-from planvalidator.schema import SCHEMA_DIR, load_schema  # noqa: E402
+from planvalidator.output.atomic import save_workbook  # noqa: E402
+from planvalidator.schema.loader import SCHEMA_DIR, load_schema  # noqa: E402
 
 BENCH = Path(__file__).resolve().parent
 FISCAL_YEAR = 2028
@@ -130,7 +130,7 @@ def write_city60(out: Path, schema_path: Path, seed: int) -> list[dict]:
 
 def check_city60(out: Path, schema_path: Path, entries: list[dict]) -> bool:
     """Valid files must be clean; print what the spoiled ones yield."""
-    from planvalidator.validation import validate_files
+    from planvalidator.rules.validate import validate_files
     schema = load_schema(path=schema_path)
     paths = [out / "city60" / e["file"] for e in entries]
     ok = True

@@ -31,9 +31,9 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
 
     t0 = time.perf_counter()
-    from planvalidator.consolidated import write_consolidated
-    from planvalidator.merge import merge_files
-    from planvalidator.schema import load_schema
+    from planvalidator.citywide.consolidated.write import write_consolidated
+    from planvalidator.citywide.merge import merge_files
+    from planvalidator.schema.loader import load_schema
     schema = load_schema(path=args.schema)
     t_import = time.perf_counter() - t0
 

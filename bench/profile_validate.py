@@ -65,7 +65,7 @@ def main(argv=None) -> int:
     parser.add_argument("--top", type=int, default=10)
     args = parser.parse_args(argv)
 
-    from planvalidator.validation import validate_workbook
+    from planvalidator.rules.validate import validate_workbook
 
     report = validate_workbook(args.file)  # warm: imports, schema compiled, checks registered
     times = []

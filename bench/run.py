@@ -48,7 +48,7 @@ TARGETS = {"pv_120_ms": 10.0, "ratio_120": 4.0, "ratio_400": 6.0, "help_ms": 150
 # --- reported (outside the timing) ----------------------------------------------------------
 
 def setup_planvalidator():
-    from planvalidator.validation import validate_workbook
+    from planvalidator.rules.validate import validate_workbook
 
     def found(report):
         return report.errors + report.warnings
@@ -58,7 +58,7 @@ def setup_planvalidator():
 def frictionless_schema(schema) -> dict:
     """The Measures table of our schema as a Frictionless Table Schema descriptor (the one our
     open-data export publishes), with fields named by their header labels as in the sheet."""
-    from planvalidator.datapackage import table_field
+    from planvalidator.output.opendata import table_field
     return {"fields": [{**table_field(c, schema), "name": c.label} for c in schema.measures.columns]}
 
 
@@ -66,7 +66,7 @@ def setup_frictionless():
     import frictionless
     from frictionless.formats import ExcelControl
 
-    from planvalidator.schema import load_schema
+    from planvalidator.schema.loader import load_schema
 
     table_schema = frictionless.Schema.from_descriptor(frictionless_schema(load_schema(FISCAL_YEAR)))
 
@@ -96,7 +96,7 @@ def setup_script():
     import pandas as pd
     import pandera.pandas as pa
 
-    from planvalidator.schema import load_schema
+    from planvalidator.schema.loader import load_schema
 
     schema = load_schema(FISCAL_YEAR)
     columns = {}

@@ -40,9 +40,9 @@ sys.path.insert(0, str(BENCH))
 
 from corpus import make_plan  # noqa: E402
 
-from planvalidator.output import save_workbook  # noqa: E402
-from planvalidator.schema import load_schema  # noqa: E402
-from planvalidator.templates import FIRST_DATA_ROW  # noqa: E402
+from planvalidator.output.atomic import save_workbook  # noqa: E402
+from planvalidator.schema.loader import load_schema  # noqa: E402
+from planvalidator.output.templates import FIRST_DATA_ROW  # noqa: E402
 
 TARGET_S = 1.0
 CUMULATIVE = ("Count", "Dollars", "Hours")
@@ -82,8 +82,8 @@ def build(work: Path, agencies: int, measures: int, seed: int) -> dict:
         _to_midyear(wb, schema, random.Random(f"{seed}:{code}:midyear"))
         save_workbook(wb, updates / f"{code.lower()}-midyear-fy2027.xlsx")
 
-    from planvalidator.consolidated import write_consolidated
-    from planvalidator.merge import collect_sources, merge
+    from planvalidator.citywide.consolidated.write import write_consolidated
+    from planvalidator.citywide.merge import collect_sources, merge
     consolidated = work / "citywide-fy2027.xlsx"
     write_consolidated(merge(collect_sources([plans]), schema=schema), consolidated)
     return {"schema": schema_path, "consolidated": consolidated, "updates": updates,
@@ -137,8 +137,8 @@ def whole_process(paths: dict, repeat: int) -> dict[str, list[float]]:
     exe = Path(sys.executable).with_name("planvalidator")
     runs = {"python -c pass (interpreter start, the floor)": [sys.executable, "-c", "pass"],
             "planvalidator --help": [str(exe), "--help"],
-            "python -c 'import planvalidator.sync, planvalidator.consolidated' (the imports)":
-                [sys.executable, "-c", "import planvalidator.sync, planvalidator.consolidated"],
+            "python -c 'import planvalidator.citywide.sync, planvalidator.citywide.consolidated.write' (the imports)":
+                [sys.executable, "-c", "import planvalidator.citywide.sync, planvalidator.citywide.consolidated.write"],
             SYNC: command(paths),
             "planvalidator sync ... --jobs 2": command(paths, "--jobs", "2")}
     times: dict[str, list[float]] = {k: [] for k in runs}
@@ -163,10 +163,10 @@ def in_process(paths: dict, repeat: int = 5):
 
 
 def _stages(paths: dict):
-    from planvalidator.consolidated import write_consolidated
-    from planvalidator.consolidated_reading import read_consolidated
-    from planvalidator.merge import collect_sources, merge
-    from planvalidator.sync import _check_updates, sync
+    from planvalidator.citywide.consolidated.write import write_consolidated
+    from planvalidator.citywide.consolidated.read import read_consolidated
+    from planvalidator.citywide.merge import collect_sources, merge
+    from planvalidator.citywide.sync import _check_updates, sync
     t1 = time.perf_counter()
     schema = load_schema(path=paths["schema"])
     city = read_consolidated(paths["consolidated"], schema)

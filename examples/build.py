@@ -10,8 +10,8 @@ analyst would fill the template: the clean ones pass validation, the others carr
 agencies really make (each marked "# mistake:" where it is planted). The names of people,
 e-mail addresses and phone numbers are made up; every number is made up but believable.
 
-The workbooks are built with the template builder (planvalidator.templates.build_workbook) for
-the schema year of the plan and saved with planvalidator.output.save_workbook, so the same data
+The workbooks are built with the template builder (planvalidator.output.templates.build_workbook) for
+the schema year of the plan and saved with planvalidator.output.atomic.save_workbook, so the same data
 always gives byte-identical files: tests/test_examples.py checks that the committed files are
 what this script writes.
 """
@@ -28,9 +28,9 @@ import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from planvalidator.output import save_workbook
-from planvalidator.schema import load_schema
-from planvalidator.templates import FIRST_DATA_ROW, build_workbook
+from planvalidator.output.atomic import save_workbook
+from planvalidator.schema.loader import load_schema
+from planvalidator.output.templates import FIRST_DATA_ROW, build_workbook
 
 HERE = Path(__file__).resolve().parent
 

@@ -4,15 +4,15 @@ The public names are imported lazily so that `planvalidator --help` does not pay
 """
 
 _EXPORTS = {
-    "validate_workbook": "validation", "validate_files": "validation",
-    "validate_plan": "validation", "validate_plans": "validation",
-    "read_workbook": "reading", "read_plan": "reading", "Plan": "reading",
+    "validate_workbook": "rules.validate", "validate_files": "rules.validate",
+    "validate_plan": "rules.validate", "validate_plans": "rules.validate",
+    "read_workbook": "read.plan", "read_plan": "read.plan", "Plan": "read.plan",
     "Finding": "findings", "Report": "findings", "CATALOGUE": "findings",
-    "load_schema": "schema", "SchemaError": "schema",
-    "UnreadableWorkbook": "xlsx", "build_templates": "templates",
-    "annotate_workbook": "annotate",
-    "sync_files": "sync", "roll_forward": "rollforward", "diff_files": "diff",
-    "read_consolidated": "consolidated_reading",
+    "load_schema": "schema.loader", "SchemaError": "schema.loader",
+    "UnreadableWorkbook": "read.xlsx", "build_templates": "output.templates",
+    "annotate_workbook": "output.annotate",
+    "sync_files": "citywide.sync", "roll_forward": "citywide.rollforward", "diff_files": "citywide.diff",
+    "read_consolidated": "citywide.consolidated.read",
 }
 
 __all__ = sorted(_EXPORTS)

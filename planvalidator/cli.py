@@ -32,7 +32,7 @@ def schema_options(fn):
 
 def load_chosen_schema(fiscal_year, schema_file):
     """The schema the options name, or None to let each workbook's fiscal year decide."""
-    from .schema import SchemaError, load_schema
+    from .schema.loader import SchemaError, load_schema
     if not (fiscal_year or schema_file):
         return None
     try:
@@ -87,10 +87,10 @@ def main():
 @strict_option
 def validate(files, fmt, annotate_to, stage, fiscal_year, schema_file, strict):
     """Check plan workbooks and list every finding at its cell."""
-    from .annotate import annotate_workbook
-    from .render import json_reports, text
-    from .schema import SchemaError
-    from .validation import validate_files
+    from .output.annotate import annotate_workbook
+    from .output.render import json_reports, text
+    from .schema.loader import SchemaError
+    from .rules.validate import validate_files
 
     if annotate_to and len(files) > 1 and annotate_to.exists() and not annotate_to.is_dir():
         raise Failure(f"--annotate {annotate_to} must be a folder when several files are given.")
@@ -132,7 +132,7 @@ def _progress(items, label):
 @format_option("text", "json", "markdown")
 def codes(fmt):
     """List every finding code with its severity and meaning."""
-    from .render import catalogue_json, catalogue_markdown, catalogue_text
+    from .output.render import catalogue_json, catalogue_markdown, catalogue_text
     click.echo({"text": catalogue_text, "json": catalogue_json,
                 "markdown": catalogue_markdown}[fmt]())
 
@@ -169,11 +169,11 @@ def merge(sources, out, store_dir, jobs, reject_errors, datapackage, timestamp, 
     """
     import datetime as dt
 
-    from .consolidated import write_consolidated
-    from .datapackage import write_datapackage
-    from .merge import MergeError, merge_files
-    from .render import merge_json, merge_text
-    from .schema import SchemaError
+    from .citywide.consolidated.write import write_consolidated
+    from .output.opendata import write_datapackage
+    from .citywide.merge import MergeError, merge_files
+    from .citywide.summary import merge_json, merge_text
+    from .schema.loader import SchemaError
 
     try:
         cons = merge_files(sources, out, store_dir=store_dir,
@@ -228,8 +228,8 @@ def template():
               required=True, help="Folder to write the workbooks to (created if needed).")
 def template_build(fiscal_year, agencies, all_agencies, from_plan, out_dir):
     """Write plan template workbooks from the schema."""
-    from .schema import SchemaError, load_schema
-    from .templates import build_templates
+    from .schema.loader import SchemaError, load_schema
+    from .output.templates import build_templates
     if from_plan:
         return _roll_forward(fiscal_year, from_plan, agencies, all_agencies, out_dir)
     try:
@@ -243,10 +243,10 @@ def template_build(fiscal_year, agencies, all_agencies, from_plan, out_dir):
 
 
 def _roll_forward(fiscal_year, from_plan, agencies, all_agencies, out_dir):
-    from .consolidated_reading import ConsolidatedError
-    from .render import rollforward_text
-    from .rollforward import roll_forward
-    from .schema import SchemaError, load_schema
+    from .citywide.consolidated.read import ConsolidatedError
+    from .citywide.summary import rollforward_text
+    from .citywide.rollforward import roll_forward
+    from .schema.loader import SchemaError, load_schema
     try:
         schema = load_schema(fiscal_year)
         result = roll_forward(from_plan, schema, out_dir, list(agencies) or None, all_agencies)
@@ -292,11 +292,11 @@ def sync_command(consolidated, updates, out, accept_target_changes, accept_added
     """
     import datetime as dt
 
-    from .consolidated import write_consolidated
-    from .consolidated_reading import ConsolidatedError
-    from .merge import MergeError
-    from .render import sync_json, sync_text
-    from .sync import SyncError, sync_files
+    from .citywide.consolidated.write import write_consolidated
+    from .citywide.consolidated.read import ConsolidatedError
+    from .citywide.merge import MergeError
+    from .citywide.summary import sync_json, sync_text
+    from .citywide.sync import SyncError, sync_files
 
     try:
         result = sync_files(consolidated, updates, out,
@@ -329,10 +329,10 @@ def diff_command(old, new, fmt, fail_on_change):
     matched by agency and measure ID. A plan against a consolidated plan compares that
     agency only.
     """
-    from .consolidated_reading import ConsolidatedError
-    from .diff import diff_files
-    from .render import diff_json, diff_text
-    from .xlsx import UnreadableWorkbook
+    from .citywide.consolidated.read import ConsolidatedError
+    from .citywide.diff import diff_files
+    from .citywide.summary import diff_json, diff_text
+    from .read.xlsx import UnreadableWorkbook
     try:
         diff = diff_files(old, new)
     except (UnreadableWorkbook, ConsolidatedError) as e:
@@ -350,7 +350,7 @@ def schema():
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def schema_check(path):
     """Load a schema YAML strictly and report what it defines."""
-    from .schema import SchemaError, load_schema
+    from .schema.loader import SchemaError, load_schema
     try:
         s = load_schema(path=path)
     except SchemaError as e:
@@ -375,7 +375,7 @@ def schema_check(path):
               help="Server processes (more answer more analysts at once).")
 def serve(host, port, store, config_path, workers):
     """Run the Excel add-in backend: Validate, Submit and Clear highlights in Excel."""
-    from .server import ConfigError, serve as run_server
+    from .addin.server import ConfigError, serve as run_server
     try:
         run_server(host=host, port=port, store=store, config=config_path, workers=workers)
     except ConfigError as e:

@@ -7,9 +7,9 @@ import importlib.util
 import sys
 from pathlib import Path
 
-from planvalidator.reading import read_plan
-from planvalidator.schema import load_schema
-from planvalidator.validation import validate_plan
+from planvalidator.read.plan import read_plan
+from planvalidator.schema.loader import load_schema
+from planvalidator.rules.validate import validate_plan
 
 SCHEMA = load_schema(2028)
 
@@ -75,7 +75,7 @@ def fill_template(wb, data: dict) -> None:
 
 def plan_file(path, data: dict | None = None, agency: str = "BCFD"):
     """A real .xlsx: the agency's template from the schema, filled with `data`."""
-    from planvalidator.templates import build_workbook
+    from planvalidator.output.templates import build_workbook
     wb = build_workbook(SCHEMA, agency)
     fill_template(wb, data or sheets())
     wb.save(path)

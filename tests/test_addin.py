@@ -26,10 +26,10 @@ from click.testing import CliRunner
 import officejs
 from serving import free_port, running
 from planvalidator.cli import main as cli
-from planvalidator.payload import plan_sheets
-from planvalidator.store import list_submissions, read_submission
-from planvalidator.validation import validate_workbook
-from planvalidator.xlsx import read_xlsx
+from planvalidator.read.payload import plan_sheets
+from planvalidator.citywide.store import list_submissions, read_submission
+from planvalidator.rules.validate import validate_workbook
+from planvalidator.read.xlsx import read_xlsx
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 ALL = sorted(p.name for p in EXAMPLES.glob("*.xlsx"))
@@ -519,7 +519,7 @@ def test_serve_speaks_https_with_the_configured_certificate(tmp_path):
 
 def test_hashed_tokens_and_constant_time_lookup(tmp_path):
     import hashlib
-    from planvalidator.server import load_config
+    from planvalidator.addin.server import load_config
     path = tmp_path / "addin.yaml"
     path.write_text(f'tokens:\n  "sha256:{hashlib.sha256(b"a-secret-token-0001").hexdigest()}": DOT\n'
                     '  "another-secret-0002": office\n', encoding="utf-8")

@@ -13,11 +13,11 @@ import pytest
 from openpyxl.comments import Comment
 from openpyxl.utils import get_column_letter
 
-from planvalidator.annotate import SEPARATOR, annotate_workbook
+from planvalidator.output.annotate import SEPARATOR, annotate_workbook
 from planvalidator.findings import Report, finding
-from planvalidator.schema import load_schema
-from planvalidator.templates import build_workbook
-from planvalidator.validation import validate_workbook
+from planvalidator.schema.loader import load_schema
+from planvalidator.output.templates import build_workbook
+from planvalidator.rules.validate import validate_workbook
 
 RED, AMBER = "FFC7CE", "FFEB9C"
 AGENCY_NOTE = "Waiting on the FY2028 budget hearing."

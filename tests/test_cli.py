@@ -8,8 +8,8 @@ import pytest
 from click.testing import CliRunner
 
 from planvalidator.cli import main
-from planvalidator.render import catalogue_markdown
-from planvalidator.validation import validate_workbook
+from planvalidator.output.render import catalogue_markdown
+from planvalidator.rules.validate import validate_workbook
 from plans import measure, plan_file, sheets
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -21,12 +21,12 @@ from click.testing import CliRunner
 
 from libreoffice import convert
 from planvalidator.cli import main
-from planvalidator.consolidated_reading import read_consolidated
-from planvalidator.output import save_workbook
-from planvalidator.reading import read_plan
-from planvalidator.schema import load_schema
-from planvalidator.sync import apply_update
-from planvalidator.validation import validate_workbook
+from planvalidator.citywide.consolidated.read import read_consolidated
+from planvalidator.output.atomic import save_workbook
+from planvalidator.read.plan import read_plan
+from planvalidator.schema.loader import load_schema
+from planvalidator.citywide.sync import apply_update
+from planvalidator.rules.validate import validate_workbook
 from plans import SCHEMA, load_build, measure, sheets
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
@@ -516,7 +516,7 @@ def test_consolidated_plan_reads_back_into_the_same_plans(citywide):
 
 
 def test_history_moves_by_label():
-    from planvalidator.rollforward import history_map
+    from planvalidator.citywide.rollforward import history_map
     assert history_map(load_schema(2027), load_schema(2028)) == {
         "actual_y3": "actual_y2",      # FY2025 Actual
         "target_y1": "target",         # FY2027 Target

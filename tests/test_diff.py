@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from planvalidator.cli import main
-from planvalidator.diff import diff_files
+from planvalidator.citywide.diff import diff_files
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 UNFINISHED = EXAMPLES / "dot-midyear-fy2027-missing-actuals.xlsx"

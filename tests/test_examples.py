@@ -17,7 +17,7 @@ import pytest
 from click.testing import CliRunner
 
 from planvalidator.cli import main as cli
-from planvalidator.validation import validate_workbook
+from planvalidator.rules.validate import validate_workbook
 from plans import load_build
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"

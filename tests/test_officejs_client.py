@@ -3,7 +3,7 @@
 `planvalidator serve` runs on 127.0.0.1. tests/js/run_client.mjs loads the task pane page the
 server serves and runs its scripts the way Excel's browser runs them: xlwings-server's client
 (custom-scripts/index.js and its modules, from the installed xlwings-server package) and
-planvalidator's main.js and ribbon.js (from planvalidator/addin_files/static). Only Excel itself
+planvalidator's main.js and ribbon.js (from planvalidator/addin/files/static). Only Excel itself
 is a stand-in: tests/js/fake_excel.mjs, an in-memory workbook behind the Office.js object
 model, which keeps Office.js' load/sync rules and refuses what Excel refuses (test at the end).
 
@@ -26,11 +26,11 @@ import openpyxl
 import pytest
 import xlwings_server
 
-from planvalidator.server import PROJECT_DIR
+from planvalidator.addin.server import PROJECT_DIR
 from serving import running
-from planvalidator.store import list_submissions, read_submission
-from planvalidator.validation import validate_workbook
-from planvalidator.xlsx import CellError, read_xlsx
+from planvalidator.citywide.store import list_submissions, read_submission
+from planvalidator.rules.validate import validate_workbook
+from planvalidator.read.xlsx import CellError, read_xlsx
 
 HERE = Path(__file__).resolve().parent
 EXAMPLES = HERE.parent / "examples"

@@ -9,7 +9,7 @@ from click.testing import CliRunner
 
 from libreoffice import convert
 from planvalidator.cli import main
-from planvalidator.validation import validate_workbook
+from planvalidator.rules.validate import validate_workbook
 from plans import fill_template, measure, sheets
 
 

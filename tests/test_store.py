@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 
 import officejs
-from planvalidator.payload import plan_sheets
-from planvalidator.reading import read_plan
-from planvalidator.store import (StoreError, list_submissions, read_submission, sheets_sha256,
+from planvalidator.read.payload import plan_sheets
+from planvalidator.read.plan import read_plan
+from planvalidator.citywide.store import (StoreError, list_submissions, read_submission, sheets_sha256,
                                  store_submission)
-from planvalidator.validation import validate_plan, validate_workbook
-from planvalidator.xlsx import CellError, read_xlsx
+from planvalidator.rules.validate import validate_plan, validate_workbook
+from planvalidator.read.xlsx import CellError, read_xlsx
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 PLAN_SHEETS = ["Agency", "Services", "Measures", "_planvalidator"]

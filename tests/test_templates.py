@@ -10,9 +10,9 @@ import openpyxl
 from openpyxl.utils import get_column_letter
 import pytest
 
-from planvalidator.output import save_workbook
-from planvalidator.schema import IDENTITY_SHEET, available_years, load_schema
-from planvalidator.templates import (FIRST_DATA_ROW, HEADER_ROW, LAST_DATA_ROW, TEMPLATE_DIR,
+from planvalidator.output.atomic import save_workbook
+from planvalidator.schema.loader import IDENTITY_SHEET, available_years, load_schema
+from planvalidator.output.templates import (FIRST_DATA_ROW, HEADER_ROW, LAST_DATA_ROW, TEMPLATE_DIR,
                                      build_templates, build_workbook, template_name)
 
 SCHEMA = load_schema(2028)
@@ -36,10 +36,10 @@ def test_committed_template_matches_schema(year, tmp_path):
     schema = load_schema(year)
     [fresh] = build_templates(schema, None, tmp_path)
     committed = TEMPLATE_DIR / template_name(schema)
-    assert committed.exists(), f"{committed.name} is missing: run `python -m planvalidator.templates`"
+    assert committed.exists(), f"{committed.name} is missing: run `python -m planvalidator.output.templates`"
     assert committed.read_bytes() == fresh.read_bytes(), (
         f"{committed} is out of date with schemas/fy{year}.yaml: "
-        f"run `python -m planvalidator.templates` and commit the result")
+        f"run `python -m planvalidator.output.templates` and commit the result")
 
 
 def test_sheets_in_order_with_hidden_identity(blank):

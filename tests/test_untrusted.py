@@ -21,7 +21,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from planvalidator.xlsx import MAX_COLUMNS, MAX_ROWS, CellError, UnreadableWorkbook, read_xlsx
+from planvalidator.read.xlsx import MAX_COLUMNS, MAX_ROWS, CellError, UnreadableWorkbook, read_xlsx
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -297,7 +297,7 @@ def test_hostile_file_is_refused_quickly_with_a_plain_message(hostile):
 CHILD = r"""
 import sys
 sys.path.insert(0, sys.argv[2])
-from planvalidator.xlsx import UnreadableWorkbook, read_xlsx
+from planvalidator.read.xlsx import UnreadableWorkbook, read_xlsx
 try:
     read_xlsx(sys.argv[1])
 except UnreadableWorkbook:
@@ -503,7 +503,7 @@ def test_libreoffice_resaved_workbook_keeps_the_error_and_its_formula(tmp_path):
 FUZZ_CHILD = r"""
 import io, random, sys, zipfile
 sys.path.insert(0, sys.argv[2])
-from planvalidator.xlsx import UnreadableWorkbook, read_xlsx
+from planvalidator.read.xlsx import UnreadableWorkbook, read_xlsx
 
 seed = open(sys.argv[1], "rb").read()
 inserts = [b'r="', b"<c>", b"</c>", b"</row><row>", b"<f>", b"<v>", b' t="e"', b'"', b">", b"<",

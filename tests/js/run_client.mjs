@@ -2,7 +2,7 @@
 //
 //   node tests/js/run_client.mjs --server http://127.0.0.1:PORT \
 //     --xlwings-static .../site-packages/xlwings_server/static \
-//     --project-static planvalidator/addin_files/static \
+//     --project-static planvalidator/addin/files/static \
 //     --workbook wb.json --token TOKEN --steps ribbon:pv-validate,ribbon:pv-clear --out result.json
 //
 // The page is the task pane the server serves (GET /taskpane.html). Its <script> elements run

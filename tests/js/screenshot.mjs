@@ -14,7 +14,7 @@
 //     examples/dot-midyear-fy2027-missing-actuals.xlsx
 //   node tests/js/run_client.mjs --server http://127.0.0.1:8765 \
 //     --xlwings-static "$(python -c 'import xlwings_server, os; print(os.path.dirname(xlwings_server.__file__))')/static" \
-//     --project-static planvalidator/addin_files/static --workbook wb.json --token TOKEN \
+//     --project-static planvalidator/addin/files/static --workbook wb.json --token TOKEN \
 //     --steps ribbon:pv-validate --out run.json
 //   node tests/js/screenshot.mjs --server http://127.0.0.1:8765 --run run.json --size 420,1130 \
 //     --out taskpane-full.png

@@ -1,7 +1,7 @@
 // Node module hooks: load the add-in's browser modules the way xlwings-server serves them.
 //
 // xlwings-server serves /static/ from two folders, the project's first (planvalidator's
-// addin_files/static) and its package's second (OverridableStaticFiles in xlwings_server/main.py).
+// addin/files/static) and its package's second (OverridableStaticFiles in xlwings_server/main.py).
 // These hooks give the page's ES modules the same view: an import under either folder resolves
 // to the project's file if there is one, else to the package's. The files are plain browser
 // modules with a .js suffix and no package.json saying so, hence the "module" format.

@@ -15,9 +15,8 @@ import os
 import tempfile
 from pathlib import Path
 
-from .merge import Consolidation
-from .schema import Column
-from .validation import MEASURE_ID_PATTERN
+from ..schema.loader import Column
+from ..rules.validate import MEASURE_ID_PATTERN
 
 FRICTIONLESS_TYPES = {"text": "string", "integer": "integer", "number": "number",
                       "dollars": "number", "measure": "number", "date": "date"}
@@ -65,7 +64,7 @@ AGENCY_FIELDS = [
 ]
 
 
-def write_datapackage(cons: Consolidation, out_dir: Path) -> None:
+def write_datapackage(cons, out_dir: Path) -> None:
     out_dir.mkdir(parents=True, exist_ok=True)
     accepted = cons.accepted
     published = [s for s in accepted if not s.report.errors]

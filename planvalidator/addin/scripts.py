@@ -34,13 +34,13 @@ import xlwings as xw
 from xlwings.server import script
 from xlwings_server.models import CurrentUser
 
-from .findings import ERROR, INFO, SEVERITY_ORDER, WARNING, Finding, Report
-from .payload import plan_sheets, sheet_rows
-from .reading import read_plan
-from .schema import IDENTITY_SHEET, available_years, load_schema
+from ..findings import ERROR, INFO, SEVERITY_ORDER, WARNING, Finding, Report
+from ..read.payload import plan_sheets, sheet_rows
+from ..read.plan import read_plan
+from ..schema.loader import IDENTITY_SHEET, available_years, load_schema
 from .server import OFFICE, Conflict, Forbidden, Unavailable, runtime
-from .store import StoreError, store_submission
-from .validation import validate_plan
+from ..citywide.store import StoreError, store_submission
+from ..rules.validate import validate_plan
 
 VALIDATION_SHEET = "Validation"
 FILLS = {ERROR: "#ffc7ce", WARNING: "#ffeb9c"}        # Excel's light red / light amber

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import yaml
 
-from .findings import CATALOGUE
+from ..findings import CATALOGUE
 
-SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
+SCHEMA_DIR = Path(__file__).resolve().parent.parent.parent / "schemas"
 
 TYPES = ("text", "integer", "number", "dollars", "date", "measure")
 NUMERIC_TYPES = ("integer", "number", "dollars", "measure")

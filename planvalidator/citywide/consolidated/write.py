@@ -18,12 +18,12 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.table import Table, TableStyleInfo
 
-from .findings import ERROR, WARNING
-from .merge import Consolidation, Submission
-from .output import save_workbook
-from .schema import Schema
-from .sheetxml import BigSheet, splice
-from .xlsx import CellError
+from ...findings import ERROR, WARNING
+from ..merge import Consolidation, Submission
+from ...output.atomic import save_workbook
+from ...schema.loader import Schema
+from ...output.bigsheet import BigSheet, splice
+from ...read.xlsx import CellError
 
 HEADER_FILL = PatternFill("solid", fgColor="1F4E78")
 HEADER_FONT = Font(bold=True, color="FFFFFF")
@@ -187,8 +187,8 @@ def computed_status(plans: list) -> list[list[str]]:
     """Per plan, per measure: On Track / At Risk / Off Track / No Data from the actual, the
     target and the desired direction ("" without a target), by the function the
     status-inconsistent rule uses (checks.expected_status), with each plan's schema thresholds."""
-    from .checks import expected_status
-    from .frames import measures_frame
+    from ...rules.checks import expected_status
+    from ...rules.frames import measures_frame
     out: list[list[str]] = [[] for _ in plans]
     groups: dict[Schema, list[int]] = {}
     for n, plan in enumerate(plans):

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from .findings import Finding, finding
-from .schema import IDENTITY_SHEET, NUMERIC_TYPES, Column, Schema, SchemaError, Table, load_schema
+from ..findings import Finding, finding
+from ..schema.loader import IDENTITY_SHEET, NUMERIC_TYPES, Column, Schema, SchemaError, Table, load_schema
 from .xlsx import CellError, read_xlsx
 
 HEADER_SEARCH_ROWS = 30

@@ -24,13 +24,13 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from .consolidated import source_rows
-from .consolidated_reading import Citywide, plan_from_rows, read_consolidated, rows_by_key
-from .findings import Finding, Report, finding
+from .consolidated.write import source_rows
+from .consolidated.read import Citywide, plan_from_rows, read_consolidated, rows_by_key
+from ..findings import Finding, Report, finding
 from .merge import Consolidation, Submission, collect_sources, merge
-from .reading import Plan
-from .schema import Schema
-from .xlsx import CellError
+from ..read.plan import Plan
+from ..schema.loader import Schema
+from ..read.xlsx import CellError
 
 SYNCED = ("midyear_actual", "yearend_actual", "status", "status_explanation")
 LOCKED = ("target",)

@@ -13,9 +13,9 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from .consolidated_reading import read_consolidated, rows_by_key
-from .reading import Plan, read_workbook
-from .xlsx import CellError, read_xlsx
+from .consolidated.read import read_consolidated, rows_by_key
+from ..read.plan import Plan, read_workbook
+from ..read.xlsx import CellError, read_xlsx
 
 ADDED, REMOVED, CHANGED = "added", "removed", "changed"
 

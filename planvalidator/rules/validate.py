@@ -18,12 +18,12 @@ from pathlib import Path
 import numpy as np
 
 from . import checks
-from .findings import Finding, Report, finding
+from ..findings import Finding, Report, finding
 from .frames import cells_frame, measures_frame, services_frame, table_of
 from .messages import Context, message
-from .reading import Plan, read_workbook
-from .schema import IDENTITY_SHEET, Schema, load_schema
-from .xlsx import CellError, UnreadableWorkbook
+from ..read.plan import Plan, read_workbook
+from ..schema.loader import IDENTITY_SHEET, Schema, load_schema
+from ..read.xlsx import CellError, UnreadableWorkbook
 
 MEASURE_ID_PATTERN = r"[A-Z]{2,6}-\d{3}-\d{2}"
 

@@ -19,9 +19,9 @@ import re
 import numpy as np
 import pandas as pd
 
-from .reading import Plan, TableData
-from .schema import NUMERIC_TYPES
-from .xlsx import CellError
+from ..read.plan import Plan, TableData
+from ..schema.loader import NUMERIC_TYPES
+from ..read.xlsx import CellError
 
 NAN = math.nan
 CUMULATIVE_UNITS = ("Count", "Dollars", "Hours")

@@ -23,8 +23,8 @@ from openpyxl.utils import get_column_letter, quote_sheetname
 from openpyxl.utils.cell import range_boundaries
 from openpyxl.worksheet.hyperlink import Hyperlink
 
-from .findings import ERROR, INFO, SEVERITY_ORDER, WARNING, Finding, Report
-from .output import save_workbook
+from ..findings import ERROR, INFO, SEVERITY_ORDER, WARNING, Finding, Report
+from .atomic import save_workbook
 
 SHEET = "Validation"
 AUTHOR = "planvalidator"

@@ -20,10 +20,10 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .consolidated_reading import ConsolidatedError, read_consolidated, rows_by_key
-from .output import save_workbook
-from .schema import Column, Schema
-from .templates import FIRST_DATA_ROW, build_workbook, template_name
+from .consolidated.read import ConsolidatedError, read_consolidated, rows_by_key
+from ..output.atomic import save_workbook
+from ..schema.loader import Column, Schema
+from ..output.templates import FIRST_DATA_ROW, build_workbook, template_name
 
 CARRIED = ("measure_id", "service_number", "measure_name", "measure_type", "unit", "direction",
            "frequency", "data_source", "key_measure", "equity_focus")

@@ -17,12 +17,12 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .findings import Finding, Report, finding
+from ..findings import Finding, Report, finding
 from . import store
-from .reading import Plan, read_plan, read_workbook
-from .schema import Schema
-from .validation import unreadable_report, validate_plans
-from .xlsx import UnreadableWorkbook
+from ..read.plan import Plan, read_plan, read_workbook
+from ..schema.loader import Schema
+from ..rules.validate import unreadable_report, validate_plans
+from ..read.xlsx import UnreadableWorkbook
 
 BATCH = 64  # plans validated together at most; bounds memory with thousands of submissions
 

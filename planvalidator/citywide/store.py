@@ -30,7 +30,7 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
-from .xlsx import CellError
+from ..read.xlsx import CellError
 
 __all__ = ["StoreError", "StoredSubmission", "Receipt", "store_submission", "read_submission",
            "list_submissions", "sheets_sha256", "DEFAULT_STORE"]

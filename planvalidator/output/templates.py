@@ -4,7 +4,7 @@ Layout of every table sheet: row 1 a title, row 2 a one-line instruction, row 3 
 (labels from the schema), data from row 4. Closed lists become dropdowns; input cells are
 unlocked and the sheets protected without a password, so only headers and titles are guarded.
 
-Regenerate the committed blank templates with `python -m planvalidator.templates`.
+Regenerate the committed blank templates with `python -m planvalidator.output.templates`.
 """
 
 from __future__ import annotations
@@ -21,10 +21,10 @@ from openpyxl.utils import get_column_letter, quote_sheetname
 from openpyxl.workbook.protection import WorkbookProtection
 from openpyxl.worksheet.datavalidation import DataValidation
 
-from .output import save_workbook
-from .schema import IDENTITY_SHEET, Column, Schema, Table, available_years, load_schema
+from .atomic import save_workbook
+from ..schema.loader import IDENTITY_SHEET, Column, Schema, Table, available_years, load_schema
 
-TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates"
+TEMPLATE_DIR = Path(__file__).resolve().parent.parent.parent / "templates"
 TITLE_ROW, INSTRUCTION_ROW, HEADER_ROW, FIRST_DATA_ROW = 1, 2, 3, 4
 DATA_ROWS = 500
 LAST_DATA_ROW = FIRST_DATA_ROW + DATA_ROWS

@@ -16,12 +16,12 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .consolidated import CHANGES_HEADER, FINDINGS_HEADER, SOURCES_HEADER, SUMMARY_HEADER
-from .findings import Finding, Report
-from .merge import Submission
-from .reading import Plan, read_plan
-from .schema import Schema, SchemaError, load_schema
-from .xlsx import UnreadableWorkbook, read_xlsx
+from .write import CHANGES_HEADER, FINDINGS_HEADER, SOURCES_HEADER, SUMMARY_HEADER
+from ...findings import Finding, Report
+from ..merge import Submission
+from ...read.plan import Plan, read_plan
+from ...schema.loader import Schema, SchemaError, load_schema
+from ...read.xlsx import UnreadableWorkbook, read_xlsx
 
 SHEETS = ("Summary", "Measures", "Services", "Findings", "Sources", "Changes")
 AGENCY_COLUMNS = ("Agency Code", "Agency Name", "Fiscal Year")

@@ -3,6 +3,6 @@
 Only the scripts live here: xlwings-server calls any attribute of this module by name.
 """
 
-from planvalidator.addin import clear_highlights, submit, validate
+from planvalidator.addin.scripts import clear_highlights, submit, validate
 
 __all__ = ["validate", "submit", "clear_highlights"]

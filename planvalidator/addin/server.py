@@ -3,8 +3,8 @@
 `planvalidator serve` runs xlwings-server's own FastAPI app (PyPI `xlwings-server`, used as a
 library). xlwings-server serves the Office.js manifest, the task pane, its JavaScript client and
 the alert page, and calls the project's custom scripts with the workbook the client sends. What
-is planvalidator's own is small and lives in `planvalidator/addin_files/`, the xlwings-server
-project folder: the three scripts (custom_scripts/, which import planvalidator.addin), the
+is planvalidator's own is small and lives in `planvalidator/addin/files/`, the xlwings-server
+project folder: the three scripts (custom_scripts/, which import planvalidator.addin.scripts), the
 manifest with the "Performance Plan" ribbon group, the task pane that lists findings, and the
 ribbon and task pane JavaScript. Everything else is xlwings-server's, configured through its
 settings (XLWINGS_* environment variables) and FastAPI's own extension points:
@@ -45,17 +45,17 @@ import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .payload import Limits, PayloadError, check_payload
+from ..read.payload import Limits, PayloadError, check_payload
 
 __all__ = ["AddinError", "Unauthorized", "Forbidden", "BadRequest", "NotFound", "Conflict",
            "Unavailable", "ConfigError",
            "Config", "OFFICE", "load_config", "create_app", "serve", "SCRIPTS"]
 
-logger = logging.getLogger("planvalidator.server")
+logger = logging.getLogger("planvalidator.addin.server")
 
 OFFICE = "office"
 SCRIPTS = ("validate", "submit", "clear_highlights")
-PROJECT_DIR = Path(__file__).resolve().parent / "addin_files"
+PROJECT_DIR = Path(__file__).resolve().parent / "files"
 MANIFEST_ID = "5b0f3a52-6c1e-4d8e-9f47-2c1a9e7d3b64"   # planvalidator's own add-in id
 MIN_TOKEN_LENGTH = 16
 DEFAULT_MAX_BODY = 8 * 2**20    # a 20,000-row plan sheet is ~5 MB of JSON
@@ -195,7 +195,7 @@ def load_config(path: Path | str | None) -> Config:
 
 
 def _known_agencies() -> set[str]:
-    from .schema import available_years, load_schema
+    from ..schema.loader import available_years, load_schema
     return {code for year in available_years() for code in load_schema(year).agencies}
 
 
@@ -389,7 +389,7 @@ def serve(host: str = "127.0.0.1", port: int = 8000, store: Path | None = None,
     os.environ[ENV_CONFIG] = str(Path(config).resolve()) if config else ""
     os.environ[ENV_STORE] = str(Path(store or cfg.store or "submissions").resolve())
     import uvicorn
-    uvicorn.run("planvalidator.server:create_app", factory=True, host=host, port=port,
+    uvicorn.run("planvalidator.addin.server:create_app", factory=True, host=host, port=port,
                 workers=workers, log_level=log_level, proxy_headers=True,
                 ssl_certfile=cfg.tls_certfile and str(cfg.tls_certfile),
                 ssl_keyfile=cfg.tls_keyfile and str(cfg.tls_keyfile))
