@@ -373,11 +373,11 @@ def schema_check(paths):
 
     Without PATHS: every fyYEAR.yaml of the schema folder (--schemas, $PLANVALIDATOR_SCHEMAS,
     else the bundled one)."""
-    from .schema.loader import available_years, load_schema
+    from .schema.loader import available_years, load_schema, schema_dir
     schemas = ([load_schema(path=path) for path in paths] if paths
                else [load_schema(year) for year in available_years()])
     if not schemas:
-        raise Failure("There is no schema (fyYEAR.yaml) to check.")
+        raise Failure(f"There is no schema (fyYEAR.yaml) in {schema_dir()}.")
     for s in schemas:
         click.echo(f"{s.path}: FY{s.fiscal_year}, template version {s.template_version}, "
                    f"{len(s.agencies)} agencies, "
