@@ -29,8 +29,7 @@ class Failure(click.ClickException):
 
 
 class Commands(click.Group):
-    """The command group: the library's error family, and a file that can't be read or written,
-    become the error's sentence and exit code 2."""
+    """The library's errors and unreadable or unwritable files → their sentence, exit code 2."""
 
     def invoke(self, ctx):
         try:
@@ -40,8 +39,7 @@ class Commands(click.Group):
         except OSError as e:
             if e.errno == errno.EPIPE:   # output piped into `head`: click's own quiet exit
                 raise
-            raise Failure(f"{e.filename}: {e.strerror}" if e.filename and e.strerror
-                          else str(e)) from None
+            raise Failure(f"{e.filename}: {e.strerror}" if e.filename else str(e)) from None
 
 
 def schemas_option(fn):
@@ -69,8 +67,7 @@ def _setenv(name: str, value: str | None) -> None:
 
 
 def schema_options(fn):
-    """--fiscal-year, --schema and --schemas, resolved into one `schema` argument
-    (None: each workbook's own)."""
+    """--fiscal-year, --schema (→ one `schema` argument; None: each workbook's own), --schemas."""
     fn = schemas_option(fn)
     fn = click.option("--schema", "schema_file", type=click.Path(exists=True, dir_okay=False,
                       path_type=Path), help="A schema YAML to use instead of schemas/fyYEAR.yaml "
@@ -374,12 +371,12 @@ def schema_check(paths):
     Without PATHS: every fyYEAR.yaml of the schema folder (--schemas, $PLANVALIDATOR_SCHEMAS,
     else the bundled one)."""
     from .schema.loader import available_years, load_schema, schema_dir
-    schemas = ([load_schema(path=path) for path in paths] if paths
-               else [load_schema(year) for year in available_years()])
-    if not schemas:
+    paths = paths or [schema_dir() / f"fy{year}.yaml" for year in available_years()]
+    if not paths:
         raise Failure(f"There is no schema (fyYEAR.yaml) in {schema_dir()}.")
-    for s in schemas:
-        click.echo(f"{s.path}: FY{s.fiscal_year}, template version {s.template_version}, "
+    for path in paths:
+        s = load_schema(path=path)
+        click.echo(f"{path}: FY{s.fiscal_year}, template version {s.template_version}, "
                    f"{len(s.agencies)} agencies, "
                    f"{sum(len(a.services) for a in s.agencies.values())} services, "
                    f"{len(s.measures.columns)} measure columns — OK")
