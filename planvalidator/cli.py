@@ -3,16 +3,24 @@
 Each command parses its options, calls one library function, renders what it returns and
 exits with the documented code: 0 no errors, 1 errors found, 2 unreadable input or misuse.
 Heavy imports (pandas, pandera, openpyxl) happen inside the commands so `--help` stays fast.
+The library's errors (planvalidator.errors) become a plain message and exit code 2 in one
+place, `Commands.invoke`; any other exception is a bug and shows its traceback.
 """
 
 from __future__ import annotations
 
+import errno
+import os
 import sys
+from importlib.util import find_spec
 from pathlib import Path
 
 import click
 
+from .errors import PlanValidatorError
+
 OK, FOUND_ERRORS, BAD_INPUT = 0, 1, 2
+ADDIN_MODULES = ("xlwings", "xlwings_server", "starlette", "uvicorn")   # the `addin` extra
 
 
 class Failure(click.ClickException):
@@ -20,8 +28,47 @@ class Failure(click.ClickException):
     exit_code = BAD_INPUT
 
 
+class Commands(click.Group):
+    """The library's errors and unreadable or unwritable files → their sentence, exit code 2."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except PlanValidatorError as e:
+            raise Failure(str(e)) from None
+        except OSError as e:
+            if e.errno == errno.EPIPE:   # output piped into `head`: click's own quiet exit
+                raise
+            raise Failure(f"{e.filename}: {e.strerror}" if e.filename else str(e)) from None
+
+
+def schemas_option(fn):
+    """--schemas DIR: the office's own folder of schemas, for every command that loads one."""
+    return click.option("--schemas", type=click.Path(exists=True, file_okay=False, path_type=Path),
+                        metavar="DIR", expose_value=False, callback=_use_schemas,
+                        help="Folder of fyYEAR.yaml schemas to use instead of the bundled ones "
+                             "(default: $PLANVALIDATOR_SCHEMAS if set).")(fn)
+
+
+def _use_schemas(ctx, _param, directory):
+    """The loader reads the folder from the environment, so worker processes see it too;
+    the variable is restored when the command ends (for callers that stay, like tests)."""
+    from .schema.loader import ENV_SCHEMAS
+    if directory is not None:
+        ctx.call_on_close(lambda before=os.environ.get(ENV_SCHEMAS): _setenv(ENV_SCHEMAS, before))
+        os.environ[ENV_SCHEMAS] = str(directory.resolve())
+
+
+def _setenv(name: str, value: str | None) -> None:
+    if value is None:
+        os.environ.pop(name, None)
+    else:
+        os.environ[name] = value
+
+
 def schema_options(fn):
-    """--fiscal-year and --schema, resolved into one `schema` argument (None: each workbook's own)."""
+    """--fiscal-year, --schema (→ one `schema` argument; None: each workbook's own), --schemas."""
+    fn = schemas_option(fn)
     fn = click.option("--schema", "schema_file", type=click.Path(exists=True, dir_okay=False,
                       path_type=Path), help="A schema YAML to use instead of schemas/fyYEAR.yaml "
                       "(for trying a draft schema).")(fn)
@@ -32,13 +79,10 @@ def schema_options(fn):
 
 def load_chosen_schema(fiscal_year, schema_file):
     """The schema the options name, or None to let each workbook's fiscal year decide."""
-    from .schema.loader import SchemaError, load_schema
+    from .schema.loader import load_schema
     if not (fiscal_year or schema_file):
         return None
-    try:
-        return load_schema(fiscal_year, path=schema_file)
-    except SchemaError as e:
-        raise Failure(str(e)) from None
+    return load_schema(fiscal_year, path=schema_file)
 
 
 def strict_option(fn):
@@ -64,7 +108,7 @@ def exit_code(reports, strict: bool) -> int:
     return OK
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]},
+@click.group(cls=Commands, context_settings={"help_option_names": ["-h", "--help"]},
              epilog=examples("planvalidator validate examples/*.xlsx",
                              "planvalidator template build --fiscal-year 2028 -o templates/"))
 @click.version_option(package_name="planvalidator")
@@ -89,16 +133,12 @@ def validate(files, fmt, annotate_to, stage, fiscal_year, schema_file, strict):
     """Check plan workbooks and list every finding at its cell."""
     from .output.annotate import annotate_workbook
     from .output.render import json_reports, text
-    from .schema.loader import SchemaError
     from .rules.validate import validate_files
 
     if annotate_to and len(files) > 1 and annotate_to.exists() and not annotate_to.is_dir():
         raise Failure(f"--annotate {annotate_to} must be a folder when several files are given.")
-    try:
-        reports = validate_files(files, schema=load_chosen_schema(fiscal_year, schema_file),
-                                 stage=stage, progress=_progress if len(files) > 1 else None)
-    except SchemaError as e:
-        raise Failure(str(e)) from None
+    reports = validate_files(files, schema=load_chosen_schema(fiscal_year, schema_file),
+                             stage=stage, progress=_progress if len(files) > 1 else None)
     unreadable = any(r.unreadable for r in reports)
     if annotate_to:
         for path, report in zip(files, reports):
@@ -108,10 +148,7 @@ def validate(files, fmt, annotate_to, stage, fiscal_year, schema_file, strict):
             if len(files) > 1 or annotate_to.is_dir():
                 annotate_to.mkdir(parents=True, exist_ok=True)
                 out = annotate_to / f"{path.stem}.annotated.xlsx"
-            try:
-                annotate_workbook(path, report, out)
-            except (ValueError, OSError) as e:
-                raise Failure(str(e)) from None
+            annotate_workbook(path, report, out)
     if fmt == "json":
         click.echo(json_reports(reports))
     else:
@@ -171,21 +208,17 @@ def merge(sources, out, store_dir, jobs, reject_errors, datapackage, timestamp, 
 
     from .citywide.consolidated.write import write_consolidated
     from .output.opendata import write_datapackage
-    from .citywide.merge import MergeError, merge_files
+    from .citywide.merge import merge_files
     from .citywide.summary import merge_json, merge_text
-    from .schema.loader import SchemaError
 
-    try:
-        cons = merge_files(sources, out, store_dir=store_dir,
-                           schema=load_chosen_schema(fiscal_year, schema_file),
-                           jobs=jobs, progress=_file_progress)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        stamp = dt.datetime.now(dt.timezone.utc) if timestamp else None
-        write_consolidated(cons, out, reject_errors=reject_errors, timestamp=stamp)
-        if datapackage:
-            write_datapackage(cons, datapackage)
-    except (MergeError, SchemaError, OSError) as e:
-        raise Failure(str(e)) from None
+    cons = merge_files(sources, out, store_dir=store_dir,
+                       schema=load_chosen_schema(fiscal_year, schema_file),
+                       jobs=jobs, progress=_file_progress)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    stamp = dt.datetime.now(dt.timezone.utc) if timestamp else None
+    write_consolidated(cons, out, reject_errors=reject_errors, timestamp=stamp)
+    if datapackage:
+        write_datapackage(cons, datapackage)
     click.echo(merge_json(cons, out) if fmt == "json" else merge_text(cons, out))
     reports = [s.report for s in cons.accepted]
     sys.exit(FOUND_ERRORS if cons.unreadable else exit_code(reports, strict))
@@ -215,7 +248,7 @@ def template():
     "planvalidator template build -y 2028 --agency BCFD --agency DOT -o out/",
     "planvalidator template build -y 2028 --from citywide-fy2027.xlsx -o fy2028/"))
 @click.option("--fiscal-year", "-y", type=int, metavar="YEAR", required=True,
-              help="Fiscal year of the plan (its schema is schemas/fyYEAR.yaml).")
+              help="Fiscal year of the plan (its schema is fyYEAR.yaml).")
 @click.option("--agency", "agencies", multiple=True, metavar="CODE",
               help="Pre-fill for this agency (repeatable). Without it: one blank template "
                    "(with --from: every agency of that plan).")
@@ -226,32 +259,23 @@ def template():
                    "plan (services, measures, history shifted one year; targets empty).")
 @click.option("-o", "--output", "out_dir", type=click.Path(file_okay=False, path_type=Path),
               required=True, help="Folder to write the workbooks to (created if needed).")
+@schemas_option
 def template_build(fiscal_year, agencies, all_agencies, from_plan, out_dir):
     """Write plan template workbooks from the schema."""
-    from .schema.loader import SchemaError, load_schema
+    from .schema.loader import load_schema
     from .output.templates import build_templates
+    schema = load_schema(fiscal_year)
     if from_plan:
-        return _roll_forward(fiscal_year, from_plan, agencies, all_agencies, out_dir)
-    try:
-        schema = load_schema(fiscal_year)
-        codes_ = list(schema.agencies) if all_agencies else list(agencies) or None
-        paths = build_templates(schema, codes_, out_dir)
-    except (SchemaError, ValueError, OSError) as e:
-        raise Failure(str(e)) from None
-    for path in paths:
+        return _roll_forward(schema, from_plan, agencies, all_agencies, out_dir)
+    codes_ = list(schema.agencies) if all_agencies else list(agencies) or None
+    for path in build_templates(schema, codes_, out_dir):
         click.echo(str(path))
 
 
-def _roll_forward(fiscal_year, from_plan, agencies, all_agencies, out_dir):
-    from .citywide.consolidated.read import ConsolidatedError
+def _roll_forward(schema, from_plan, agencies, all_agencies, out_dir):
     from .citywide.summary import rollforward_text
     from .citywide.rollforward import roll_forward
-    from .schema.loader import SchemaError, load_schema
-    try:
-        schema = load_schema(fiscal_year)
-        result = roll_forward(from_plan, schema, out_dir, list(agencies) or None, all_agencies)
-    except (SchemaError, ConsolidatedError, ValueError, OSError) as e:
-        raise Failure(str(e)) from None
+    result = roll_forward(from_plan, schema, out_dir, list(agencies) or None, all_agencies)
     click.echo(rollforward_text(result, schema))
 
 
@@ -279,6 +303,7 @@ def _roll_forward(fiscal_year, from_plan, agencies, all_agencies, out_dir):
 @click.option("--schema", "schema_file", type=click.Path(exists=True, dir_okay=False,
               path_type=Path), help="A schema YAML to use instead of the plan year's "
                                     "schemas/fyYEAR.yaml (for trying a draft schema).")
+@schemas_option
 @format_option("text", "json")
 @strict_option
 def sync_command(consolidated, updates, out, accept_target_changes, accept_added, accept_removed,
@@ -293,22 +318,16 @@ def sync_command(consolidated, updates, out, accept_target_changes, accept_added
     import datetime as dt
 
     from .citywide.consolidated.write import write_consolidated
-    from .citywide.consolidated.read import ConsolidatedError
-    from .citywide.merge import MergeError
     from .citywide.summary import sync_json, sync_text
-    from .citywide.sync import SyncError, sync_files
+    from .citywide.sync import sync_files
 
-    try:
-        result = sync_files(consolidated, updates, out,
-                            schema=load_chosen_schema(None, schema_file),
-                            accept_target_changes=accept_target_changes,
-                            accept_added=accept_added, accept_removed=accept_removed,
-                            jobs=jobs, progress=_file_progress)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        stamp = dt.datetime.now(dt.timezone.utc) if timestamp else None
-        write_consolidated(result.consolidation, out, timestamp=stamp)
-    except (SyncError, ConsolidatedError, MergeError, OSError) as e:
-        raise Failure(str(e)) from None
+    result = sync_files(consolidated, updates, out, schema=load_chosen_schema(None, schema_file),
+                        accept_target_changes=accept_target_changes,
+                        accept_added=accept_added, accept_removed=accept_removed,
+                        jobs=jobs, progress=_file_progress)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    stamp = dt.datetime.now(dt.timezone.utc) if timestamp else None
+    write_consolidated(result.consolidation, out, timestamp=stamp)
     click.echo(sync_json(result, out) if fmt == "json" else sync_text(result, out))
     reports = [s.report for s in result.applied]
     sys.exit(FOUND_ERRORS if result.updates.unreadable else exit_code(reports, strict))
@@ -322,6 +341,7 @@ def sync_command(consolidated, updates, out, accept_target_changes, accept_added
 @format_option("text", "json")
 @click.option("--exit-code", "fail_on_change", is_flag=True,
               help="Exit with 1 when there are differences (as diff(1) does); default 0.")
+@schemas_option
 def diff_command(old, new, fmt, fail_on_change):
     """List the measures added, removed or changed between two plans or consolidated plans.
 
@@ -329,14 +349,9 @@ def diff_command(old, new, fmt, fail_on_change):
     matched by agency and measure ID. A plan against a consolidated plan compares that
     agency only.
     """
-    from .citywide.consolidated.read import ConsolidatedError
     from .citywide.diff import diff_files
     from .citywide.summary import diff_json, diff_text
-    from .read.xlsx import UnreadableWorkbook
-    try:
-        diff = diff_files(old, new)
-    except (UnreadableWorkbook, ConsolidatedError) as e:
-        raise Failure(str(e)) from None
+    diff = diff_files(old, new)
     click.echo(diff_json(diff) if fmt == "json" else diff_text(diff))
     sys.exit(FOUND_ERRORS if fail_on_change and diff.differences else OK)
 
@@ -346,19 +361,25 @@ def schema():
     """Check the schema YAML the office edits each cycle."""
 
 
-@schema.command("check", epilog=examples("planvalidator schema check schemas/fy2028.yaml"))
-@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-def schema_check(path):
-    """Load a schema YAML strictly and report what it defines."""
-    from .schema.loader import SchemaError, load_schema
-    try:
+@schema.command("check", epilog=examples("planvalidator schema check schemas/fy2028.yaml",
+                                          "planvalidator schema check --schemas our-schemas/"))
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@schemas_option
+def schema_check(paths):
+    """Load schema YAML files strictly and report what each defines.
+
+    Without PATHS: every fyYEAR.yaml of the schema folder (--schemas, $PLANVALIDATOR_SCHEMAS,
+    else the bundled one)."""
+    from .schema.loader import available_years, load_schema, schema_dir
+    paths = paths or [schema_dir() / f"fy{year}.yaml" for year in available_years()]
+    if not paths:
+        raise Failure(f"There is no schema (fyYEAR.yaml) in {schema_dir()}.")
+    for path in paths:
         s = load_schema(path=path)
-    except SchemaError as e:
-        raise Failure(str(e)) from None
-    click.echo(f"{path}: FY{s.fiscal_year}, template version {s.template_version}, "
-               f"{len(s.agencies)} agencies, "
-               f"{sum(len(a.services) for a in s.agencies.values())} services, "
-               f"{len(s.measures.columns)} measure columns — OK")
+        click.echo(f"{path}: FY{s.fiscal_year}, template version {s.template_version}, "
+                   f"{len(s.agencies)} agencies, "
+                   f"{sum(len(a.services) for a in s.agencies.values())} services, "
+                   f"{len(s.measures.columns)} measure columns — OK")
 
 
 @main.command(epilog=examples(
@@ -373,10 +394,12 @@ def schema_check(path):
               help="YAML file with the agency tokens (token: AGENCY or office) and limits.")
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
               help="Server processes (more answer more analysts at once).")
+@schemas_option
 def serve(host, port, store, config_path, workers):
     """Run the Excel add-in backend: Validate, Submit and Clear highlights in Excel."""
-    from .addin.server import ConfigError, serve as run_server
-    try:
-        run_server(host=host, port=port, store=store, config=config_path, workers=workers)
-    except ConfigError as e:
-        raise Failure(str(e)) from None
+    missing = next((name for name in ADDIN_MODULES if find_spec(name) is None), None)
+    if missing:   # looked up, not imported: xlwings-server reads its settings when imported
+        raise Failure(f"The add-in backend needs the 'addin' extra ({missing} is not installed): "
+                      f"pip install 'planvalidator[addin]'")
+    from .addin.server import serve as run_server
+    run_server(host=host, port=port, store=store, config=config_path, workers=workers)

@@ -13,6 +13,7 @@ import pytest
 from openpyxl.comments import Comment
 from openpyxl.utils import get_column_letter
 
+from planvalidator.errors import RefusedInput
 from planvalidator.output.annotate import SEPARATOR, annotate_workbook
 from planvalidator.findings import Report, finding
 from planvalidator.schema.loader import load_schema
@@ -225,11 +226,11 @@ def test_writing_over_the_source_is_refused(plan, tmp_path):
     before = sha(plan)
     report = validate_workbook(plan)
     for out in (plan, tmp_path / "." / plan.name, tmp_path / "sub" / ".." / plan.name):
-        with pytest.raises(ValueError, match="another file"):
+        with pytest.raises(RefusedInput, match="another file"):
             annotate_workbook(plan, report, out)
     link = tmp_path / "link.xlsx"
     link.hardlink_to(plan)
-    with pytest.raises(ValueError):
+    with pytest.raises(RefusedInput):
         annotate_workbook(plan, report, link)
     assert sha(plan) == before
 

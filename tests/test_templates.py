@@ -10,6 +10,7 @@ import openpyxl
 from openpyxl.utils import get_column_letter
 import pytest
 
+from planvalidator.errors import UnknownAgency
 from planvalidator.output.atomic import save_workbook
 from planvalidator.schema.loader import IDENTITY_SHEET, available_years, load_schema
 from planvalidator.output.templates import (FIRST_DATA_ROW, HEADER_ROW, LAST_DATA_ROW, TEMPLATE_DIR,
@@ -143,10 +144,10 @@ def test_agency_template_prefills_its_catalog_services(bcfd):
 
 
 def test_unknown_agency_is_a_plain_error(tmp_path):
-    with pytest.raises(ValueError, match=r"Unknown agency code 'XYZ'.*BCFD"):
+    with pytest.raises(UnknownAgency, match=r"Unknown agency code 'XYZ'.*BCFD"):
         build_templates(SCHEMA, ["BCFD", "XYZ"], tmp_path)
     assert list(tmp_path.iterdir()) == []  # nothing written before the check
-    with pytest.raises(ValueError, match="XYZ"):
+    with pytest.raises(UnknownAgency, match="XYZ"):
         build_workbook(SCHEMA, "XYZ")
 
 

@@ -45,7 +45,8 @@ import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..read.payload import Limits, PayloadError, check_payload
+from ..errors import AddinError, ConfigError, PayloadError
+from ..read.payload import Limits, check_payload
 
 __all__ = ["AddinError", "Unauthorized", "Forbidden", "BadRequest", "NotFound", "Conflict",
            "Unavailable", "ConfigError",
@@ -63,12 +64,6 @@ ENV_CONFIG, ENV_STORE = "PLANVALIDATOR_CONFIG", "PLANVALIDATOR_STORE"
 
 
 # ---- errors: what a request can be refused with ------------------------------------------------
-
-class AddinError(Exception):
-    """A refusal Excel shows to the analyst: str(exc) is the message, `status` the HTTP code."""
-
-    status = 400
-
 
 class BadRequest(AddinError):
     status = 400
@@ -92,10 +87,6 @@ class Conflict(AddinError):
 
 class Unavailable(AddinError):
     status = 503
-
-
-class ConfigError(Exception):
-    """The server's config file or environment is wrong; str(exc) says what to change."""
 
 
 # ---- config ------------------------------------------------------------------------------------

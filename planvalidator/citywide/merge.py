@@ -17,6 +17,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..errors import MergeError
 from ..findings import Finding, Report, finding
 from . import store
 from ..read.plan import Plan, read_plan, read_workbook
@@ -25,10 +26,6 @@ from ..rules.validate import unreadable_report, validate_plans
 from ..read.xlsx import UnreadableWorkbook
 
 BATCH = 64  # plans validated together at most; bounds memory with thousands of submissions
-
-
-class MergeError(Exception):
-    """The merge could not start (no sources, output names an input, ...): exit code 2."""
 
 
 @dataclass

@@ -20,6 +20,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..errors import UnknownAgency
 from .consolidated.read import ConsolidatedError, read_consolidated, rows_by_key
 from ..output.atomic import save_workbook
 from ..schema.loader import Column, Schema
@@ -84,8 +85,8 @@ def roll_forward(consolidated: str | Path, schema: Schema, out_dir: str | Path,
         codes = [str(a).strip().upper() for a in agencies]
         unknown = [c for c in codes if c not in schema.agencies]
         if unknown:
-            raise ValueError(f"Unknown agency code '{unknown[0]}'. Valid codes for "
-                             f"FY{schema.fiscal_year}: {', '.join(sorted(schema.agencies))}.")
+            raise UnknownAgency(f"Unknown agency code '{unknown[0]}'. Valid codes for "
+                                f"FY{schema.fiscal_year}: {', '.join(sorted(schema.agencies))}.")
     elif all_agencies:
         codes = list(schema.agencies)
     else:

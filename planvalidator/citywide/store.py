@@ -30,6 +30,7 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..errors import StoreError
 from ..read.xlsx import CellError
 
 __all__ = ["StoreError", "StoredSubmission", "Receipt", "store_submission", "read_submission",
@@ -41,10 +42,6 @@ FORMAT_VERSION = 1
 MAX_FILE_BYTES = 64 * 2**20
 _NAME = re.compile(r"FY(\d{4})-([A-Z0-9]{1,16})-(\d{8}T\d{6}\.\d{6}Z)-([0-9a-f]{64})\.json")
 _STAMP = "%Y%m%dT%H%M%S.%fZ"
-
-
-class StoreError(Exception):
-    """A submission can't be stored or read; str(exc) is a plain sentence."""
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..errors import SyncError
 from .consolidated.write import source_rows
 from .consolidated.read import Citywide, plan_from_rows, read_consolidated, rows_by_key
 from ..findings import Finding, Report, finding
@@ -35,11 +36,6 @@ from ..read.xlsx import CellError
 SYNCED = ("midyear_actual", "yearend_actual", "status", "status_explanation")
 LOCKED = ("target",)
 SYNC_CODES = ("target-changed", "measure-added", "measure-removed")
-
-
-class SyncError(Exception):
-    """The sync could not start (an update of another year, the output names an input, ...):
-    exit code 2. The message names the file."""
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from openpyxl.utils import get_column_letter, quote_sheetname
 from openpyxl.utils.cell import range_boundaries
 from openpyxl.worksheet.hyperlink import Hyperlink
 
+from ..errors import RefusedInput
 from ..findings import ERROR, INFO, SEVERITY_ORDER, WARNING, Finding, Report
 from .atomic import save_workbook
 
@@ -51,7 +52,7 @@ def annotate_workbook(source: Path, report: Report, out: Path) -> None:
     """Write a copy of `source` with the findings marked; `source` is never modified."""
     source, out = Path(source), Path(out)
     if _same_file(source, out):
-        raise ValueError(f"The annotated copy must be written to another file than {source.name}; "
+        raise RefusedInput(f"The annotated copy must be written to another file than {source.name}; "
                          f"choose a different output name.")
     wb = openpyxl.load_workbook(source, keep_vba=False)
     _remove_previous_annotation(wb)

@@ -21,10 +21,12 @@ from openpyxl.utils import get_column_letter, quote_sheetname
 from openpyxl.workbook.protection import WorkbookProtection
 from openpyxl.worksheet.datavalidation import DataValidation
 
+from ..errors import UnknownAgency
 from .atomic import save_workbook
-from ..schema.loader import IDENTITY_SHEET, Column, Schema, Table, available_years, load_schema
+from ..schema.loader import (IDENTITY_SHEET, Column, Schema, Table, available_years, load_schema,
+                             packaged_folder)
 
-TEMPLATE_DIR = Path(__file__).resolve().parent.parent.parent / "templates"
+TEMPLATE_DIR = packaged_folder("templates")   # the committed blank templates
 TITLE_ROW, INSTRUCTION_ROW, HEADER_ROW, FIRST_DATA_ROW = 1, 2, 3, 4
 DATA_ROWS = 500
 LAST_DATA_ROW = FIRST_DATA_ROW + DATA_ROWS
@@ -97,8 +99,8 @@ def build_workbook(schema: Schema, agency: str | None = None) -> Workbook:
 def _agency_code(schema: Schema, agency: str) -> str:
     code = str(agency).strip().upper()
     if code not in schema.agencies:
-        raise ValueError(f"Unknown agency code '{agency}'. Valid codes for FY{schema.fiscal_year}: "
-                         f"{', '.join(sorted(schema.agencies))}.")
+        raise UnknownAgency(f"Unknown agency code '{agency}'. Valid codes for "
+                            f"FY{schema.fiscal_year}: {', '.join(sorted(schema.agencies))}.")
     return code
 
 

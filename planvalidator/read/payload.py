@@ -36,6 +36,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+from ..errors import PayloadError
 from .xlsx import CellError
 
 __all__ = ["PayloadError", "ERROR_VALUES", "cell_value", "sheet_rows", "plan_sheets",
@@ -51,10 +52,6 @@ ERROR_VALUES = frozenset({
 # Exactly what Date.toISOString() writes (and the VBA client's "yyyy-mm-ddTHH:mm:ss.000Z").
 _CLIENT_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})\.(\d{3})Z")
 _EXCEL_EPOCH = dt.date(1899, 12, 30)   # serial 0: a time of day without a date
-
-
-class PayloadError(ValueError):
-    """The request is not a workbook as the add-in sends it; str(exc) says what is wrong."""
 
 
 class Limits:

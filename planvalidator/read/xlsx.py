@@ -39,6 +39,8 @@ from typing import Iterable
 import pyexpat
 from python_calamine import CalamineWorkbook
 
+from ..errors import UnreadableWorkbook
+
 __all__ = ["CellError", "UnreadableWorkbook", "read_xlsx"]
 
 # Limits. A plan workbook is ~50 KB, a consolidated citywide one a few MB.
@@ -54,13 +56,6 @@ MAX_CELLS = 4_000_000           # rows x columns, summed over the sheets returne
 MAX_SHARED_STRINGS = 1_000_000  # the announced count calamine reserves memory for
 MAX_ERROR_CELLS = 100_000       # error cells and formulas without a saved value, per sheet
 MAX_EXACT_SCAN_BYTES = 25 * 2**20  # sheet XML too unusual for the quick scan is parsed, slowly
-
-
-class UnreadableWorkbook(Exception):
-    """The file can't be read as a plan workbook.
-
-    str(exc) is a short plain-language message for an agency analyst (no Python words).
-    """
 
 
 @dataclass(frozen=True)

@@ -7,26 +7,38 @@ ones that exist; the error names the file and the key.
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
+from importlib.util import find_spec
 from pathlib import Path
 
 import yaml
 
+from ..errors import SchemaError
 from ..findings import CATALOGUE
 
-SCHEMA_DIR = Path(__file__).resolve().parent.parent.parent / "schemas"
+
+def packaged_folder(name: str) -> Path:
+    """schemas/ or templates/. The office edits them at the top of the repository; a wheel
+    carries them as the data packages planvalidator.schemas and .templates (pyproject.toml)."""
+    spec = find_spec(f"planvalidator.{name}")
+    if spec is not None and spec.submodule_search_locations:
+        return Path(list(spec.submodule_search_locations)[0]).resolve()
+    # An editable install or a bare checkout: setuptools' editable finder maps no folder
+    # without an __init__.py, so the folder is where the office edits it, beside the package.
+    return Path(__file__).resolve().parents[2] / name
+
+
+SCHEMA_DIR = packaged_folder("schemas")   # the bundled schemas
+ENV_SCHEMAS = "PLANVALIDATOR_SCHEMAS"   # the office's own folder of schemas (what --schemas sets)
 
 TYPES = ("text", "integer", "number", "dollars", "date", "measure")
 NUMERIC_TYPES = ("integer", "number", "dollars", "measure")
 # Checks a column may name in `checks:`; each is a pandera check registered in checks.py.
 COLUMN_CHECKS = ("non_negative", "measure_id_format", "unique", "real_target")
 IDENTITY_SHEET = "_planvalidator"
-
-
-class SchemaError(Exception):
-    """The schema YAML is wrong; the message names the file and the key."""
 
 
 @dataclass(frozen=True)
@@ -104,21 +116,39 @@ class Schema:
         return stage in stages and stages.index(stage) >= stages.index(column.required)
 
 
-def available_years(directory: Path = SCHEMA_DIR) -> list[int]:
+def schema_dir() -> Path:
+    """The folder of fyYEAR.yaml schemas: $PLANVALIDATOR_SCHEMAS if set, else the bundled one.
+    Read at each call, so worker processes and the add-in server's workers see it too."""
+    chosen = os.environ.get(ENV_SCHEMAS)
+    if not chosen:
+        return SCHEMA_DIR
+    directory = Path(chosen).expanduser()
+    if not directory.is_dir():
+        raise SchemaError(f"The schema folder {chosen} (from --schemas or {ENV_SCHEMAS}) "
+                          f"does not exist.")
+    return directory.resolve()
+
+
+def available_years(directory: Path | None = None) -> list[int]:
+    directory = schema_dir() if directory is None else directory
     return sorted(int(m.group(1)) for p in directory.glob("fy*.yaml")
                   if (m := re.fullmatch(r"fy(\d{4})\.yaml", p.name)))
 
 
 def load_schema(fiscal_year: int | None = None, path: Path | str | None = None) -> Schema:
-    """The schema for a fiscal year (from schemas/) or from an explicit YAML file."""
+    """The schema for a fiscal year (from schema_dir()) or from an explicit YAML file."""
     if path is None:
-        years = available_years()
+        directory = schema_dir()
+        years = available_years(directory)
+        where = "" if directory == SCHEMA_DIR else f" in {directory}"
+        if not years:
+            raise SchemaError(f"There is no schema (fyYEAR.yaml){where}.")
         if fiscal_year is None:
             fiscal_year = years[-1]
         if fiscal_year not in years:
-            raise SchemaError(f"There is no schema for fiscal year {fiscal_year} "
+            raise SchemaError(f"There is no schema for fiscal year {fiscal_year}{where} "
                               f"(schemas exist for {', '.join(map(str, years))}).")
-        path = SCHEMA_DIR / f"fy{fiscal_year}.yaml"
+        path = directory / f"fy{fiscal_year}.yaml"
     return _load(Path(path).resolve())
 
 

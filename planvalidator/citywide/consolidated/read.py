@@ -16,6 +16,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ...errors import ConsolidatedError
 from .write import CHANGES_HEADER, FINDINGS_HEADER, SOURCES_HEADER, SUMMARY_HEADER
 from ...findings import Finding, Report
 from ..merge import Submission
@@ -25,10 +26,6 @@ from ...read.xlsx import UnreadableWorkbook, read_xlsx
 
 SHEETS = ("Summary", "Measures", "Services", "Findings", "Sources", "Changes")
 AGENCY_COLUMNS = ("Agency Code", "Agency Name", "Fiscal Year")
-
-
-class ConsolidatedError(Exception):
-    """The file is not a consolidated plan that can be synced or rolled forward (exit code 2)."""
 
 
 @dataclass
