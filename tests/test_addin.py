@@ -24,7 +24,7 @@ import pytest
 from click.testing import CliRunner
 
 import officejs
-from serving import free_port, running
+from serving import INCLUDE, MAX_BODY, OFFICE, TOKENS, actions, auth, call, free_port, shown
 from planvalidator.cli import main as cli
 from planvalidator.read.payload import plan_sheets
 from planvalidator.citywide.store import list_submissions, read_submission
@@ -33,48 +33,7 @@ from planvalidator.read.xlsx import read_xlsx
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 ALL = sorted(p.name for p in EXAMPLES.glob("*.xlsx"))
-INCLUDE = ["Agency", "Services", "Measures", "_planvalidator", "Validation"]
 PLAN_SHEETS = INCLUDE[:-1]
-TOKENS = {code: f"{code.lower()}-token-{'x' * 20}" for code in
-          ("BCFD", "BCHD", "BCRP", "BPD", "DHCD", "DOT", "DPW", "MOCFS", "OPI")}
-OFFICE = "office-token-" + "y" * 24
-MAX_BODY = 3 * 2**20
-MAX_CELLS = 200_000
-
-
-def auth(token):
-    return {"Authorization": token}
-
-
-# ---- the server -------------------------------------------------------------------------------
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    """`planvalidator serve` on a free loopback port, with per-agency tokens and a fresh store."""
-    home = tmp_path_factory.mktemp("addin")
-    limits = f"limits:\n  max_body_bytes: {MAX_BODY}\n  max_cells: {MAX_CELLS}\n"
-    with running(home, TOKENS, OFFICE, limits) as url, \
-            httpx.Client(base_url=url, timeout=30) as client:
-        client.store = home / "submissions"
-        client.log = home / "server.log"
-        yield client
-
-
-def call(server, script, payload, token=OFFICE):
-    return server.post(f"/xlwings/custom-scripts-call/{script}", headers=auth(token),
-                       content=json.dumps(payload).encode())
-
-
-def actions(response) -> list[dict]:
-    assert response.status_code == 200, response.text
-    return response.json()["actions"]
-
-
-def shown(acts) -> dict:
-    """What the task pane was handed (the planvalidatorShow callback's argument)."""
-    [data] = [a["args"][1] for a in acts if a["func"] == "runMacro"
-              and a["args"][0] == "planvalidatorShow"]
-    return data
 
 
 def stored(server) -> list:
