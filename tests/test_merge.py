@@ -244,6 +244,35 @@ def test_a_disk_full_while_writing_is_a_plain_message_and_changes_nothing(tmp_pa
     assert [p.name for p in out.parent.iterdir()] == ["citywide.xlsx"]   # no temp file left
 
 
+def test_open_data_where_a_file_is_is_a_plain_message(tmp_path):
+    out, site = tmp_path / "out" / "citywide.xlsx", tmp_path / "site"
+    site.write_text("not a folder")
+    for target in (site, site / "open-data"):   # refused by the option, then by the write
+        result = run("merge", EXAMPLES, "-o", out, "--datapackage", target)
+        assert result.exit_code == 2, result.output
+        assert str(site) in result.output and "Traceback" not in result.output
+        assert isinstance(result.exception, SystemExit)
+        assert site.read_text() == "not a folder"
+        assert not [p for p in tmp_path.rglob(".*")]     # no temp file anywhere
+
+
+def test_a_failed_open_data_write_leaves_the_previous_package_whole(tmp_path, merged):
+    """Disk full while the first open-data file is put in place: exit 2, a plain message, and
+    the package published before is byte-identical, with no temp file beside it."""
+    out, package = tmp_path / "citywide.xlsx", tmp_path / "open-data"
+    shutil.copytree(merged[0].parent / "open-data", package)
+    before = {p.name: p.read_bytes() for p in package.iterdir()}
+    assert sorted(before) == ["datapackage.json", "measures.csv", "services.csv", "summary.csv"]
+    done = subprocess.run([sys.executable, "-c", FAULTY_MERGE, "merge", str(EXAMPLES), "-o", str(out),
+                           "--datapackage", str(package)],
+                          env={**os.environ, "PV_FAULT": f"replace:raise:{package}"},
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "No space left on device" in done.stdout + done.stderr
+    assert "Traceback" not in done.stdout + done.stderr
+    assert {p.name: p.read_bytes() for p in package.iterdir()} == before
+
+
 def test_libreoffice_renders_the_dashboard_with_charts(merged, tmp_path):
     out, _ = merged
     pdf = convert(out, tmp_path, "pdf")
