@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime
 import io
 import os
+import random
 import resource
 import shutil
 import struct
@@ -23,7 +24,8 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from planvalidator.read.xlsx import MAX_COLUMNS, MAX_ROWS, CellError, UnreadableWorkbook, read_xlsx
+from planvalidator.read.xlsx import (MAX_COLUMNS, MAX_FILE_BYTES, MAX_INFLATED_BYTES, MAX_ROWS,
+                                     CellError, UnreadableWorkbook, read_xlsx)
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -355,6 +357,39 @@ def test_the_validate_command_exits_2_with_the_plain_message(hostile, tmp_path):
 def test_a_normal_workbook_reads_in_bounded_memory(tmp_path):
     done = run_bounded(openpyxl_workbook(tmp_path / "plan.xlsx"))
     assert done.returncode == 0, done.stderr[-2000:]
+
+
+def with_picture(tmp: Path, data: bytes, crc: int, declared: int) -> Path:
+    """A one-sheet workbook with a part no reader looks at (a picture, say) holding `data`."""
+    parts = workbook_parts({"Measures": sheet_xml(b'<row r="1"><c r="A1"><v>1</v></c></row>')})
+    members = [(name, *deflate(xml), len(xml)) for name, xml in parts.items()]
+    members.append(("xl/media/image1.png", data, crc, declared))
+    return write_raw_zip(tmp / "plan.xlsx", members)
+
+
+@pytest.mark.parametrize("declared", ["honestly", "as 2 KB"])
+def test_60_mb_at_230_to_1_is_refused_by_the_ratio_not_the_size(tmp_path, declared):
+    """60 MB of zeros deflate to 270 KB (~230:1). 60 MB is under the cap on inflated bytes and
+    270 KB far under the cap on files, so only the cap on the ratio can refuse it; whether the
+    sizes are declared honestly or counted while inflating."""
+    data, crc = zeros_deflated(60)
+    assert 60 * 2**20 < MAX_INFLATED_BYTES and len(data) < MAX_FILE_BYTES
+    assert 220 < 60 * 2**20 / len(data) < 240
+    path = with_picture(tmp_path, data, crc, 60 * 2**20 if declared == "honestly" else 2048)
+    with pytest.raises(UnreadableWorkbook, match="expands to far more data than a plan workbook") as caught:
+        read_xlsx(path)
+    assert_plain(str(caught.value))
+
+
+def test_60_mb_at_50_to_1_is_read(tmp_path):
+    """The same 60 MB at a ratio real workbooks reach is read: the size alone is no reason."""
+    noise = random.Random(0)
+    chunks = [noise.randbytes(2**14) + bytes(2**20 - 2**14) for _ in range(60)]
+    whole = b"".join(chunks)
+    data, crc = deflate(whole)
+    assert 40 < len(whole) / len(data) < 70
+    path = with_picture(tmp_path, data, crc, len(whole))
+    assert read_xlsx(path)[1] == {"Measures": [[1]]}
 
 
 def test_missing_and_empty_files(tmp_path):
