@@ -174,14 +174,14 @@ def test_formula_text_is_never_evaluated(tmp_path):
     assert "'=HYPERLINK" in csv and ",'+1-2," in csv
 
 
-# `planvalidator merge` in a child process whose os.fsync and os.replace fail for files in one
-# folder: the consolidated output's temp file is being synced (fsync) or put in place
-# (replace) when the process kills itself with SIGKILL or gets "disk full". Stdlib functions are
-# patched, not ours, so the test holds whichever atomic writer the package uses.
+# `planvalidator merge` in a child process whose os.fsync or os.replace (and os.rename) fail
+# for files in one folder: the consolidated output's temp file is being synced (fsync) or put in
+# place (replace) when the process kills itself with SIGKILL or gets "disk full". Stdlib
+# functions are patched, not ours, so the test holds whichever atomic writer the package uses.
 FAULTY_MERGE = r"""
 import errno, os, signal
 where, how, folder = os.environ.pop("PV_FAULT").split(":", 2)
-real = {"fsync": os.fsync, "replace": os.replace}
+real = {"fsync": os.fsync, "replace": os.replace, "rename": os.rename}
 
 def fault():
     if how == "kill":
@@ -193,12 +193,14 @@ def fsync(fd):
         fault()
     return real["fsync"](fd)
 
-def replace(src, dst, **kw):
-    if where == "replace" and os.path.dirname(os.path.abspath(dst)) == folder:
-        fault()
-    return real["replace"](src, dst, **kw)
+def moving(name):
+    def move(src, dst, **kw):
+        if where == "replace" and os.path.dirname(os.path.abspath(dst)) == folder:
+            fault()
+        return real[name](src, dst, **kw)
+    return move
 
-os.fsync, os.replace = fsync, replace
+os.fsync, os.replace, os.rename = fsync, moving("replace"), moving("rename")
 from planvalidator.cli import main
 main()
 """
@@ -220,11 +222,12 @@ def test_a_merge_killed_while_writing_leaves_the_previous_output_intact(tmp_path
     done = faulty_merge(out, where, "kill")
     assert done.returncode == -signal.SIGKILL, done.stdout + done.stderr
     assert out.read_bytes() == before
-    # A SIGKILL runs no cleanup: the temp file stays beside the output, hidden, and not an
-    # .xlsx, so a merge of this folder would not take it for a submission.
+    # A SIGKILL runs no cleanup: the temp file (today .citywide.xlsx.<random>.tmp) stays beside
+    # the output, hidden and not an .xlsx, so a merge of this folder would not take it for a
+    # submission.
     [left] = [p.name for p in out.parent.iterdir() if p.name not in ("citywide.xlsx", "notes.txt")]
-    assert left.startswith(".citywide.xlsx.") and not left.endswith(".xlsx")
-    # the next merge writes over the old output as usual and leaves the orphan alone
+    assert left.startswith(".") and not left.endswith(".xlsx")
+    # the next merge neither trips over the orphan nor removes it
     assert run("merge", EXAMPLES, "-o", out).exit_code == 1
     assert out.read_bytes() == before      # the same inputs give the same bytes
     assert sorted(p.name for p in out.parent.iterdir()) == sorted([left, "citywide.xlsx", "notes.txt"])
