@@ -1,7 +1,9 @@
-"""`planvalidator serve` for the tests: a real server in a subprocess on a free loopback port."""
+"""`planvalidator serve` for the tests: a real server in a subprocess on a free loopback port,
+and what the tests send it and read back (the `server` fixture itself is in conftest.py)."""
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -50,3 +52,34 @@ def running(home: Path, tokens: dict[str, str], office: str, extra_config: str =
         finally:
             proc.terminate()
             proc.wait(timeout=10)
+
+
+# ---- talking to the add-in as xlwings' Office.js client does ------------------------------------
+
+INCLUDE = ["Agency", "Services", "Measures", "_planvalidator", "Validation"]
+TOKENS = {code: f"{code.lower()}-token-{'x' * 20}" for code in
+          ("BCFD", "BCHD", "BCRP", "BPD", "DHCD", "DOT", "DPW", "MOCFS", "OPI")}
+OFFICE = "office-token-" + "y" * 24
+MAX_BODY = 3 * 2**20
+MAX_CELLS = 200_000
+
+
+def auth(token):
+    return {"Authorization": token}
+
+
+def call(server, script, payload, token=OFFICE):
+    return server.post(f"/xlwings/custom-scripts-call/{script}", headers=auth(token),
+                       content=json.dumps(payload).encode())
+
+
+def actions(response) -> list[dict]:
+    assert response.status_code == 200, response.text
+    return response.json()["actions"]
+
+
+def shown(acts) -> dict:
+    """What the task pane was handed (the planvalidatorShow callback's argument)."""
+    [data] = [a["args"][1] for a in acts if a["func"] == "runMacro"
+              and a["args"][0] == "planvalidatorShow"]
+    return data

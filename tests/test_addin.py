@@ -24,7 +24,7 @@ import pytest
 from click.testing import CliRunner
 
 import officejs
-from serving import free_port, running
+from serving import INCLUDE, MAX_BODY, OFFICE, TOKENS, actions, auth, call, free_port, shown
 from planvalidator.cli import main as cli
 from planvalidator.read.payload import plan_sheets
 from planvalidator.citywide.store import list_submissions, read_submission
@@ -33,48 +33,7 @@ from planvalidator.read.xlsx import read_xlsx
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 ALL = sorted(p.name for p in EXAMPLES.glob("*.xlsx"))
-INCLUDE = ["Agency", "Services", "Measures", "_planvalidator", "Validation"]
 PLAN_SHEETS = INCLUDE[:-1]
-TOKENS = {code: f"{code.lower()}-token-{'x' * 20}" for code in
-          ("BCFD", "BCHD", "BCRP", "BPD", "DHCD", "DOT", "DPW", "MOCFS", "OPI")}
-OFFICE = "office-token-" + "y" * 24
-MAX_BODY = 3 * 2**20
-MAX_CELLS = 200_000
-
-
-def auth(token):
-    return {"Authorization": token}
-
-
-# ---- the server -------------------------------------------------------------------------------
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    """`planvalidator serve` on a free loopback port, with per-agency tokens and a fresh store."""
-    home = tmp_path_factory.mktemp("addin")
-    limits = f"limits:\n  max_body_bytes: {MAX_BODY}\n  max_cells: {MAX_CELLS}\n"
-    with running(home, TOKENS, OFFICE, limits) as url, \
-            httpx.Client(base_url=url, timeout=30) as client:
-        client.store = home / "submissions"
-        client.log = home / "server.log"
-        yield client
-
-
-def call(server, script, payload, token=OFFICE):
-    return server.post(f"/xlwings/custom-scripts-call/{script}", headers=auth(token),
-                       content=json.dumps(payload).encode())
-
-
-def actions(response) -> list[dict]:
-    assert response.status_code == 200, response.text
-    return response.json()["actions"]
-
-
-def shown(acts) -> dict:
-    """What the task pane was handed (the planvalidatorShow callback's argument)."""
-    [data] = [a["args"][1] for a in acts if a["func"] == "runMacro"
-              and a["args"][0] == "planvalidatorShow"]
-    return data
 
 
 def stored(server) -> list:
@@ -546,6 +505,52 @@ def test_the_core_does_not_import_xlwings():
             "print(bad)\nsys.exit(1 if bad else 0)\n")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_formula_looking_text_is_written_back_as_text(server):
+    """Text an analyst typed that Excel would read as a formula comes back in the Validation
+    sheet and the notes as text (a leading apostrophe); the only formulas written are the
+    add-in's own links to cells of the plan."""
+    link = '=HYPERLINK("http://evil.example","click")'
+    payload = officejs.payload(EXAMPLES / "bcfd-plan-fy2028-clean.xlsx", INCLUDE)
+    measures = next(s for s in payload["sheets"] if s["name"] == "Measures")
+    measures["values"][3][0] = link         # A4, the measure ID
+    measures["values"][4][3] = "=1+1"       # D5, the Measure Type
+    acts = actions(call(server, "validate", payload))
+    rows = validation_rows(replay(payload, acts))
+    assert [r[:7] for r in rows[4:6]] == [
+        ["error", "Measures", '=HYPERLINK("#\'Measures\'!A4","A4")', "bad-measure-id",
+         "'" + link,
+         "Measures!A4 holds the measure ID '=HYPERLINK(\"http://evil.example\",\"click\")', which "
+         "is not in the form AGENCY-SERVICE-NN (for example BCFD-609-03).",
+         "Write the ID like BCFD-609-03."],
+        ["error", "Measures", '=HYPERLINK("#\'Measures\'!D5","D5")', "not-in-list", "BCFD-602-02",
+         "Measures!D5 (Measure Type of measure BCFD-602-02) holds '=1+1', which is not one of "
+         "the choices: Output, Efficiency, Effectiveness, Outcome.",
+         "Pick one of the choices from the dropdown."]]
+    assert len(rows) == 6                   # those two findings and no other
+    assert not [a for a in acts if "ormula" in a["func"]]
+    notes = [a["args"][1] for a in acts if a["func"] in ("addNote", "setNoteText")]
+    assert [n[:19] for n in notes] == ["[error] Measures!A4", "[error] Measures!D5"]
+    written = [v for a in acts if a["func"] == "setValues" for row in a["values"] for v in row]
+    formulas = [v for v in written + notes
+                if isinstance(v, str) and v.startswith(("=", "+", "-", "@"))]
+    assert formulas == ['=HYPERLINK("#\'Measures\'!A4","A4")', '=HYPERLINK("#\'Measures\'!D5","D5")']
+
+
+def test_an_oversize_cell_is_refused_and_nothing_is_stored(server):
+    """Excel holds at most 32,767 characters in a cell: one more is not a workbook Excel sent."""
+    before = stored(server)
+    payload = officejs.payload(EXAMPLES / "bcfd-plan-fy2028-clean.xlsx", INCLUDE)
+    measures = next(s for s in payload["sheets"] if s["name"] == "Measures")
+    measures["values"][3][2] = "x" * 32_767          # C4, the measure name: as long as Excel allows
+    assert call(server, "validate", payload, TOKENS["BCFD"]).status_code == 200
+    measures["values"][3][2] = "x" * 32_768
+    response = call(server, "submit", payload, TOKENS["BCFD"])
+    assert response.status_code == 400, response.text
+    assert response.json()["detail"] == (
+        "Sheet 'Measures' holds a cell with more text than Excel allows in a cell.")
+    assert stored(server) == before
 
 
 def test_a_validation_sheet_of_the_agencys_own_is_left_alone(server):

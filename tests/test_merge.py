@@ -8,7 +8,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import openpyxl
@@ -175,22 +174,106 @@ def test_formula_text_is_never_evaluated(tmp_path):
     assert "'=HYPERLINK" in csv and ",'+1-2," in csv
 
 
-def test_killed_merge_leaves_the_previous_output_intact(tmp_path, merged):
-    src = tmp_path / "many"
-    src.mkdir()
-    for n in range(40):
-        for path in EXAMPLES.glob("*.xlsx"):
-            shutil.copy(path, src / f"{n:02d}-{path.name}")
-    out = tmp_path / "citywide.xlsx"
+# `planvalidator merge` in a child process whose os.fsync or os.replace (and os.rename) fail
+# for files in one folder: the consolidated output's temp file is being synced (fsync) or put in
+# place (replace) when the process kills itself with SIGKILL or gets "disk full". Stdlib
+# functions are patched, not ours, so the test holds whichever atomic writer the package uses.
+FAULTY_MERGE = r"""
+import errno, os, signal
+where, how, folder = os.environ.pop("PV_FAULT").split(":", 2)
+real = {"fsync": os.fsync, "replace": os.replace, "rename": os.rename}
+
+def fault():
+    if how == "kill":
+        os.kill(os.getpid(), signal.SIGKILL)
+    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+def fsync(fd):
+    if where == "fsync" and os.path.dirname(os.readlink(f"/proc/self/fd/{fd}")) == folder:
+        fault()
+    return real["fsync"](fd)
+
+def moving(name):
+    def move(src, dst, **kw):
+        if where == "replace" and os.path.dirname(os.path.abspath(dst)) == folder:
+            fault()
+        return real[name](src, dst, **kw)
+    return move
+
+os.fsync, os.replace, os.rename = fsync, moving("replace"), moving("rename")
+from planvalidator.cli import main
+main()
+"""
+
+
+def faulty_merge(out: Path, where: str, how: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", FAULTY_MERGE, "merge", str(EXAMPLES), "-o", str(out)],
+                          env={**os.environ, "PV_FAULT": f"{where}:{how}:{out.parent}"},
+                          capture_output=True, text=True, timeout=300)
+
+
+@pytest.mark.parametrize("where", ["fsync", "replace"])
+def test_a_merge_killed_while_writing_leaves_the_previous_output_intact(tmp_path, merged, where):
+    out = tmp_path / "out" / "citywide.xlsx"
+    out.parent.mkdir()
     shutil.copy(merged[0], out)
     before = out.read_bytes()
-    proc = subprocess.Popen([sys.executable, "-m", "planvalidator", "merge", str(src),
-                             "-o", str(out)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    time.sleep(1.5)
-    assert proc.poll() is None, "merge finished before it could be killed"
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
+    (out.parent / "notes.txt").write_text("the office's own file")
+    done = faulty_merge(out, where, "kill")
+    assert done.returncode == -signal.SIGKILL, done.stdout + done.stderr
     assert out.read_bytes() == before
+    # A SIGKILL runs no cleanup: the temp file (today .citywide.xlsx.<random>.tmp) stays beside
+    # the output, hidden and not an .xlsx, so a merge of this folder would not take it for a
+    # submission.
+    [left] = [p.name for p in out.parent.iterdir() if p.name not in ("citywide.xlsx", "notes.txt")]
+    assert left.startswith(".") and not left.endswith(".xlsx")
+    # the next merge neither trips over the orphan nor removes it
+    assert run("merge", EXAMPLES, "-o", out).exit_code == 1
+    assert out.read_bytes() == before      # the same inputs give the same bytes
+    assert sorted(p.name for p in out.parent.iterdir()) == sorted([left, "citywide.xlsx", "notes.txt"])
+
+
+@pytest.mark.parametrize("where", ["fsync", "replace"])
+def test_a_disk_full_while_writing_is_a_plain_message_and_changes_nothing(tmp_path, merged, where):
+    out = tmp_path / "out" / "citywide.xlsx"
+    out.parent.mkdir()
+    shutil.copy(merged[0], out)
+    before = out.read_bytes()
+    done = faulty_merge(out, where, "raise")
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "No space left on device" in done.stdout + done.stderr
+    assert "Traceback" not in done.stdout + done.stderr
+    assert out.read_bytes() == before
+    assert [p.name for p in out.parent.iterdir()] == ["citywide.xlsx"]   # no temp file left
+
+
+def test_open_data_where_a_file_is_is_a_plain_message(tmp_path):
+    out, site = tmp_path / "out" / "citywide.xlsx", tmp_path / "site"
+    site.write_text("not a folder")
+    for target in (site, site / "open-data"):   # refused by the option, then by the write
+        result = run("merge", EXAMPLES, "-o", out, "--datapackage", target)
+        assert result.exit_code == 2, result.output
+        assert str(site) in result.output and "Traceback" not in result.output
+        assert isinstance(result.exception, SystemExit)
+        assert site.read_text() == "not a folder"
+        assert not [p for p in tmp_path.rglob(".*")]     # no temp file anywhere
+
+
+def test_a_failed_open_data_write_leaves_the_previous_package_whole(tmp_path, merged):
+    """Disk full while the first open-data file is put in place: exit 2, a plain message, and
+    the package published before is byte-identical, with no temp file beside it."""
+    out, package = tmp_path / "citywide.xlsx", tmp_path / "open-data"
+    shutil.copytree(merged[0].parent / "open-data", package)
+    before = {p.name: p.read_bytes() for p in package.iterdir()}
+    assert sorted(before) == ["datapackage.json", "measures.csv", "services.csv", "summary.csv"]
+    done = subprocess.run([sys.executable, "-c", FAULTY_MERGE, "merge", str(EXAMPLES), "-o", str(out),
+                           "--datapackage", str(package)],
+                          env={**os.environ, "PV_FAULT": f"replace:raise:{package}"},
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "No space left on device" in done.stdout + done.stderr
+    assert "Traceback" not in done.stdout + done.stderr
+    assert {p.name: p.read_bytes() for p in package.iterdir()} == before
 
 
 def test_libreoffice_renders_the_dashboard_with_charts(merged, tmp_path):

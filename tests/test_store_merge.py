@@ -7,8 +7,7 @@ from click.testing import CliRunner
 
 import officejs
 from planvalidator.cli import main
-from test_addin import INCLUDE, TOKENS, actions, call, shown
-from test_addin import server  # noqa: F401 - the fixture: a fresh server and store for this module
+from serving import INCLUDE, TOKENS, actions, call, shown
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 CLEAN = {"BCFD": "bcfd-plan-fy2028-clean.xlsx", "DOT": "dot-midyear-fy2027-clean.xlsx",

@@ -182,3 +182,24 @@ def test_save_into_missing_folder_fails_cleanly(tmp_path):
     with pytest.raises(FileNotFoundError):
         save_workbook(build_workbook(SCHEMA), tmp_path / "nowhere" / "plan.xlsx")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_template_outdated_by_its_version_alone(tmp_path):
+    """A plan filled into an earlier version of this year's template (same fiscal year, version
+    2028.0 in the hidden identity sheet) is flagged at the Fiscal Year cell the analyst sees."""
+    from plans import plan_file
+    from planvalidator.rules.validate import validate_workbook
+    path = plan_file(tmp_path / "bcfd.xlsx")
+    wb = openpyxl.load_workbook(path)
+    [version] = [value for key, value in wb[IDENTITY_SHEET].iter_rows(max_col=2)
+                 if key.value == "template_version"]
+    assert (version.value, SCHEMA.template_version) == ("2028.1", "2028.1")
+    version.value = "2028.0"
+    wb.save(path)
+    report = validate_workbook(path)
+    assert [(f.sheet, f.cell, f.code, f.value) for f in report.findings] == [
+        ("Agency", "B6", "template-outdated", "2028.0")]
+    [f] = report.findings
+    assert f.message == ("This workbook was made from template version 2028.0; the current "
+                         "template is version 2028.1.")
+    assert report.template_version == "2028.0"
