@@ -20,9 +20,12 @@ from pathlib import Path
 
 import pandas as pd
 import pandera.errors
+import pandera.pandas as pa
 import pytest
+from click.testing import CliRunner
 
-from plans import AGENCY, measure, sheets
+from plans import measure, sheets
+from planvalidator.cli import main
 from planvalidator.read.plan import Plan, read_plan, read_workbook
 from planvalidator.read.xlsx import CellError
 from planvalidator.rules.tables import COVERED, plan_frames, plan_schemas, table_schemas, unreadable
@@ -188,3 +191,82 @@ def test_a_measures_frame_with_known_mistakes():
         ("Unit", 1, "isin(['Count', 'Percent', 'Dollars', 'Days', 'Hours', 'Minutes', 'Rate', "
                     "'Score'])", "Percentage"),
     ]
+
+
+# --- planvalidator schema export: pandera alone loads and runs it ---------------------------
+
+def export(tmp_path, *args) -> Path:
+    out = tmp_path / "schema.out"
+    result = CliRunner().invoke(main, ["schema", "export", "--fiscal-year", *args, "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def yaml_schema(tmp_path, *args):
+    return pa.DataFrameSchema.from_yaml(export(tmp_path, *args, "--format", "yaml"))
+
+
+def script_schema(tmp_path, *args):
+    namespace = {}
+    exec(export(tmp_path, *args, "--format", "python").read_text(encoding="utf-8"), namespace)
+    return namespace["schema"]
+
+
+def read_sheet(name: str, sheet: str) -> pd.DataFrame:
+    path = EXAMPLES[0].parent / name
+    if sheet == "Agency":   # a Field | Value list: one row, a column per field
+        return pd.read_excel(path, sheet_name=sheet, header=2, index_col=0, engine="openpyxl").T
+    return pd.read_excel(path, sheet_name=sheet, header=2, engine="openpyxl")
+
+
+def failures(schema, frame) -> list[tuple]:
+    with pytest.raises(pandera.errors.SchemaErrors) as err:
+        schema.validate(frame, lazy=True)
+    cases = err.value.failure_cases
+    rows = zip(cases["column"], cases["index"], cases["check"],
+               [None if pd.isna(v) else v for v in cases["failure_case"]])
+    return sorted(rows, key=lambda case: (case[0], str(case[1]), case[2]))
+
+
+@pytest.mark.parametrize("load", [yaml_schema, script_schema])
+@pytest.mark.parametrize("example, args", [
+    ("bcfd-plan-fy2028-clean.xlsx", ["2028"]),
+    ("dot-midyear-fy2027-clean.xlsx", ["2027", "--stage", "Mid-Year Update"]),
+    ("opi-yearend-fy2027-clean.xlsx", ["2027", "--stage", "Year-End Update"])])
+def test_the_export_passes_the_clean_examples(tmp_path, load, example, args):
+    for table, sheet in (("measures", "Measures"), ("services", "Services"), ("agency", "Agency")):
+        schema = load(tmp_path, *args, "--table", table)
+        schema.validate(read_sheet(example, sheet), lazy=True)
+
+
+@pytest.mark.parametrize("load", [yaml_schema, script_schema])
+def test_the_export_fails_the_mistakes(tmp_path, load):
+    schema = load(tmp_path, "2028")
+    lists = load_schema(2028).lists
+    assert failures(schema, read_sheet("bpd-plan-fy2028-not-in-list.xlsx", "Measures")) == [
+        ("Key Measure", 0, f"isin({list(lists['yes_no'])})", "Y"),
+        ("Measure Type", 3, f"isin({list(lists['measure_types'])})", "Outcomes"),
+        ("Reporting Frequency", 7, f"isin({list(lists['frequencies'])})", "Yearly"),
+    ]
+    assert failures(schema, read_sheet("bcrp-plan-fy2028-duplicate-ids.xlsx", "Measures")) == [
+        ("Measure ID", 3, "field_uniqueness", "BCRP-648-02"),
+        ("Measure ID", 4, "field_uniqueness", "BCRP-648-02"),
+        ("Measure ID", 5, r"str_matches('(?:[A-Z]{2,6}-\d{3}-\d{2})\Z')", "BCRP648-3"),
+    ]
+    # a placeholder target is text in a number column: pandera says it can't be a number
+    cases = failures(schema, read_sheet("dpw-plan-fy2028-missing-targets.xlsx", "Measures"))
+    assert [c for c in cases if c[2] in ("coerce_dtype('float64')", "not_nullable")] == [
+        ("FY2028 Target", 2, "not_nullable", None),
+        ("FY2028 Target", 5, "coerce_dtype('float64')", "TBD"),
+        ("FY2028 Target", 6, "not_nullable", None),
+        ("FY2028 Target", 7, "not_nullable", None),
+    ]
+
+
+def test_export_refuses_bad_input():
+    result = CliRunner().invoke(main, ["schema", "export", "--fiscal-year", "2028", "--stage", "Final"])
+    assert result.exit_code == 2
+    assert "There is no stage 'Final'" in result.output
+    result = CliRunner().invoke(main, ["schema", "export", "--fiscal-year", "1999"])
+    assert result.exit_code == 2
+    assert "There is no schema for fiscal year 1999" in result.output

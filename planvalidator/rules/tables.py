@@ -32,7 +32,7 @@ from .frames import CUMULATIVE_UNITS, OUTCOME_TYPES, _ID
 from .validate import MEASURE_ID_PATTERN
 from ..read.plan import Plan, TableData
 from ..read.xlsx import CellError
-from ..schema.loader import Column, Schema, Table
+from ..schema.loader import Column, Schema, SchemaError, Table
 
 DTYPES = {"text": str, "integer": "Int64", "number": float, "dollars": float, "measure": float,
           "date": "datetime64[ns]"}
@@ -97,6 +97,29 @@ def table_schemas(schema: Schema, stage: str | None = None) -> dict[str, TableSc
         out[table.name] = TableSchema(table, pa.DataFrameSchema(
             columns, name=f"FY{schema.fiscal_year} {table.sheet}"), codes)
     return out
+
+
+def export(schema: Schema, table: str, fmt: str, stage: str | None, header_row: int) -> str:
+    """One table's schema in pandera's own YAML (`to_yaml`) or script (`to_script`) form, with
+    built-in checks only: pandera alone loads and runs it. The script form needs black
+    (pandera formats it with black; ImportError otherwise)."""
+    if stage is not None and stage not in schema.stages:
+        raise SchemaError(f"There is no stage '{stage}' in {schema.path.name} "
+                          f"(stages: {', '.join(schema.stages)}).")
+    stage = stage or schema.stages[0]
+    t = table_schemas(schema, stage)[table]
+    read = (f'pd.read_excel(path, sheet_name="{t.table.sheet}", header={header_row - 1}, '
+            f'index_col=0).T' if t.table.name == "agency" else
+            f'pd.read_excel(path, sheet_name="{t.table.sheet}", header={header_row - 1})')
+    about = [f"The {t.table.sheet} sheet of a FY{schema.fiscal_year} plan at stage {stage}, as a "
+             "pandera schema", "(written by planvalidator schema export). Validate a sheet with:",
+             f"  schema.validate({read}, lazy=True)",
+             "Rules that need other sheets or several columns (unknown services, a measure ID's",
+             "agency and service, targets against baselines, percents, statuses, actuals waived",
+             "by an explained No Data) are planvalidator's: planvalidator validate runs them."]
+    if fmt == "yaml":
+        return "".join(f"# {line}\n" for line in about) + t.schema.to_yaml()
+    return '"""' + "\n".join(about) + '\n"""\n\n' + t.schema.to_script()
 
 
 def _builtin_checks(schema: Schema, column: Column) -> list:
