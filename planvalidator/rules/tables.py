@@ -20,7 +20,6 @@ tests/test_pandera_schemas.py proves that both give the same findings.
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 from dataclasses import dataclass
 
@@ -28,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from . import checks
-from .frames import CUMULATIVE_UNITS, OUTCOME_TYPES, _ID
+from .frames import CUMULATIVE_UNITS, OUTCOME_TYPES, _ID, table_of
 from .validate import MEASURE_ID_PATTERN
 from ..read.plan import Plan, TableData
 from ..read.xlsx import CellError
@@ -56,7 +55,7 @@ class TableSchema:
     """A table's pandera schema and the finding code of each of its checks."""
     table: Table
     schema: object                       # pa.DataFrameSchema
-    codes: dict                          # (label, check number) → code; label None: frame check
+    codes: dict   # (label, check number or "not_nullable") → code; label None: a frame check
     lands_on: tuple[str, ...] = ()       # per frame check: the column its finding points at
 
     def findings(self, failure_cases: pd.DataFrame) -> set[tuple[str, int, str]]:
@@ -153,7 +152,7 @@ def plan_schemas(plan: Plan) -> dict[str, TableSchema]:
     def across(table, key, check, code):
         frame_checks[table].append((check, code, label[table][key]))
 
-    m, s = label["measures"], label["services"]
+    m = label["measures"]
     # measures
     if "service_number" in plan.services.columns:
         on("measures", "service_number", pa.Check.isin(sorted(_ints(plan.services, "service_number"))),
@@ -197,7 +196,7 @@ def plan_schemas(plan: Plan) -> dict[str, TableSchema]:
 
     out = {}
     for name, base_table in base.items():
-        data = _data(plan, name)
+        data = table_of(plan, name)
         present = [c.label for c in data.table.columns if c.key in data.values]
         codes = {k: v for k, v in base_table.codes.items() if k[0] in present}
         columns = {}
@@ -213,10 +212,6 @@ def plan_schemas(plan: Plan) -> dict[str, TableSchema]:
             columns, checks=[c for c, _, _ in frame_checks[name]], name=base_table.schema.name),
             codes, tuple(lands for _, _, lands in frame_checks[name]))
     return out
-
-
-def _data(plan: Plan, name: str) -> TableData:
-    return {"agency": plan.agency, "services": plan.services, "measures": plan.measures}[name]
 
 
 def _ints(data: TableData, key: str) -> set[int]:
@@ -243,7 +238,7 @@ def plan_frames(plan: Plan) -> dict[str, pd.DataFrame]:
     A cell the reader could not read as its column's type (text in a number or date column, a
     placeholder target, a formula error) is left empty here: it holds no value of that type.
     The reader's type findings report those cells (see COVERED)."""
-    return {name: _frame(_data(plan, name)) for name in ("agency", "services", "measures")}
+    return {name: _frame(table_of(plan, name)) for name in ("agency", "services", "measures")}
 
 
 def unreadable(data: TableData) -> set[tuple[str, int]]:
@@ -365,12 +360,11 @@ _registered = False
 
 
 def register() -> None:
-    """Register the checks once (pandera keeps a global registry); the fast path's too."""
+    """Register the checks once (pandera keeps a global registry)."""
     global _registered
     if _registered:
         return
     from pandera import extensions
-    checks.register()
     _registered = True
     for fn, statistics in _CHECKS:
         extensions.register_check_method(statistics=statistics)(fn)
