@@ -16,6 +16,7 @@ required, with the column's missing code.
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -272,3 +273,11 @@ def test_export_refuses_bad_input():
     result = CliRunner().invoke(main, ["schema", "export", "--fiscal-year", "1999"])
     assert result.exit_code == 2
     assert "There is no schema for fiscal year 1999" in result.output
+
+
+def test_the_python_form_without_black_is_a_plain_message(monkeypatch):
+    monkeypatch.setitem(sys.modules, "black", None)     # as if black were not installed
+    result = CliRunner().invoke(main, ["schema", "export", "--fiscal-year", "2028",
+                                       "--format", "python"])
+    assert result.exit_code == 2
+    assert "The python format needs black" in result.output

@@ -118,7 +118,9 @@ def export(schema: Schema, table: str, fmt: str, stage: str | None, header_row: 
              "by an explained No Data) are planvalidator's: planvalidator validate runs them."]
     if fmt == "yaml":
         return "".join(f"# {line}\n" for line in about) + t.schema.to_yaml()
-    return '"""' + "\n".join(about) + '\n"""\n\n' + t.schema.to_script()
+    # pandera's script imports from the top-level module, which pandera now warns about
+    script = t.schema.to_script().replace("from pandera import ", "from pandera.pandas import ", 1)
+    return '"""' + "\n".join(about) + '\n"""\n\n' + script
 
 
 def _builtin_checks(schema: Schema, column: Column) -> list:
