@@ -387,9 +387,12 @@ def schema_export(fiscal_year, fmt, table, stage, output):
     except ImportError:   # pandera formats scripts with black, which it doesn't require
         raise Failure("The python format needs black: pip install black "
                       "(or use --format yaml).") from None
-    with click.open_file(str(output) if output else "-", "w", encoding="utf-8",
-                         atomic=bool(output)) as f:
-        f.write(text)
+    try:
+        with click.open_file(str(output) if output else "-", "w", encoding="utf-8",
+                             atomic=bool(output)) as f:
+            f.write(text)
+    except OSError as e:
+        raise Failure(f"Cannot write {output}: {e.strerror}.") from None
 
 
 @main.command(epilog=examples(

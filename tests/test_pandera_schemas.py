@@ -275,6 +275,13 @@ def test_export_refuses_bad_input():
     assert "There is no schema for fiscal year 1999" in result.output
 
 
+def test_export_to_a_folder_that_does_not_exist_is_a_plain_message(tmp_path):
+    target = tmp_path / "missing" / "measures.yaml"
+    result = CliRunner().invoke(main, ["schema", "export", "-y", "2028", "-o", str(target)])
+    assert result.exit_code == 2
+    assert result.output == f"Error: Cannot write {target}: No such file or directory.\n"
+
+
 def test_the_python_form_without_black_is_a_plain_message(monkeypatch):
     monkeypatch.setitem(sys.modules, "black", None)     # as if black were not installed
     result = CliRunner().invoke(main, ["schema", "export", "--fiscal-year", "2028",
