@@ -10,8 +10,8 @@ validate `pd.read_excel(...)` with pandera alone.
 from the other sheets (listed services, the agency's catalog) and the checks registered here
 for rules pandera has no built-in for (a measure ID naming its agency and service, targets
 against baselines, statuses against actuals, percents, actuals waived by an explained No Data).
-These checks are thin adapters over the fast path's own checks in checks.py, so each rule keeps
-one home. `plan_frames` turns a read Plan into the wide frames, indexed by the plan's row index
+Where checks.py has the rule's check, the one here is a thin adapter calling it, so the rule
+keeps one home. `plan_frames` turns a read Plan into the wide frames, indexed by the plan's row index
 so every failure case maps back to the cell the reader recorded.
 
 The engine stays validate.py's fast path over long frames (it is faster);
