@@ -358,7 +358,7 @@ def diff_command(old, new, fmt, fail_on_change):
 
 @main.group(epilog=examples("planvalidator schema check schemas/fy2028.yaml"))
 def schema():
-    """Check the schema YAML the office edits each cycle."""
+    """Check the schema YAML the office edits each cycle, or export it for pandera."""
 
 
 @schema.command("check", epilog=examples("planvalidator schema check schemas/fy2028.yaml",
@@ -380,6 +380,40 @@ def schema_check(paths):
                    f"{len(s.agencies)} agencies, "
                    f"{sum(len(a.services) for a in s.agencies.values())} services, "
                    f"{len(s.measures.columns)} measure columns — OK")
+
+
+@schema.command("export", epilog=examples(
+    "planvalidator schema export --fiscal-year 2028 --format yaml -o measures.yaml",
+    "planvalidator schema export -y 2028 --format python --table services"))
+@click.option("--fiscal-year", "-y", type=int, required=True, metavar="YEAR",
+              help="Fiscal year whose schema to export (schemas/fyYEAR.yaml).")
+@click.option("--format", "fmt", type=click.Choice(["yaml", "python"]), default="yaml",
+              show_default=True, help="pandera's YAML (load with DataFrameSchema.from_yaml) or "
+                                      "a Python script defining `schema`.")
+@click.option("--table", type=click.Choice(["measures", "services", "agency"]),
+              default="measures", show_default=True, help="Which sheet's schema.")
+@click.option("--stage", metavar="STAGE", help="Plan stage whose required cells apply "
+                                               "(default: the first, Plan).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="File to write (default: standard output).")
+def schema_export(fiscal_year, fmt, table, stage, output):
+    """Write a sheet's schema in pandera's own form, to validate a DataFrame with pandera alone."""
+    from .output.templates import HEADER_ROW
+    from .rules.tables import export
+    from .schema.loader import SchemaError, load_schema
+    try:
+        text = export(load_schema(fiscal_year), table, fmt, stage, HEADER_ROW)
+    except SchemaError as e:
+        raise Failure(str(e)) from None
+    except ImportError:   # pandera formats scripts with black, which it doesn't require
+        raise Failure("The python format needs black: pip install black "
+                      "(or use --format yaml).") from None
+    try:
+        with click.open_file(str(output) if output else "-", "w", encoding="utf-8",
+                             atomic=bool(output)) as f:
+            f.write(text)
+    except OSError as e:
+        raise Failure(f"Cannot write {output}: {e.strerror}.") from None
 
 
 @main.command(epilog=examples(
