@@ -47,7 +47,7 @@ from .server import OFFICE, Conflict, Forbidden, Unavailable, runtime
 from ..citywide.store import StoreError, store_submission
 from ..rules.validate import validate_plan
 
-WIDTHS = (60, 80, 50, 150, 90, 430, 330)               # of the Validation sheet's columns, in points
+WIDTHS = (60, 80, 50, 150, 90, 430, 330)              # the Validation sheet's columns, in points
 MARKS_COLUMN = 10                                      # J: sheet, K: cell, L: fill, M: note
 MARKS_HEADER = ("planvalidator marks (do not edit)", "Cell", "Fill", "Note")
 MAX_SET_COLORS = 10_000                                # cells per set_colors action (client limit)

@@ -50,8 +50,8 @@ def annotate_workbook(source: Path, report: Report, out: Path) -> None:
                          f"choose a different output name.")
     wb = openpyxl.load_workbook(source, keep_vba=False)
     _remove_previous_annotation(wb)
-    sheets = {ws.title: [(m.min_row, m.min_col, m.max_row, m.max_col) for m in ws.merged_cells.ranges]
-              for ws in wb.worksheets}
+    sheets = {ws.title: [(m.min_row, m.min_col, m.max_row, m.max_col)
+                         for m in ws.merged_cells.ranges] for ws in wb.worksheets}
     found = marks(report, source.name, sheets)
     for mark in found.cells:
         _mark(wb[mark.sheet][mark.cell], mark)

@@ -102,17 +102,17 @@ def read_xlsx(path, wanted: Iterable[str] | None = None) -> tuple[list[str], dic
         try:
             scans[n] = scan_sheet(sheet_xml[parts[n]], fname)
         except Beyond as far:
+            row, col = far.args   # 0-based
             raise UnreadableWorkbook(
-                f"Sheet '{n}' in {fname} has a cell at {address(far.args[0] + 1, far.args[1] + 1)}, beyond what a plan sheet "
-                f"may use ({MAX_ROWS:,} rows and {MAX_COLUMNS} columns); delete the rows and "
-                "columns below and to the right of the plan, save and try again.") from None
+                f"Sheet '{n}' in {fname} has a cell at {address(row + 1, col + 1)}, beyond what a "
+                f"plan sheet may use ({MAX_ROWS:,} rows and {MAX_COLUMNS} columns); delete the rows "
+                "and columns below and to the right of the plan, save and try again.") from None
         except TooMuch:
             raise UnreadableWorkbook(
                 f"Sheet '{n}' in {fname} holds far more than a plan sheet (huge or with very many "
                 "formulas that have no saved value); send the plan as an Excel Workbook (.xlsx) "
                 "saved from Excel.") from None
     return names, read_values(data, fname, names, scans)
-
 
 
 # ---------------------------------------------------------------------------------------------
