@@ -341,7 +341,7 @@ def _read_marks(api: dict, validation: str | None) -> list[Mark]:
                   if len(row) > c and row[c] == MARKS_HEADER[0]), None)
     if start is None:
         return []
-    marks = []
+    recorded = []
     for row in rows[start + 1:]:
         sheet_name, cell, fill, note = (list(row[c:c + 4]) + [None] * 4)[:4]
         if not isinstance(sheet_name, str) or not isinstance(cell, str):
@@ -349,9 +349,9 @@ def _read_marks(api: dict, validation: str | None) -> list[Mark]:
         cell = cell.replace("$", "").upper()
         if not re.fullmatch(r"[A-Z]{1,3}\d{1,7}", cell) or first_cell(cell) is None:
             continue   # not a cell: the sheet was edited
-        marks.append(Mark(sheet_name, cell, fill if isinstance(fill, str) else "",
-                          note == "note"))
-    return marks
+        recorded.append(Mark(sheet_name, cell, fill if isinstance(fill, str) else "",
+                             note == "note"))
+    return recorded
 
 
 def _rgb(fill: str) -> str:
