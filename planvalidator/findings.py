@@ -10,6 +10,8 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from .a1 import column_number as _column_number
+
 ERROR, WARNING, INFO = "error", "warning", "info"
 SEVERITY_ORDER = {ERROR: 0, WARNING: 1, INFO: 2}
 
@@ -202,15 +204,6 @@ def finding(code: str, **kw) -> Finding:
     entry = CATALOGUE[code]
     kw.setdefault("hint", entry.fix)
     return Finding(code=code, severity=entry.severity, **kw)
-
-
-def _column_number(cell: str) -> int:
-    n = 0
-    for ch in cell:
-        if not ch.isalpha():
-            break
-        n = n * 26 + ord(ch.upper()) - 64
-    return n
 
 
 def _jsonable(value):

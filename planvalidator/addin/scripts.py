@@ -4,7 +4,8 @@ Each is an xlwings script (`@script`): xlwings-server builds an `xw.Book` from t
 Excel client sends and returns what the script did to it as a list of actions that the client
 replays in Excel. The scripts contain no rules: they read the payload with the same reading core
 as the CLI (payload.plan_sheets → reading.read_plan → validation.validate_plan) and render the
-Report with xlwings' Book API:
+Report's marks (output/marks.py, the same marks `validate --annotate` writes) with xlwings'
+Book API:
 
 - every failing cell is filled red (error) or amber (warning) and gets a note with the findings
   and how to fix them (Office.js notes need ExcelApi 1.18; a cell that already has the agency's
@@ -34,7 +35,11 @@ import xlwings as xw
 from xlwings.server import script
 from xlwings_server.models import CurrentUser
 
-from ..findings import ERROR, INFO, SEVERITY_ORDER, WARNING, Finding, Report
+from ..a1 import first_cell
+from ..findings import INFO, Report
+from ..output.marks import (COLUMNS, HEADER_FILL, HEADER_ROW, HEADER_TEXT, NO_FINDINGS,
+                            SUMMARY_ROW, TITLE_ROW, CellMark, Marks, marks, plural, summary)
+from ..output.marks import SHEET as VALIDATION_SHEET
 from ..read.payload import plan_sheets, sheet_rows
 from ..read.plan import read_plan
 from ..schema.loader import IDENTITY_SHEET, available_years, load_schema
@@ -42,13 +47,7 @@ from .server import OFFICE, Conflict, Forbidden, Unavailable, runtime
 from ..citywide.store import StoreError, store_submission
 from ..rules.validate import validate_plan
 
-VALIDATION_SHEET = "Validation"
-FILLS = {ERROR: "#ffc7ce", WARNING: "#ffeb9c"}        # Excel's light red / light amber
-SEVERITY_FILLS = {**FILLS, INFO: "#ddebf7"}
-HEADER_FILL, HEADER_FONT = "#1f4e78", "#ffffff"
-COLUMNS = (("Severity", 60), ("Sheet", 80), ("Cell", 50), ("Code", 150), ("Measure", 90),
-           ("Message", 430), ("How to fix", 330))          # widths in points
-TITLE_ROW, SUMMARY_ROW, HEADER_ROW = 1, 2, 4
+WIDTHS = (60, 80, 50, 150, 90, 430, 330)              # the Validation sheet's columns, in points
 MARKS_COLUMN = 10                                      # J: sheet, K: cell, L: fill, M: note
 MARKS_HEADER = ("planvalidator marks (do not edit)", "Cell", "Fill", "Note")
 MAX_SET_COLORS = 10_000                                # cells per set_colors action (client limit)
@@ -123,7 +122,7 @@ def submit(book: xw.Book, current_user: CurrentUser):
         f"Submitted: the FY{receipt.fiscal_year} plan of {receipt.agency} was received at "
         f"{_utc(receipt.submitted_at)}. Its fingerprint (SHA-256) is "
         f"{receipt.sha256[:16]}…{receipt.sha256[-8:]}; keep it as your receipt."
-        + (f" {_n(report.warnings, 'warning')} remain for you to review." if report.warnings else ""),
+        + (f" {plural(report.warnings, 'warning')} remain for you to review." if report.warnings else ""),
         title="Submit", buttons="ok", mode="info")
 
 
@@ -189,34 +188,23 @@ class Session:
     # -- marks: fills and notes on the failing cells ----------------------------------------------
 
     def annotate(self, report: Report) -> None:
-        by_cell: dict[tuple[str, str], list[Finding]] = {}
-        for f in report.findings:
-            target = self._target(f)
-            if target:
-                by_cell.setdefault(target, []).append(f)
-        marks = self.apply_marks([(sheet, cell, found) for (sheet, cell), found in by_cell.items()])
-        self.write_validation_sheet(report, marks)
+        # The client sends no merged blocks: a finding's own cell carries its mark.
+        found = marks(report, self.book.name, {name: () for name in self.sheet_apis})
+        self.write_validation_sheet(found, self.apply_marks(found.cells))
 
-    def _target(self, f: Finding) -> tuple[str, str] | None:
-        if f.sheet not in self.sheet_apis or not f.cell:
-            return None
-        m = re.fullmatch(r"\$?([A-Z]{1,3})\$?(\d{1,7})(?::.*)?", f.cell)
-        return (f.sheet, f"{m.group(1)}{m.group(2)}") if m else None
-
-    def apply_marks(self, targets: list[tuple[str, str, list[Finding]]]) -> list[Mark]:
-        """Mark `targets` and undo earlier marks that no longer apply; returns the new marks."""
+    def apply_marks(self, cells: list[CellMark]) -> list[Mark]:
+        """Mark `cells` and undo earlier marks that no longer apply; returns the new marks."""
         before = {(m.sheet, m.cell): m for m in self.marks if m.sheet in self.sheet_apis}
         new: list[Mark] = []
         colors: dict[str, dict[tuple[int, int], str | None]] = {}
         for (sheet, cell), old in before.items():
             if old.fill:
-                colors.setdefault(sheet, {})[_coords(cell)] = None
-        for sheet, cell, found in targets:
-            worst = min((f.severity for f in found), key=lambda s: SEVERITY_ORDER.get(s, 9))
-            fill = FILLS.get(worst, "")
+                colors.setdefault(sheet, {})[first_cell(cell)] = None
+        for mark in cells:
+            sheet, cell, fill = mark.sheet, mark.cell, _rgb(mark.fill)
             if fill:
-                colors.setdefault(sheet, {})[_coords(cell)] = fill
-            note = self._note(sheet, cell, _note_text(found), before.get((sheet, cell)))
+                colors.setdefault(sheet, {})[first_cell(cell)] = fill
+            note = self._note(sheet, cell, mark.note, before.get((sheet, cell)))
             new.append(Mark(sheet, cell, fill, note))
         targeted = {(m.sheet, m.cell) for m in new}
         for (sheet, cell), old in before.items():
@@ -273,7 +261,7 @@ class Session:
 
     # -- the Validation sheet ---------------------------------------------------------------------
 
-    def write_validation_sheet(self, report: Report, marks: list[Mark]) -> None:
+    def write_validation_sheet(self, found: Marks, recorded: list[Mark]) -> None:
         if self.validation:
             ws = self.book.sheets[self.validation]
             ws.clear()
@@ -285,38 +273,38 @@ class Session:
                 self.book.app.macro(RELOCK)()
             self.validation = ws.name
         width = MARKS_COLUMN + len(MARKS_HEADER) - 1
-        rows = [[None] * width for _ in range(HEADER_ROW + max(len(report.findings), 1, len(marks)))]
-        rows[TITLE_ROW - 1][0] = _text(f"Validation of {self.book.name}")
-        rows[SUMMARY_ROW - 1][0] = _text(_summary(report))
-        rows[HEADER_ROW - 1][:len(COLUMNS)] = [label for label, _ in COLUMNS]
-        for i, f in enumerate(report.findings):
-            target = self._target(f)
-            cell = _link(*target) if target else _text(f.cell)
+        rows = [[None] * width for _ in range(HEADER_ROW + max(len(found.rows), 1, len(recorded)))]
+        rows[TITLE_ROW - 1][0] = _text(found.title)
+        rows[SUMMARY_ROW - 1][0] = _text(found.summary)
+        rows[HEADER_ROW - 1][:len(COLUMNS)] = list(COLUMNS)
+        for i, line in enumerate(found.rows):
+            f = line.finding
+            cell = _link(*line.target) if line.target else _text(f.cell)
             rows[HEADER_ROW + i][:len(COLUMNS)] = [
                 f.severity, _text(f.sheet), cell, f.code, _text(f.measure_id),
                 _text(f.message), _text(f.hint)]
-        if not report.findings:
-            rows[HEADER_ROW][0] = "No findings: the plan passed every check."
+        if not found.rows:
+            rows[HEADER_ROW][0] = NO_FINDINGS
         rows[HEADER_ROW - 1][MARKS_COLUMN - 1:] = list(MARKS_HEADER)
-        for i, m in enumerate(marks):
+        for i, m in enumerate(recorded):
             rows[HEADER_ROW + i][MARKS_COLUMN - 1:] = [
                 _text(m.sheet), m.cell, m.fill or None, "note" if m.note else None]
         ws.range((1, 1)).value = rows
-        ws.range((HEADER_ROW, 1), (HEADER_ROW, len(COLUMNS))).color = HEADER_FILL
+        ws.range((HEADER_ROW, 1), (HEADER_ROW, len(COLUMNS))).color = _rgb(HEADER_FILL)
         if not self.officejs:
             return
         header = ws.range((HEADER_ROW, 1), (HEADER_ROW, len(COLUMNS)))
         header.font.bold = True
-        header.font.color = HEADER_FONT
+        header.font.color = _rgb(HEADER_TEXT)
         ws.range((TITLE_ROW, 1)).font.bold = True
         ws.range((TITLE_ROW, 1)).font.size = 14
-        for col, (_, points) in enumerate(COLUMNS, start=1):
+        for col, points in enumerate(WIDTHS, start=1):
             ws.range((HEADER_ROW, col)).column_width = points
-        if report.findings:
-            last = HEADER_ROW + len(report.findings)
+        if found.rows:
+            last = HEADER_ROW + len(found.rows)
             ws.range((HEADER_ROW + 1, 6), (last, 7)).wrap_text = True
             ws.range((HEADER_ROW + 1, 1), (last, 1)).set_colors(
-                [[SEVERITY_FILLS.get(f.severity)] for f in report.findings])
+                [[_rgb(line.fill) or None] for line in found.rows])
         ws.range((1, MARKS_COLUMN), (1, MARKS_COLUMN + len(MARKS_HEADER) - 1)).columns.hidden = True
 
     def delete_validation_sheet(self) -> None:
@@ -353,29 +341,22 @@ def _read_marks(api: dict, validation: str | None) -> list[Mark]:
                   if len(row) > c and row[c] == MARKS_HEADER[0]), None)
     if start is None:
         return []
-    marks = []
+    recorded = []
     for row in rows[start + 1:]:
         sheet_name, cell, fill, note = (list(row[c:c + 4]) + [None] * 4)[:4]
         if not isinstance(sheet_name, str) or not isinstance(cell, str):
             break
         cell = cell.replace("$", "").upper()
-        if not re.fullmatch(r"[A-Z]{1,3}\d{1,7}", cell):
-            continue
-        marks.append(Mark(sheet_name, cell, fill if isinstance(fill, str) else "",
-                          note == "note"))
-    return marks
+        if not re.fullmatch(r"[A-Z]{1,3}\d{1,7}", cell) or first_cell(cell) is None:
+            continue   # not a cell: the sheet was edited
+        recorded.append(Mark(sheet_name, cell, fill if isinstance(fill, str) else "",
+                             note == "note"))
+    return recorded
 
 
-def _coords(cell: str) -> tuple[int, int]:
-    m = re.fullmatch(r"([A-Z]{1,3})(\d+)", cell)
-    col = 0
-    for ch in m.group(1):
-        col = col * 26 + ord(ch) - 64
-    return int(m.group(2)), col
-
-
-def _note_text(found: list[Finding]) -> str:
-    return "\n\n".join(f"[{f.severity}] {f.message}\nFix: {f.hint}" for f in found)
+def _rgb(fill: str) -> str:
+    """'FFC7CE' as xlwings takes a colour: '#ffc7ce' ('' stays '')."""
+    return "#" + fill.lower() if fill else ""
 
 
 def _text(value) -> str | None:
@@ -393,22 +374,10 @@ def _link(sheet: str, cell: str) -> str:
     return '=HYPERLINK("' + target.replace('"', '""') + '","' + cell + '")'
 
 
-def _n(count: int, word: str) -> str:
-    return f"{count} {word}{'' if count == 1 else 's'}"
-
-
-def _summary(report: Report) -> str:
-    about = ", ".join(a for a in (f"Agency {report.agency}" if report.agency else "",
-                                  f"FY{report.fiscal_year}" if report.fiscal_year else "",
-                                  f"stage {report.stage}" if report.stage else "") if a)
-    return (f"{_n(report.errors, 'error')}, {_n(report.warnings, 'warning')}, "
-            f"{_n(report.count(INFO), 'note')}." + (f" ({about})" if about else ""))
-
-
 def _counts_sentence(report: Report) -> str:
     if not report.findings:
         return "The plan passed every check."
-    return (f"{_summary(report)} Failing cells are red (errors) or amber (warnings) with a note "
+    return (f"{summary(report)} Failing cells are red (errors) or amber (warnings) with a note "
             "saying how to fix them; the Validation sheet and the task pane list every finding.")
 
 

@@ -24,13 +24,12 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import os
 import re
-import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import StoreError
+from ..output.atomic import write_atomic
 from ..read.xlsx import CellError
 
 __all__ = ["StoreError", "StoredSubmission", "Receipt", "store_submission", "read_submission",
@@ -163,38 +162,11 @@ def store_submission(store_dir, sheet_names: list[str], sheets: dict[str, list[l
 
 def _link_new(store_dir: Path, name: str, body: bytes) -> bool:
     """Write `body` to store_dir/name atomically; False if that name exists already."""
-    tmp = store_dir / f".tmp-{secrets.token_hex(8)}"
     try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o640)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(body)
-                f.flush()
-                os.fsync(f.fileno())
-            try:
-                os.link(tmp, store_dir / name)   # fails instead of replacing an existing file
-            except FileExistsError:
-                return False
-        finally:
-            tmp.unlink(missing_ok=True)
-        _fsync_dir(store_dir)
+        return write_atomic(store_dir / name, body, exclusive=True, mode=0o640)
     except OSError as e:
         raise StoreError(f"The submission could not be saved in {store_dir} "
                          f"({e.strerror or e}).") from None
-    return True
-
-
-def _fsync_dir(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return   # not possible on every platform
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 # ---- reading -------------------------------------------------------------------------------------

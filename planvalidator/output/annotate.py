@@ -16,30 +16,25 @@ import os
 from pathlib import Path
 
 import openpyxl
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, MergedCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.comments import Comment
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter, quote_sheetname
-from openpyxl.utils.cell import range_boundaries
 from openpyxl.worksheet.hyperlink import Hyperlink
 
 from ..errors import RefusedInput
-from ..findings import ERROR, INFO, SEVERITY_ORDER, WARNING, Finding, Report
+from ..findings import Report
 from .atomic import save_workbook
+from .marks import (COLUMNS, FILLS, HEADER_FILL, HEADER_ROW, HEADER_TEXT, NO_FINDINGS, SHEET,
+                    SUMMARY_ROW, TITLE_ROW, CellMark, Marks, marks)
 
-SHEET = "Validation"
 AUTHOR = "planvalidator"
 SEPARATOR = "---- planvalidator ----"   # between an agency's own note and ours
-
-FILLS = {ERROR: "FFC7CE", WARNING: "FFEB9C"}           # Excel's light red / light amber
-SEVERITY_COLORS = {**FILLS, INFO: "DDEBF7"}              # the Severity column also shows notes
-COLUMNS = (("Severity", 10), ("Sheet", 14), ("Cell", 9), ("Code", 26), ("Measure", 15),
-           ("Message", 80), ("How to fix", 60))
-TITLE_ROW, SUMMARY_ROW, HEADER_ROW = 1, 2, 4
+WIDTHS = (10, 14, 9, 26, 15, 80, 60)    # of the Validation sheet's columns, in characters
 
 TITLE_FONT = Font(bold=True, size=14)
-HEADER_FONT = Font(bold=True, color="FFFFFF")
-HEADER_FILL = PatternFill("solid", fgColor="1F4E78")
+HEADER_FONT = Font(bold=True, color=HEADER_TEXT)
+HEADER_PATTERN = PatternFill("solid", fgColor=HEADER_FILL)
 WRAP_TOP = Alignment(wrap_text=True, vertical="top")
 TOP = Alignment(vertical="top")
 
@@ -56,16 +51,12 @@ def annotate_workbook(source: Path, report: Report, out: Path) -> None:
                          f"choose a different output name.")
     wb = openpyxl.load_workbook(source, keep_vba=False)
     _remove_previous_annotation(wb)
-
-    by_cell: dict[tuple[str, str], list[Finding]] = {}
-    for f in report.findings:
-        target = _target(wb, f)
-        if target is not None:
-            by_cell.setdefault(target, []).append(f)
-    for (sheet, coordinate), found in by_cell.items():
-        _mark(wb[sheet][coordinate], found)
-
-    _validation_sheet(wb, report, source.name)
+    sheets = {ws.title: [(m.min_row, m.min_col, m.max_row, m.max_col)
+                         for m in ws.merged_cells.ranges] for ws in wb.worksheets}
+    found = marks(report, source.name, sheets)
+    for mark in found.cells:
+        _mark(wb[mark.sheet][mark.cell], mark)
+    _validation_sheet(wb, found)
     save_workbook(wb, out)
 
 
@@ -80,32 +71,10 @@ def _same_file(a: Path, b: Path) -> bool:
 
 # ---- marking cells ----------------------------------------------------------------------------
 
-def _target(wb, f: Finding) -> tuple[str, str] | None:
-    """(sheet, coordinate) of the cell that carries the finding's mark, or None (listed only)."""
-    if not f.cell or f.sheet not in wb.sheetnames:
-        return None
-    ws = wb[f.sheet]
-    if not hasattr(ws, "merged_cells"):   # a chart sheet
-        return None
-    try:
-        min_col, min_row, _, _ = range_boundaries(f.cell)
-    except (ValueError, TypeError):
-        return None
-    if min_col is None or min_row is None:   # a whole row or column
-        return None
-    cell = ws.cell(min_row, min_col)
-    if isinstance(cell, MergedCell):   # the note and fill go on the merged block's first cell
-        for merged in ws.merged_cells.ranges:
-            if cell.coordinate in merged:
-                return f.sheet, f"{get_column_letter(merged.min_col)}{merged.min_row}"
-    return f.sheet, cell.coordinate
-
-
-def _mark(cell, found: list[Finding]) -> None:
-    worst = min((f.severity for f in found), key=lambda s: SEVERITY_ORDER.get(s, 9))
-    if worst in FILLS:
-        cell.fill = PatternFill("solid", fgColor=FILLS[worst])
-    ours = "\n\n".join(_clean(f"[{f.severity}] {f.message}\nFix: {f.hint}") for f in found)
+def _mark(cell, mark: CellMark) -> None:
+    if mark.fill:
+        cell.fill = PatternFill("solid", fgColor=mark.fill)
+    ours = _clean(mark.note)
     earlier = cell.comment
     text = f"{earlier.text.rstrip()}\n{SEPARATOR}\n{ours}" if earlier and earlier.text.strip() else ours
     cell.comment = _note(text, AUTHOR)
@@ -145,30 +114,30 @@ def _remove_previous_annotation(wb) -> None:
 
 # ---- the Validation sheet ---------------------------------------------------------------------
 
-def _validation_sheet(wb, report: Report, file_name: str) -> None:
+def _validation_sheet(wb, found: Marks) -> None:
     ws = wb.create_sheet(SHEET, 0)
-    ws["A1"] = _clean(f"Validation of {file_name}")
-    ws["A1"].font = TITLE_FONT
-    ws["A2"] = _summary(report)
-    for col, (label, width) in enumerate(COLUMNS, start=1):
+    ws.cell(TITLE_ROW, 1, _clean(found.title)).font = TITLE_FONT
+    ws.cell(SUMMARY_ROW, 1, _clean(found.summary))
+    for col, (label, width) in enumerate(zip(COLUMNS, WIDTHS), start=1):
         head = ws.cell(HEADER_ROW, col, label)
-        head.font, head.fill, head.alignment = HEADER_FONT, HEADER_FILL, TOP
+        head.font, head.fill, head.alignment = HEADER_FONT, HEADER_PATTERN, TOP
         ws.column_dimensions[get_column_letter(col)].width = width
 
     row = HEADER_ROW
-    for row, f in enumerate(report.findings, start=HEADER_ROW + 1):
-        values = (f.severity, f.sheet, f.cell, f.code, f.measure_id, f.message, f.hint)
-        for col, value in enumerate(values, start=1):
+    for row, line in enumerate(found.rows, start=HEADER_ROW + 1):
+        for col, value in enumerate(line.values, start=1):
             _text(ws.cell(row, col), value).alignment = WRAP_TOP if col >= 6 else TOP
-        if f.severity in SEVERITY_COLORS:
-            ws.cell(row, 1).fill = PatternFill("solid", fgColor=SEVERITY_COLORS[f.severity])
-        if _target(wb, f) is not None:
+        if line.fill:
+            ws.cell(row, 1).fill = PatternFill("solid", fgColor=line.fill)
+        if line.target is not None:
+            f = line.finding
             link = ws.cell(row, 3)
-            link.hyperlink = Hyperlink(ref=link.coordinate, location=_location(f))
+            link.hyperlink = Hyperlink(ref=link.coordinate,
+                                       location=f"{quote_sheetname(f.sheet)}!{f.cell}")
             link.style = "Hyperlink"
             link.alignment = TOP
-    if not report.findings:
-        ws.cell(HEADER_ROW + 1, 1, "No findings: the plan passed every check.")
+    if not found.rows:
+        ws.cell(HEADER_ROW + 1, 1, NO_FINDINGS)
 
     last = get_column_letter(len(COLUMNS))
     ws.freeze_panes = f"A{HEADER_ROW + 1}"
@@ -183,22 +152,6 @@ def _validation_sheet(wb, report: Report, file_name: str) -> None:
     wb.active = 0
     if wb.views:
         wb.views[0].firstSheet = 0
-
-
-def _summary(report: Report) -> str:
-    def n(count: int, word: str) -> str:
-        return f"{count} {word}{'' if count == 1 else 's'}"
-    counts = (f"{n(report.errors, 'error')}, {n(report.warnings, 'warning')}, "
-              f"{n(report.count(INFO), 'note')}")
-    about = [f"Agency {report.agency}" if report.agency else "",
-             f"FY{report.fiscal_year}" if report.fiscal_year else "",
-             f"stage {report.stage}" if report.stage else ""]
-    about = [a for a in about if a]
-    return _clean(f"{counts}." + (f" ({', '.join(about)})" if about else ""))
-
-
-def _location(f: Finding) -> str:
-    return f"{quote_sheetname(f.sheet)}!{f.cell}"
 
 
 def _text(cell, value: str):

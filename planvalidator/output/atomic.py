@@ -1,4 +1,5 @@
-"""Writing workbooks: atomically (temp file + rename) and deterministically (same content, same bytes).
+"""Writing outputs: atomically (temp file + fsync + rename) and workbooks deterministically
+(same content, same bytes). Every file planvalidator writes goes through write_atomic.
 
 openpyxl stamps docProps with the current time and each zip entry with the clock; both are
 pinned here, so a generated template or a consolidated plan can be compared byte for byte.
@@ -18,12 +19,15 @@ from openpyxl.writer.excel import ExcelWriter
 FIXED_TIMESTAMP = datetime(2000, 1, 1)
 
 
-def save_workbook(wb, path, timestamp: datetime | None = None, transform=None) -> None:
-    """Save `wb` to `path` atomically; the same workbook and timestamp always give the same bytes.
-    `transform(part name, bytes) -> bytes` may rewrite parts on the way (see sheetxml.py)."""
+def write_atomic(path, data: bytes, *, exclusive: bool = False, mode: int | None = None) -> bool:
+    """Write `data` to `path` so that a reader finds the old file or the new one, never a part of
+    one, even after a crash: a temporary file in the same folder is written, flushed and fsynced,
+    then renamed over `path`. With exclusive=True it is linked instead, which fails rather than
+    replace a file: then nothing is written and the answer is False. The temporary file never
+    stays behind. `mode` defaults to the replaced file's, or 0o644."""
     path = Path(path)
-    data = workbook_bytes(wb, timestamp, transform)
-    mode = path.stat().st_mode & 0o777 if path.exists() else 0o644  # mkstemp makes it 0o600
+    if mode is None:
+        mode = path.stat().st_mode & 0o777 if path.exists() else 0o644  # mkstemp makes it 0o600
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         os.chmod(tmp, mode)
@@ -31,13 +35,39 @@ def save_workbook(wb, path, timestamp: datetime | None = None, transform=None) -
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
+        if exclusive:
+            try:
+                os.link(tmp, path)
+            except FileExistsError:
+                return False
+        else:
+            os.replace(tmp, path)
+    finally:
         try:
-            os.unlink(tmp)
+            os.unlink(tmp)   # after a link or on failure; gone after a rename
         except FileNotFoundError:
             pass
-        raise
+    _fsync_dir(path.parent)   # the rename itself survives a crash
+    return True
+
+
+def _fsync_dir(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return   # not possible on every platform
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def save_workbook(wb, path, timestamp: datetime | None = None, transform=None) -> None:
+    """Save `wb` to `path` atomically; the same workbook and timestamp always give the same bytes.
+    `transform(part name, bytes) -> bytes` may rewrite parts on the way (see bigsheet.py)."""
+    write_atomic(path, workbook_bytes(wb, timestamp, transform))
 
 
 def workbook_bytes(wb, timestamp: datetime | None = None, transform=None) -> bytes:

@@ -14,20 +14,11 @@ import re
 from dataclasses import dataclass, field
 from xml.sax.saxutils import escape
 
+from ..a1 import column_letter
+
 _ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 _SPECIAL = re.compile(r"[&<>\x00-\x08\x0b\x0c\x0e-\x1f]")
 _CELL_STYLE = re.compile(rb'<c r="([A-Z]+)(\d+)"(?: s="(\d+)")?')
-
-
-def column_letters(n: int) -> list[str]:
-    out = []
-    for i in range(n):
-        letters, i = "", i + 1
-        while i:
-            i, rem = divmod(i - 1, 26)
-            letters = chr(65 + rem) + letters
-        out.append(letters)
-    return out
 
 
 @dataclass
@@ -74,7 +65,7 @@ def _rewrite(sheet: BigSheet, xml: bytes) -> bytes:
     body, tail = rest.split(b"</sheetData>", 1)
     header_end = body.index(b"</row>") + len(b"</row>")
     header, prototypes = body[:header_end], body[header_end:]
-    letters = column_letters(sheet.width)
+    letters = [column_letter(c) for c in range(1, sheet.width + 1)]
     styles = [[""] * sheet.width for _ in range(sheet.variants)]
     for col, row, s in _CELL_STYLE.findall(prototypes):
         variant, c = int(row) - 2, letters.index(col.decode())

@@ -11,12 +11,11 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
-import tempfile
 from pathlib import Path
 
 from ..schema.loader import Column
 from ..rules.validate import MEASURE_ID_PATTERN
+from .atomic import write_atomic
 
 FRICTIONLESS_TYPES = {"text": "string", "integer": "integer", "number": "number",
                       "dollars": "number", "measure": "number", "date": "date"}
@@ -97,7 +96,7 @@ def write_datapackage(cons, out_dir: Path) -> None:
     resources.append(_resource("summary", summary_fields))
     package = {"name": "citywide-performance-plan", "title": "Citywide performance plan",
                "resources": resources}
-    _atomic(out_dir / "datapackage.json", json.dumps(package, indent=2).encode())
+    write_atomic(out_dir / "datapackage.json", json.dumps(package, indent=2).encode())
 
 
 def _cell(value, column: Column):
@@ -123,15 +122,4 @@ def _write(path: Path, header: list[str], rows: list[list]) -> None:
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(header)
     writer.writerows([csv_text(v) for v in row] for row in rows)
-    _atomic(path, buf.getvalue().encode("utf-8"))
-
-
-def _atomic(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+    write_atomic(path, buf.getvalue().encode("utf-8"))

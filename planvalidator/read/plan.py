@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
+from ..a1 import address
 from ..findings import Finding, finding
 from ..schema.loader import IDENTITY_SHEET, NUMERIC_TYPES, Column, Schema, SchemaError, Table, load_schema
 from .xlsx import CellError, read_xlsx
@@ -39,7 +40,7 @@ class TableData:
         return self.field_rows[key] if self.field_rows else self.rows[i]
 
     def address(self, key: str, i: int) -> str:
-        return f"{column_letter(self.columns[key])}{self.row_of(key, i)}"
+        return address(self.row_of(key, i), self.columns[key] + 1)
 
 
 @dataclass
@@ -61,16 +62,6 @@ class Plan:
     def agency_code(self) -> str:
         code = self.field("agency_code")
         return code if isinstance(code, str) else ""
-
-
-def column_letter(index: int) -> str:
-    """0 → A, 25 → Z, 26 → AA."""
-    letters = ""
-    index += 1
-    while index:
-        index, rem = divmod(index - 1, 26)
-        letters = chr(65 + rem) + letters
-    return letters
 
 
 @lru_cache(maxsize=8192)  # the header search meets the same texts in every workbook
