@@ -104,9 +104,11 @@ def validate_plan(plan: Plan) -> Report:
 
 
 def validate_workbook(path: str | Path, fiscal_year: int | None = None,
-                      stage: str | None = None) -> Report:
-    """Read and validate one workbook. Raises UnreadableWorkbook when it can't be read."""
-    schema = load_schema(fiscal_year) if fiscal_year else None
+                      stage: str | None = None, schema: Schema | None = None) -> Report:
+    """Read and validate one workbook, with `schema`, else the fiscal year's, else the
+    workbook's own. Raises UnreadableWorkbook when it can't be read."""
+    if schema is None and fiscal_year:
+        schema = load_schema(fiscal_year)
     return validate_plan(read_workbook(path, schema=schema, stage=stage))
 
 
