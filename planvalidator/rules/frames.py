@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from ..read.plan import Plan, TableData
-from ..schema.loader import NUMERIC_TYPES
+from ..schema.loader import COLUMN_CHECKS, NUMERIC_TYPES
 from ..read.xlsx import CellError
 
 NAN = math.nan
@@ -43,14 +43,13 @@ def _frame(columns: dict, dtypes: dict) -> pd.DataFrame:
     return pd.DataFrame({k: pd.Series(v, dtype=dtypes.get(k, object)) for k, v in columns.items()})
 
 
+# c_<check>: whether the cell's column names the check in the YAML's `checks:`
+_FLAGS = tuple(f"c_{name}" for name in COLUMN_CHECKS)
 _CELL_COLUMNS = ("plan", "table", "key", "i", "ctype", "numeric", "number", "text", "blank", "error",
-                 "unparsed", "required", "missing_code", "pair", "c_non_negative",
-                 "c_measure_id_format", "c_unique", "c_real_target", "is_percent")
+                 "unparsed", "required", "missing_code", "pair", *_FLAGS, "is_percent")
 _CELL_TYPES = {"plan": np.int64, "i": np.int64, "numeric": bool, "number": float, "blank": bool,
-               "error": bool,
-               "unparsed": bool, "required": bool, "c_non_negative": bool,
-               "c_measure_id_format": bool, "c_unique": bool, "c_real_target": bool,
-               "is_percent": bool}
+               "error": bool, "unparsed": bool, "required": bool, "is_percent": bool,
+               **dict.fromkeys(_FLAGS, bool)}
 
 
 def cells_frame(plans: list[Plan]) -> pd.DataFrame:
@@ -88,7 +87,7 @@ def cells_frame(plans: list[Plan]) -> pd.DataFrame:
                 cols["missing_code"] += [column.missing_code] * n
                 cols["pair"] += ([f"{column.list}\x1f{v}" if type(v) is str else "" for v in values]
                                  if column.list else [""] * n)
-                for name in ("non_negative", "measure_id_format", "unique", "real_target"):
+                for name in COLUMN_CHECKS:
                     cols[f"c_{name}"] += [name in checks] * n
                 percent = column.type == "measure" and data is plan.measures and units
                 cols["is_percent"] += [u == percent_unit for u in units] if percent else [False] * n
