@@ -1,9 +1,9 @@
 """Validation: plans → findings. The one path that the CLI, the add-in and merge all call.
 
 The schema YAML is compiled into three pandera DataFrameSchemas (cells, measures, services)
-whose checks are those of the rule records (checks.RULES), registered with pandera. Pandera runs them lazily over frames that
-may hold many plans at once; one adapter turns its failure cases into findings at the cells
-the reader recorded. Structure rules (template identity) are plain Python: they are about the
+whose checks are those of the rule records (checks.RULES). Pandera runs them lazily over
+frames that may hold many plans at once; one adapter turns its failure cases into findings at
+the cells the reader recorded, worded by the rule's message. Structure rules (template identity) are plain Python: they are about the
 workbook, not its data.
 """
 
