@@ -121,7 +121,8 @@ def _instructions(ws, schema: Schema) -> None:
               f"{label['target_rationale']}."),
         ("6", f"For the mid-year and year-end updates, change {label['stage']}, fill in "
               f"{label['midyear_actual']} or {label['yearend_actual']} and {label['status']}, and "
-              f"explain every {roles.at_risk} or {roles.off_track} in {label['status_explanation']}."),
+              f"explain every {roles.at_risk} or {roles.off_track} in "
+              f"{label['status_explanation']}."),
         ("7", "Do not rename sheets or change the header rows (row 3). Dark headers mark required "
               "columns."),
         "How to check the plan",

@@ -94,7 +94,8 @@ def _allowed(schema) -> dict:
 
 
 RULES = (
-    empty_rule("required-missing", lambda c: f"{c.location} ({c.subject}) is empty; it is required."),
+    empty_rule("required-missing",
+               lambda c: f"{c.location} ({c.subject}) is empty; it is required."),
     Rule("formula-error", CELLS, no_formula_error, _formula_message, facts=_formula_facts),
     Rule("not-a-number", CELLS, is_number,
          lambda c: f"{c.location} ({c.subject}) holds {c.shown}, which is not a number.",

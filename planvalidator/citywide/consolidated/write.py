@@ -145,8 +145,8 @@ def _summary(wb, accepted: list[Submission]) -> None:
         _write_row(ws, row, [sub.agency, sub.agency_name, sub.fiscal_year, sub.stage,
                              len(plan.services.rows), len(plan.measures.rows),
                              key.count(plan.schema.roles.key_measure), _missing_targets(sub),
-                             r.errors, r.warnings, sub.template_version, sub.submission_date, sub.name,
-                             "Needs revision" if r.errors else "Accepted"])
+                             r.errors, r.warnings, sub.template_version, sub.submission_date,
+                             sub.name, "Needs revision" if r.errors else "Accepted"])
         ws.cell(row, 12).number_format = "yyyy-mm-dd"
         if r.errors:
             ws.cell(row, 14).fill = SEVERITY_FILLS[ERROR]
