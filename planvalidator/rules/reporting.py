@@ -3,6 +3,8 @@ consistent with the actuals."""
 
 from __future__ import annotations
 
+import numpy as np
+
 from .rule import MEASURES, Rule, col, empty_rule, ok
 from .status import expected_status, schema_status
 
@@ -10,7 +12,7 @@ from .status import expected_status, schema_status
 def status_explained(df, *, statuses):
     """Measures whose status is one of `statuses` (at risk, off track) have an explanation."""
     status = col(df, "status")
-    needs = (status == statuses[0]) | (status == statuses[1])
+    needs = np.logical_or.reduce([status == s for s in statuses])
     return ok(df, needs & ~col(df, "has_explanation"))
 
 
