@@ -1,7 +1,9 @@
 """Findings: what validation returns, and the catalogue of every finding code.
 
 Codes are an API: agencies, scripts and the docs refer to them, so a code never changes
-meaning and never disappears. docs/findings.md is generated from CATALOGUE.
+meaning and never disappears. docs/findings.md is generated from CATALOGUE. The message of a
+finding about plan data is worded by the rule that finds it (planvalidator/rules/, one record
+per rule), from the facts of the failing cell and the schema's own spelling of its values.
 """
 
 from __future__ import annotations

@@ -120,3 +120,15 @@ def test_headers_are_found_by_label_below_inserted_rows():
     header = data["Measures"][5]
     header[2] = "  measure\nNAME "             # case, spacing and a line break
     assert findings(data) == [("Measures", "M7", "missing-target")]
+
+
+def test_every_rule_is_catalogued_and_every_data_code_has_a_rule():
+    from planvalidator.findings import CATALOGUE
+    from planvalidator.rules.checks import RULES
+    ruled = {r.code for r in RULES}
+    assert ruled <= set(CATALOGUE)
+    # the rest are found by the reader, the template check, merge and sync
+    assert set(CATALOGUE) - ruled == {
+        "unreadable-workbook", "missing-sheet", "missing-column", "template-outdated",
+        "value-interpreted", "measure-id-collision", "target-changed", "measure-added",
+        "measure-removed"}

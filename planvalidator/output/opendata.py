@@ -14,7 +14,6 @@ import json
 from pathlib import Path
 
 from ..schema.loader import Column
-from ..rules.validate import MEASURE_ID_PATTERN
 from .atomic import write_atomic
 
 FRICTIONLESS_TYPES = {"text": "string", "integer": "integer", "number": "number",
@@ -48,7 +47,7 @@ def table_field(column: Column, schema) -> dict:
     if "non_negative" in column.checks:
         constraints["minimum"] = 0
     if "measure_id_format" in column.checks:
-        constraints["pattern"] = MEASURE_ID_PATTERN
+        constraints["pattern"] = schema.roles.measure_id_pattern
     if "unique" in column.checks:
         constraints["unique"] = True
     if constraints:

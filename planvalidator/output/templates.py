@@ -34,18 +34,8 @@ LISTS_SHEET = "_lists"
 # Lists from the service catalog change every cycle and grow long: always kept on LISTS_SHEET.
 CATALOG_LISTS = ("pillars", "agencies")
 INLINE_LIST_MAX = 200  # Excel allows 255 characters in an inline list
-PERCENT_UNIT = "Percent"
 
 NUMBER_FORMATS = {"dollars": '"$"#,##0', "integer": "0", "date": "yyyy-mm-dd"}
-MEASURE_TYPES = {  # DESIGN §2: the city's four measure types
-    "Output": "How much service is delivered (e.g. number of inspections completed).",
-    "Efficiency": "Cost or time per unit of output (e.g. average days to close a request).",
-    "Effectiveness": "How well the service meets its standards (e.g. % of calls answered "
-                     "within 60 seconds).",
-    "Outcome": "How much better off the customer is (e.g. % of job-training graduates employed "
-               "six months later).",
-}
-
 UNLOCKED = Protection(locked=False)
 TITLE_FONT = Font(bold=True, size=14)
 NOTE_FONT = Font(italic=True, color="595959")
@@ -109,6 +99,7 @@ def _agency_code(schema: Schema, agency: str) -> str:
 def _instructions(ws, schema: Schema) -> None:
     year, agency, services, measures = (schema.fiscal_year, schema.agency, schema.services,
                                         schema.measures)
+    roles = schema.roles
     label = {c.key: c.label for t in schema.tables for c in t.columns}
     picks = [c.label for c in measures.columns if c.list]
     picks = ", ".join(picks[:-1]) + f" and {picks[-1]}" if len(picks) > 1 else "".join(picks)
@@ -132,7 +123,8 @@ def _instructions(ws, schema: Schema) -> None:
               f"{label['target_rationale']}."),
         ("6", f"For the mid-year and year-end updates, change {label['stage']}, fill in "
               f"{label['midyear_actual']} or {label['yearend_actual']} and {label['status']}, and "
-              f"explain every At Risk or Off Track in {label['status_explanation']}."),
+              f"explain every {roles.at_risk} or {roles.off_track} in "
+              f"{label['status_explanation']}."),
         ("7", "Do not rename sheets or change the header rows (row 3). Dark headers mark required "
               "columns."),
         "How to check the plan",
@@ -143,10 +135,11 @@ def _instructions(ws, schema: Schema) -> None:
         ("3", "Without the add-in, the performance office checks the file with the command "
               "planvalidator validate FILE."),
         "Measure types",
-        *[(t, MEASURE_TYPES.get(t, "")) for t in schema.lists["measure_types"]],
+        *[(t, schema.descriptions.get("measure_types", {}).get(t, ""))
+          for t in schema.lists["measure_types"]],
         "Entering numbers",
-        ("Percent", "Type a percentage as 85% (Excel stores it as 0.85). Measures whose Unit is "
-                    "Percent are shown as percentages."),
+        (roles.percent_unit, f"Type a percentage as 85% (Excel stores it as 0.85). Measures whose "
+                             f"Unit is {roles.percent_unit} are shown as percentages."),
         ("Other units", "Type plain numbers: 1250, 3.5, 42000. No text such as \"approx.\" or "
                         "\"TBD\"."),
     ]
@@ -196,7 +189,7 @@ def _agency_sheet(ws, schema: Schema, code: str | None, lists: _ListSheet) -> No
 def _table_sheet(ws, schema: Schema, table: Table, lists: _ListSheet) -> None:
     if table.name == "measures":
         note = (f"One row per measure. Dark headers mark required columns; every measure needs "
-                f"its {table.column('target').label}. Type a Percent as 85%.")
+                f"its {table.column('target').label}. Type a {schema.roles.percent_unit} as 85%.")
     else:
         note = "One row per budget service. Dark headers mark required columns."
     _title(ws, schema, table, note)
@@ -302,13 +295,12 @@ def _dropdown(ws, schema: Schema, column: Column, ref: str, lists: _ListSheet) -
 
 def _percent_format(ws, schema: Schema, table: Table) -> None:
     """Measure cells show as percentages on rows whose Unit is Percent, else General."""
-    if PERCENT_UNIT not in schema.lists[table.column("unit").list or "units"]:
-        return
+    percent_unit = schema.roles.percent_unit
     unit = get_column_letter(table.keys.index("unit") + 1)
     percent = DifferentialStyle(numFmt=NumberFormat(numFmtId=9, formatCode="0%"))
     for start, end in _runs([i for i, c in enumerate(table.columns, 1) if c.type == "measure"]):
         rule = Rule(type="expression", dxf=percent,
-                    formula=[f'${unit}{FIRST_DATA_ROW}="{PERCENT_UNIT}"'])
+                    formula=[f'${unit}{FIRST_DATA_ROW}="{percent_unit}"'])
         ws.conditional_formatting.add(f"{get_column_letter(start)}{FIRST_DATA_ROW}:"
                                       f"{get_column_letter(end)}{LAST_DATA_ROW}", rule)
 

@@ -20,13 +20,10 @@ import numpy as np
 import pandas as pd
 
 from ..read.plan import Plan, TableData
-from ..schema.loader import NUMERIC_TYPES
+from ..schema.loader import COLUMN_CHECKS, NUMERIC_TYPES
 from ..read.xlsx import CellError
 
 NAN = math.nan
-CUMULATIVE_UNITS = ("Count", "Dollars", "Hours")
-OUTCOME_TYPES = ("Outcome", "Effectiveness")
-_ID = re.compile(r"^([A-Z]+)-(\d+)-\d+$")
 
 
 def _number(v) -> float:
@@ -46,20 +43,20 @@ def _frame(columns: dict, dtypes: dict) -> pd.DataFrame:
     return pd.DataFrame({k: pd.Series(v, dtype=dtypes.get(k, object)) for k, v in columns.items()})
 
 
+# c_<check>: whether the cell's column names the check in the YAML's `checks:`
+_FLAGS = tuple(f"c_{name}" for name in COLUMN_CHECKS)
 _CELL_COLUMNS = ("plan", "table", "key", "i", "ctype", "numeric", "number", "text", "blank", "error",
-                 "unparsed", "required", "missing_code", "pair", "c_non_negative",
-                 "c_measure_id_format", "c_unique", "c_real_target", "is_percent")
+                 "unparsed", "required", "missing_code", "pair", *_FLAGS, "is_percent")
 _CELL_TYPES = {"plan": np.int64, "i": np.int64, "numeric": bool, "number": float, "blank": bool,
-               "error": bool,
-               "unparsed": bool, "required": bool, "c_non_negative": bool,
-               "c_measure_id_format": bool, "c_unique": bool, "c_real_target": bool,
-               "is_percent": bool}
+               "error": bool, "unparsed": bool, "required": bool, "is_percent": bool,
+               **dict.fromkeys(_FLAGS, bool)}
 
 
 def cells_frame(plans: list[Plan]) -> pd.DataFrame:
     cols = {k: [] for k in _CELL_COLUMNS}
     for p, plan in enumerate(plans):
         units = plan.measures.values.get("unit")
+        percent_unit = plan.schema.roles.percent_unit
         no_data = _explained_no_data(plan)
         for data in (plan.agency, plan.services, plan.measures):
             n = len(data.rows)
@@ -90,10 +87,10 @@ def cells_frame(plans: list[Plan]) -> pd.DataFrame:
                 cols["missing_code"] += [column.missing_code] * n
                 cols["pair"] += ([f"{column.list}\x1f{v}" if type(v) is str else "" for v in values]
                                  if column.list else [""] * n)
-                for name in ("non_negative", "measure_id_format", "unique", "real_target"):
+                for name in COLUMN_CHECKS:
                     cols[f"c_{name}"] += [name in checks] * n
                 percent = column.type == "measure" and data is plan.measures and units
-                cols["is_percent"] += [u == "Percent" for u in units] if percent else [False] * n
+                cols["is_percent"] += [u == percent_unit for u in units] if percent else [False] * n
     return _frame(cols, _CELL_TYPES)
 
 
@@ -102,7 +99,8 @@ def _explained_no_data(plan: Plan) -> list[bool]:
     m = plan.measures
     status = m.values.get("status") or [None] * len(m.rows)
     explanation = m.values.get("status_explanation") or [None] * len(m.rows)
-    return [s == "No Data" and e is not None for s, e in zip(status, explanation)]
+    no_data = plan.schema.roles.no_data
+    return [s == no_data and e is not None for s, e in zip(status, explanation)]
 
 
 _MEASURE_COLUMNS = ("plan", "i", "agency_code", "service_number", "service_listed", "id_agency",
@@ -121,9 +119,10 @@ def measures_frame(plans: list[Plan]) -> pd.DataFrame:
         n = len(m.rows)
         listed = {v for v in plan.services.values.get("service_number", []) if _int(v)}
         services_known = "service_number" in plan.services.columns  # else nothing to compare
-        stages = plan.schema.stages
-        reporting = plan.stage != stages[0]
-        year_end = plan.stage == stages[-1]
+        roles = plan.schema.roles
+        reporting = plan.stage != roles.plan
+        year_end = plan.stage == roles.yearend
+        id_parts = re.compile(roles.measure_id_parts).fullmatch
         agency = plan.agency_code
 
         def get(key):  # a missing column reads as empty
@@ -134,18 +133,18 @@ def measures_frame(plans: list[Plan]) -> pd.DataFrame:
         rationale, explanation = get("target_rationale"), get("status_explanation")
         types, directions, statuses = get("measure_type"), get("direction"), get("status")
         for i in range(n):
-            match = _ID.match(ids[i]) if isinstance(ids[i], str) else None
+            match = id_parts(ids[i]) if isinstance(ids[i], str) else None
             svc = _int(services[i])
             baseline = _number(a2[i])
             if math.isnan(baseline):
                 baseline = _number(a3[i])
             rows.append((
                 p, i, agency, svc, svc in listed or not services_known,
-                match.group(1) if match else "", int(match.group(2)) if match else 0,
+                match["agency"] if match else "", int(match["service"]) if match else 0,
                 _text(types[i]), _text(directions[i]), _number(targets[i]), baseline,
                 rationale[i] is not None, _text(statuses[i]) if reporting else "",
                 explanation[i] is not None, _number(ends[i] if year_end else mids[i]),
-                reporting and not year_end and units[i] in CUMULATIVE_UNITS))
+                reporting and not year_end and units[i] in roles.cumulative_units))
     return _frame(dict(zip(_MEASURE_COLUMNS, zip(*rows))) if rows else
                   {k: [] for k in _MEASURE_COLUMNS}, _MEASURE_TYPES)
 
@@ -167,10 +166,11 @@ def services_frame(plans: list[Plan]) -> pd.DataFrame:
             measured.setdefault(svc, []).append(mtype)
         agency = plan.agency_code
         known = agency in plan.schema.agencies
+        outcome_types = plan.schema.roles.outcome_types
         for i, svc in enumerate(s.values.get("service_number", [])):
             types = measured.get(svc, []) if _int(svc) else []
             rows.append((p, i, agency, known, _int(svc), len(types),
-                         sum(t in OUTCOME_TYPES for t in types)))
+                         sum(t in outcome_types for t in types)))
     return _frame(dict(zip(_SERVICE_COLUMNS, zip(*rows))) if rows else
                   {k: [] for k in _SERVICE_COLUMNS}, _SERVICE_TYPES)
 

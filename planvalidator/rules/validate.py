@@ -1,9 +1,9 @@
 """Validation: plans → findings. The one path that the CLI, the add-in and merge all call.
 
 The schema YAML is compiled into three pandera DataFrameSchemas (cells, measures, services)
-whose checks are the registered ones in checks.py. Pandera runs them lazily over frames that
-may hold many plans at once; one adapter turns its failure cases into findings at the cells
-the reader recorded. Structure rules (template identity) are plain Python: they are about the
+whose checks are those of the rule records (checks.RULES). Pandera runs them lazily over
+frames that may hold many plans at once; one adapter turns its failure cases into findings at
+the cells the reader recorded, worded by the rule's message. Structure rules (template identity) are plain Python: they are about the
 workbook, not its data.
 """
 
@@ -20,18 +20,10 @@ import numpy as np
 from . import checks
 from ..findings import Finding, Report, finding
 from .frames import cells_frame, measures_frame, services_frame, table_of
-from .messages import Context, message
+from .rule import CELLS, MEASURES, SERVICES, Context, Rule
 from ..read.plan import Plan, read_workbook
 from ..schema.loader import IDENTITY_SHEET, Schema, load_schema
 from ..read.xlsx import CellError, UnreadableWorkbook
-
-MEASURE_ID_PATTERN = r"[A-Z]{2,6}-\d{3}-\d{2}"
-
-
-@dataclass(frozen=True)
-class Rule:
-    code: str
-    lands_on: str | None = None   # the column the finding points at; None: the failing cell
 
 
 @dataclass(frozen=True)
@@ -46,46 +38,18 @@ class Compiled:
 
 @lru_cache(maxsize=8)
 def compile_schema(schema: Schema) -> Compiled:
-    """The schema's rules as pandera schemas, each check paired with the finding it yields."""
+    """The schema's rules as pandera schemas, each check paired with the rule it belongs to."""
     import pandera.pandas as pa
     checks.register()
-    C = pa.Check
-    missing_codes = sorted({c.missing_code for t in schema.tables for c in t.columns if c.required})
-    allowed = [f"{name}\x1f{v}" for name, values in schema.lists.items() for v in values]
-    catalog = [f"{a.code}:{n}" for a in schema.agencies.values() for n in a.services]
-    cells = [(C.filled(code=code), Rule(code)) for code in missing_codes] + [
-        (C.no_formula_error(), Rule("formula-error")),
-        (C.is_number(placeholders=list(schema.placeholders)), Rule("not-a-number")),
-        (C.is_date(), Rule("not-a-date")),
-        (C.in_list(allowed=allowed), Rule("not-in-list")),
-        (C.non_negative(), Rule("negative-value")),
-        (C.percent_range(), Rule("percent-out-of-range")),
-        (C.measure_id_format(pattern=MEASURE_ID_PATTERN), Rule("bad-measure-id")),
-        (C.unique_values(), Rule("duplicate-measure-id")),
-        (C.real_target(placeholders=list(schema.placeholders)), Rule("placeholder-target")),
-        (C.nonzero_target(), Rule("zero-target")),
-    ]
-    measures = [
-        (C.known_service(), Rule("unknown-service", "service_number")),
-        (C.id_matches_agency(), Rule("agency-mismatch", "measure_id")),
-        (C.id_matches_service(), Rule("bad-measure-id", "measure_id")),
-        (C.target_vs_baseline(), Rule("target-below-baseline", "target")),
-        (C.status_explained(), Rule("missing-status-explanation", "status_explanation")),
-        (C.status_consistent(at_risk_within=schema.at_risk_within),
-         Rule("status-inconsistent", "status")),
-    ]
-    services = [
-        (C.in_catalog(catalog=catalog), Rule("service-not-in-catalog", "service_number")),
-        (C.has_measures(), Rule("service-without-measures", "service_number")),
-        (C.has_outcome_measure(), Rule("no-outcome-measure", "service_number")),
-    ]
 
-    def build(pairs):
-        for check, _ in pairs:
+    def build(frame):
+        rules = tuple(r for r in checks.RULES if r.frame == frame and r.applies(schema))
+        pandera_checks = [getattr(pa.Check, r.check.__name__)(**r.params(schema)) for r in rules]
+        for check in pandera_checks:
             check.ignore_na = False
-        return pa.DataFrameSchema(checks=[c for c, _ in pairs]), tuple(r for _, r in pairs)
+        return pa.DataFrameSchema(checks=pandera_checks), rules
 
-    return Compiled(*build(cells), *build(measures), *build(services))
+    return Compiled(*build(CELLS), *build(MEASURES), *build(SERVICES))
 
 
 def _failures(pandera_schema, frame) -> list[tuple[int, int]]:
@@ -128,7 +92,7 @@ def validate_plans(plans: list[Plan]) -> list[Report]:
                     table, key, row = frame["table"].iat[n], frame["key"].iat[n], None
                 else:
                     table, key, row = row_table, rule.lands_on, frame.iloc[[n]]
-                found[members[p]].append(_finding(group[p], rule.code, table, key, int(i_of[n]), row))
+                found[members[p]].append(_finding(group[p], rule, table, key, int(i_of[n]), row))
     return [Report(source=p.source, findings=f, agency=p.agency_code,
                    fiscal_year=p.schema.fiscal_year, stage=p.stage,
                    template_version=p.identity.get("template_version", ""))
@@ -140,9 +104,11 @@ def validate_plan(plan: Plan) -> Report:
 
 
 def validate_workbook(path: str | Path, fiscal_year: int | None = None,
-                      stage: str | None = None) -> Report:
-    """Read and validate one workbook. Raises UnreadableWorkbook when it can't be read."""
-    schema = load_schema(fiscal_year) if fiscal_year else None
+                      stage: str | None = None, schema: Schema | None = None) -> Report:
+    """Read and validate one workbook, with `schema`, else the fiscal year's, else the
+    workbook's own. Raises UnreadableWorkbook when it can't be read."""
+    if schema is None and fiscal_year:
+        schema = load_schema(fiscal_year)
     return validate_plan(read_workbook(path, schema=schema, stage=stage))
 
 
@@ -172,7 +138,7 @@ def unreadable_report(path: Path, error: Exception) -> Report:
 
 # --- one failing row → one finding -------------------------------------------------------
 
-def _finding(plan: Plan, code: str, table: str, key: str, i: int, row=None) -> Finding:
+def _finding(plan: Plan, rule: Rule, table: str, key: str, i: int, row=None) -> Finding:
     """The finding for one failing cell; `row` is the one-row frame of a row rule."""
     data = table_of(plan, table)
     column = data.table.column(key)
@@ -184,10 +150,10 @@ def _finding(plan: Plan, code: str, table: str, key: str, i: int, row=None) -> F
     cell = data.address(key, i) if key in data.columns else ""
     ctx = Context(location=f"{data.sheet}!{cell}", label=column.label, value=_shown(raw),
                   measure_id=measure_id if key != "measure_id" else "",
-                  extra=_extra(plan, code, data, column, i, row))
-    return finding(code, sheet=data.sheet, cell=cell, row=data.row_of(key, i) if cell else 0,
+                  extra=rule.facts(plan, data, column, i, row))
+    return finding(rule.code, sheet=data.sheet, cell=cell, row=data.row_of(key, i) if cell else 0,
                    column=column.label, measure_id=measure_id, value=_shown(raw),
-                   message=message(code, ctx))
+                   message=rule.message(ctx))
 
 
 def _shown(raw):
@@ -199,35 +165,6 @@ def _shown(raw):
     if isinstance(raw, (dt.date, dt.time)):
         return raw.isoformat()
     return raw
-
-
-def _extra(plan: Plan, code: str, data, column, i: int, row) -> dict:
-    if code == "not-in-list":
-        return {"choices": plan.schema.lists[column.list]}
-    if code == "formula-error":
-        raw = data.raw[column.key][i]
-        return {"error": raw.text, "formula": raw.formula}
-    if code == "duplicate-measure-id":
-        value = data.values[column.key][i]
-        return {"others": [data.rows[j] for j, v in enumerate(data.values[column.key])
-                           if v == value and j != i]}
-    if code == "bad-measure-id" and row is not None:
-        return {"service": int(row["service_number"].iat[0])}
-    if code == "agency-mismatch":
-        return {"agency": plan.agency_code}
-    if code == "service-not-in-catalog":
-        return {"agency": plan.agency_code, "year": plan.schema.fiscal_year}
-    if code == "target-below-baseline":
-        return {"baseline": row["baseline"].iat[0], "direction": row["direction"].iat[0]}
-    if code == "missing-status-explanation":
-        return {"status": row["status"].iat[0]}
-    if code == "status-inconsistent":
-        expected = checks.expected_status(row, plan.schema.at_risk_within)[0]
-        prorated = bool(row["prorate"].iat[0])
-        target = row["target"].iat[0] / 2 if prorated else row["target"].iat[0]
-        return {"actual": row["actual"].iat[0], "target": target, "prorated": prorated,
-                "direction": row["direction"].iat[0], "expected": expected}
-    return {}
 
 
 # --- structure: is this the right template? ------------------------------------------------

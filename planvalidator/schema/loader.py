@@ -17,7 +17,6 @@ from pathlib import Path
 import yaml
 
 from ..errors import SchemaError
-from ..findings import CATALOGUE
 
 
 def packaged_folder(name: str) -> Path:
@@ -36,8 +35,11 @@ ENV_SCHEMAS = "PLANVALIDATOR_SCHEMAS"   # the office's own folder of schemas (wh
 
 TYPES = ("text", "integer", "number", "dollars", "date", "measure")
 NUMERIC_TYPES = ("integer", "number", "dollars", "measure")
-# Checks a column may name in `checks:`; each is a pandera check registered in checks.py.
+# Checks a column may name in `checks:`, and the codes an empty required cell may be reported
+# as; rules/ holds the rule behind each (tests/test_schema_roles.py keeps the two in step).
 COLUMN_CHECKS = ("non_negative", "measure_id_format", "unique", "real_target")
+MISSING_CODES = ("required-missing", "missing-target", "missing-midyear-actual",
+                 "missing-yearend-actual")
 IDENTITY_SHEET = "_planvalidator"
 
 
@@ -52,6 +54,50 @@ class Column:
     checks: tuple[str, ...] = ()
     width: int | None = None
     waived_by_no_data: bool = False  # not required in rows whose Status is No Data, explained
+
+
+@dataclass(frozen=True)
+class Roles:
+    """The part each list value plays in the rules (the YAML's `roles:`), so that no Python
+    literal repeats a value the office may rename."""
+    on_track: str
+    at_risk: str
+    off_track: str
+    no_data: str
+    increase: str
+    decrease: str
+    maintain: str
+    plan: str
+    midyear: str
+    yearend: str
+    percent_unit: str
+    cumulative_units: tuple[str, ...]
+    outcome_types: tuple[str, ...]
+    key_measure: str
+    measure_id_pattern: str
+    measure_id_parts: str   # a regex with groups `agency` and `service`
+
+    @property
+    def statuses(self) -> tuple[str, str, str, str]:
+        return (self.on_track, self.at_risk, self.off_track, self.no_data)
+
+    @property
+    def directions(self) -> tuple[str, str, str]:
+        return (self.increase, self.decrease, self.maintain)
+
+
+# roles: key → (the list its values belong to, the names of a mapping's entries, or None for
+# one value, or "many" for a list of values)
+ROLE_KEYS = {
+    "status": ("statuses", ("on_track", "at_risk", "off_track", "no_data")),
+    "direction": ("directions", ("increase", "decrease", "maintain")),
+    "stage": ("stages", ("plan", "midyear", "yearend")),
+    "percent_unit": ("units", None),
+    "cumulative_units": ("units", "many"),
+    "outcome_types": ("measure_types", "many"),
+    "key_measure": ("yes_no", None),
+}
+PATTERN_ROLES = ("measure_id_pattern", "measure_id_parts")
 
 
 @dataclass(frozen=True)
@@ -92,6 +138,8 @@ class Schema:
     placeholders: tuple[str, ...]
     at_risk_within: float
     lists: dict[str, tuple[str, ...]]
+    roles: Roles
+    descriptions: dict[str, dict[str, str]]  # list name → value → text for the Instructions sheet
     agency: Table
     services: Table
     measures: Table
@@ -158,8 +206,8 @@ def _load(path: Path) -> Schema:
     where = path.name
     _keys(doc, where, "the top level",
           required={"schema_id", "fiscal_year", "template_version", "catalog", "lists",
-                    "agency", "services", "measures"},
-          optional={"contact", "placeholders", "status"})
+                    "roles", "agency", "services", "measures"},
+          optional={"contact", "placeholders", "status", "descriptions"})
     year = doc["fiscal_year"]
     if not isinstance(year, int):
         raise SchemaError(f"{where}: fiscal_year must be a year such as 2028, not {year!r}.")
@@ -173,6 +221,8 @@ def _load(path: Path) -> Schema:
     lists["agencies"] = tuple(agencies)
     status = doc.get("status") or {}
     _keys(status, where, "status", optional={"at_risk_within"})
+    roles = _roles(doc["roles"], lists, where)
+    descriptions = _descriptions(doc.get("descriptions") or {}, lists, where)
     tables = {
         "agency": _table(doc["agency"], "agency", "fields", year, lists, where),
         "services": _table(doc["services"], "services", "columns", year, lists, where),
@@ -190,8 +240,54 @@ def _load(path: Path) -> Schema:
         path=path, schema_id=str(doc["schema_id"]), fiscal_year=year,
         template_version=str(doc["template_version"]), contact=str(doc.get("contact", "")),
         placeholders=tuple(str(p) for p in doc.get("placeholders", ())),
-        at_risk_within=float(status.get("at_risk_within", 0.10)), lists=lists,
-        agencies=agencies, **tables)
+        at_risk_within=float(status.get("at_risk_within", 0.10)), lists=lists, roles=roles,
+        descriptions=descriptions, agencies=agencies, **tables)
+
+
+def _roles(doc, lists: dict, where: str) -> Roles:
+    """Every role names values of its list; a value renamed in the list alone is refused here,
+    else the rule reading the role would silently stop firing."""
+    _keys(doc, where, "roles", required=set(ROLE_KEYS) | set(PATTERN_ROLES))
+    values: dict = {}
+    for key, (list_name, entries) in ROLE_KEYS.items():
+        allowed = lists[list_name]
+
+        def member(value, name):
+            if str(value) not in allowed:
+                raise SchemaError(f"{where}: roles.{name} is {value!r}, which is not in "
+                                  f"lists.{list_name} ({', '.join(allowed)}).")
+            return str(value)
+        if entries is None:
+            values[key] = member(doc[key], key)
+        elif entries == "many":
+            if not isinstance(doc[key], list) or not doc[key]:
+                raise SchemaError(f"{where}: roles.{key} must be a list of {list_name} values.")
+            values[key] = tuple(member(v, key) for v in doc[key])
+        else:
+            _keys(doc[key], where, f"roles.{key}", required=set(entries))
+            values |= {name: member(doc[key][name], f"{key}.{name}") for name in entries}
+    if (values["plan"], values["midyear"], values["yearend"]) != lists["stages"]:
+        raise SchemaError(f"{where}: roles.stage must name the stages in the order of "
+                          f"lists.stages ({', '.join(lists['stages'])}).")
+    for key in PATTERN_ROLES:
+        try:
+            values[key] = str(doc[key])
+            groups = re.compile(values[key]).groupindex
+        except re.error as e:
+            raise SchemaError(f"{where}: roles.{key} is not a valid regular expression: {e}.") from None
+        if key == "measure_id_parts" and not {"agency", "service"} <= set(groups):
+            raise SchemaError(f"{where}: roles.{key} must have the groups (?P<agency>...) and "
+                              f"(?P<service>...).")
+    return Roles(**values)
+
+
+def _descriptions(doc, lists: dict, where: str) -> dict[str, dict[str, str]]:
+    _keys(doc, where, "descriptions", optional=set(lists))
+    out = {}
+    for name, texts in doc.items():
+        _keys(texts, where, f"descriptions.{name}", optional=set(lists[name]))
+        out[name] = {str(v): str(text) for v, text in texts.items()}
+    return out
 
 
 def _read_yaml(path: Path) -> dict:
@@ -250,8 +346,9 @@ def _table(doc, name: str, items_key: str, year: int, lists: dict, where: str) -
             raise SchemaError(f"{where}: required in {what} must be true, false or a stage "
                               f"({', '.join(lists['stages'])}), not {required!r}.")
         missing_code = col.get("missing_code", "required-missing")
-        if missing_code not in CATALOGUE:
-            raise SchemaError(f"{where}: unknown finding code '{missing_code}' in {what}.")
+        if missing_code not in MISSING_CODES:
+            raise SchemaError(f"{where}: unknown finding code '{missing_code}' in {what} "
+                              f"(codes: {', '.join(MISSING_CODES)}).")
         columns.append(Column(key=str(col["key"]), label=_label(str(col["label"]), year),
                               type=ctype, required=required, missing_code=missing_code,
                               list=col.get("list"), checks=checks, width=col.get("width"),

@@ -21,9 +21,10 @@ from openpyxl.worksheet.table import Table, TableStyleInfo
 from ...findings import ERROR, WARNING
 from ..merge import Consolidation, Submission
 from ...output.atomic import save_workbook
-from ...schema.loader import Schema
+from ...schema.loader import Schema, load_schema
 from ...output.bigsheet import BigSheet, splice
 from ...read.xlsx import CellError
+from ...rules.status import computed_status
 
 HEADER_FILL = PatternFill("solid", fgColor="1F4E78")
 HEADER_FONT = Font(bold=True, color="FFFFFF")
@@ -31,8 +32,6 @@ SEVERITY_FILLS = {ERROR: PatternFill("solid", fgColor="FFC7CE"),
                   WARNING: PatternFill("solid", fgColor="FFEB9C")}
 NUMBER_FORMATS = {"integer": "0", "dollars": '"$"#,##0', "number": "#,##0.##",
                   "measure": "#,##0.##", "date": "yyyy-mm-dd"}
-MEASURE_TYPES_ORDER = ("Output", "Efficiency", "Effectiveness", "Outcome")
-STATUSES = ("On Track", "At Risk", "Off Track", "No Data")
 
 SUMMARY_HEADER = ["Agency Code", "Agency Name", "Fiscal Year", "Stage", "Services", "Measures",
                   "Key Measures", "Missing Targets", "Errors", "Warnings", "Template Version",
@@ -65,8 +64,8 @@ def write_consolidated(cons: Consolidation, out: Path, reject_errors: bool = Fal
     measures = _measures(wb, in_measures, schemas)
     services = _services(wb, accepted, schemas)
     findings = _findings(wb, cons)
-    _by_pillar(wb, in_measures)
-    _dashboard(wb, in_measures, summary_rows=len(accepted))
+    _by_pillar(wb, in_measures, schemas)
+    _dashboard(wb, in_measures, summary_rows=len(accepted), types=len(_measure_types(schemas)))
     big = [measures, services, findings]
     if cons.changes is not None:
         big.append(_changes(wb, cons.changes))
@@ -145,9 +144,9 @@ def _summary(wb, accepted: list[Submission]) -> None:
         key = plan.measures.values.get("key_measure", [])
         _write_row(ws, row, [sub.agency, sub.agency_name, sub.fiscal_year, sub.stage,
                              len(plan.services.rows), len(plan.measures.rows),
-                             sum(1 for k in key if k == "Yes"), _missing_targets(sub), r.errors,
-                             r.warnings, sub.template_version, sub.submission_date, sub.name,
-                             "Needs revision" if r.errors else "Accepted"])
+                             key.count(plan.schema.roles.key_measure), _missing_targets(sub),
+                             r.errors, r.warnings, sub.template_version, sub.submission_date,
+                             sub.name, "Needs revision" if r.errors else "Accepted"])
         ws.cell(row, 12).number_format = "yyyy-mm-dd"
         if r.errors:
             ws.cell(row, 14).fill = SEVERITY_FILLS[ERROR]
@@ -175,30 +174,13 @@ def _measures(wb, subs: list[Submission], schemas: list[Schema]) -> BigSheet:
         m = sub.plan.measures
         cols = [m.values.get(c.key, [None] * len(m.rows)) for c in columns]
         units = m.values.get("unit", [None] * len(m.rows))
+        percent_unit = sub.plan.schema.roles.percent_unit
         for i in range(len(m.rows)):
             sheet.rows.append(([sub.agency, sub.agency_name, sub.fiscal_year]
                                + [_value(col[i]) for col in cols] + [computed[i] or None],
-                               int(units[i] == "Percent")))
+                               int(units[i] == percent_unit)))
     _table(ws, "Measures", len(labels), len(sheet.rows))
     return sheet
-
-
-def computed_status(plans: list) -> list[list[str]]:
-    """Per plan, per measure: On Track / At Risk / Off Track / No Data from the actual, the
-    target and the desired direction ("" without a target), by the function the
-    status-inconsistent rule uses (checks.expected_status), with each plan's schema thresholds."""
-    from ...rules.checks import expected_status
-    from ...rules.frames import measures_frame
-    out: list[list[str]] = [[] for _ in plans]
-    groups: dict[Schema, list[int]] = {}
-    for n, plan in enumerate(plans):
-        groups.setdefault(plan.schema, []).append(n)
-    for schema, members in groups.items():
-        frame = measures_frame([plans[n] for n in members])
-        statuses = expected_status(frame, schema.at_risk_within)
-        for p, status in zip(frame["plan"].to_numpy(), statuses):
-            out[members[p]].append(status)
-    return out
 
 
 def _services(wb, subs: list[Submission], schemas: list[Schema]) -> BigSheet:
@@ -233,10 +215,20 @@ def _findings(wb, cons: Consolidation) -> BigSheet:
     return sheet
 
 
-def _by_pillar(wb, subs: list[Submission]) -> None:
+def _measure_types(schemas: list[Schema]) -> tuple[str, ...]:
+    """The measure types of the plans' schemas, newest first in its order (the default
+    schema's when no plan was accepted, so the sheet keeps its columns)."""
+    types: dict[str, None] = {}
+    for schema in reversed(schemas or [load_schema()]):
+        types |= dict.fromkeys(schema.lists["measure_types"])
+    return tuple(types)
+
+
+def _by_pillar(wb, subs: list[Submission], schemas: list[Schema]) -> None:
     ws = wb.create_sheet("By Pillar")
     pillars = subs[0].plan.schema.lists["pillars"] if subs else ()
-    header = ["Pillar", *MEASURE_TYPES_ORDER, "Measures", "With Target", "Without Target"]
+    types = _measure_types(schemas)
+    header = ["Pillar", *types, "Measures", "With Target", "Without Target"]
     _header(ws, header, [42, 10, 11, 14, 10, 10, 12, 14])
     counts: Counter = Counter()
     for sub in subs:
@@ -252,7 +244,7 @@ def _by_pillar(wb, subs: list[Submission]) -> None:
             counts[pillar, "target" if isinstance(target, (int, float)) else "no target"] += 1
     extra = sorted({p for p, _ in counts} - set(pillars))
     for row, pillar in enumerate([*pillars, *extra], start=2):
-        by_type = [counts[pillar, t] for t in MEASURE_TYPES_ORDER]
+        by_type = [counts[pillar, t] for t in types]
         with_target = counts[pillar, "target"]
         total = with_target + counts[pillar, "no target"]
         _write_row(ws, row, [pillar, *by_type, total, with_target, total - with_target])
@@ -263,9 +255,10 @@ def _by_pillar(wb, subs: list[Submission]) -> None:
         cell.font = Font(bold=True)
 
 
-def _dashboard(wb, in_measures, summary_rows: int) -> None:
+def _dashboard(wb, in_measures, summary_rows: int, types: int) -> None:
     """Native Excel charts, stacked down column A (one page wide when printed); the status
-    counts they need sit to the right, from column M."""
+    counts they need sit to the right, from column M. `types`: how many measure types By
+    Pillar counts (its columns B onwards)."""
     ws = wb.create_sheet("Dashboard")
     ws["A1"] = "Citywide performance plan — dashboard"
     ws["A1"].font = Font(bold=True, size=14)
@@ -292,29 +285,31 @@ def _dashboard(wb, in_measures, summary_rows: int) -> None:
 
     pillar = wb["By Pillar"]
     total_row = pillar.max_row
-    types = BarChart()
-    types.title, types.y_axis.title, types.legend = "Measures by type", "Measures", None
-    types.add_data(Reference(pillar, min_col=2, max_col=5, min_row=total_row, max_row=total_row),
-                   from_rows=True, titles_from_data=False)
-    types.set_categories(Reference(pillar, min_col=2, max_col=5, min_row=1, max_row=1))
-    place(types, 7.5)
+    by_type = BarChart()
+    by_type.title, by_type.y_axis.title, by_type.legend = "Measures by type", "Measures", None
+    by_type.add_data(Reference(pillar, min_col=2, max_col=1 + types, min_row=total_row,
+                               max_row=total_row), from_rows=True, titles_from_data=False)
+    by_type.set_categories(Reference(pillar, min_col=2, max_col=1 + types, min_row=1, max_row=1))
+    place(by_type, 7.5)
 
     reporting = [s for s in in_measures if s.stage != s.plan.schema.stages[0]]
     if reporting:
         col = 13
         ws.cell(3, col, "Status of measures by agency").font = Font(bold=True)
-        for c, status in enumerate(("Agency",) + STATUSES):
+        statuses = reporting[0].plan.schema.roles.statuses
+        for c, status in enumerate(("Agency",) + statuses):
             ws.cell(4, col + c, status).font = Font(bold=True)
         for r, sub in enumerate(reporting, start=5):
             counts = Counter(sub.plan.measures.values.get("status", []))
             ws.cell(r, col, sub.agency).data_type = "s"
-            for c, status in enumerate(STATUSES, start=1):
+            for c, status in enumerate(statuses, start=1):
                 ws.cell(r, col + c, counts[status])
         last = 4 + len(reporting)
         status = BarChart()
         status.type, status.grouping, status.overlap = "bar", "stacked", 100
         status.title = "Status at mid-year / year-end by agency"
-        status.add_data(Reference(ws, min_col=col + 1, max_col=col + 4, min_row=4, max_row=last),
+        status.add_data(Reference(ws, min_col=col + 1, max_col=col + len(statuses), min_row=4,
+                                  max_row=last),
                         titles_from_data=True)
         status.set_categories(Reference(ws, min_col=col, min_row=5, max_row=last))
         place(status, max(7.5, 0.5 * len(reporting) + 3))

@@ -1,0 +1,102 @@
+"""A rule is one record: its finding code, the registered pandera check that finds it, the
+frame the check runs on, where its finding lands and the message it gives.
+
+The records live by family in cell.py, targets.py, plan.py and reporting.py; checks.py
+registers their checks with pandera, validate.py compiles and runs them. The catalogue entry
+of each code (title, explanation, fix) is in findings.py, which every layer may read.
+
+Checks work on numpy arrays: pandas operations cost ~20 µs each, numpy's ~2 µs, and a check
+runs a dozen of them. Each returns True where the data passes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+
+CELLS, MEASURES, SERVICES = "cells", "measures", "services"   # the frames (frames.py)
+
+
+@dataclass
+class Context:
+    """What a message says about one failing cell."""
+    location: str          # "Measures!M7"
+    label: str             # column label
+    value: object          # the value as found
+    measure_id: str = ""
+    extra: dict = field(default_factory=dict)   # the rule's own facts (Rule.facts)
+
+    @property
+    def shown(self) -> str:
+        """The value as found: text in quotes, numbers as numbers."""
+        v = self.value
+        if isinstance(v, float):
+            return f"{v:g}"
+        return str(v) if isinstance(v, int) else f"'{v}'"
+
+    @property
+    def subject(self) -> str:
+        return f"{self.label} of measure {self.measure_id}" if self.measure_id else self.label
+
+
+def _no_params(schema) -> dict:
+    return {}
+
+
+def _no_facts(plan, data, column, i, row) -> dict:
+    return {}
+
+
+def _always(schema) -> bool:
+    return True
+
+
+@dataclass(frozen=True)
+class Rule:
+    code: str
+    frame: str                          # CELLS, MEASURES or SERVICES
+    check: Callable                     # registered with pandera under its own name
+    message: Callable[[Context], str]   # one sentence or two for the analyst; no Python words
+    lands_on: str | None = None         # row frames: the column the finding points at
+    params: Callable = _no_params       # schema → the check's keyword arguments
+    facts: Callable = _no_facts         # (plan, table data, column, i, one-row frame) → Context.extra
+    applies: Callable = _always         # schema → whether the schema uses the rule at all
+
+
+# --- building blocks of checks --------------------------------------------------------------
+
+def col(df, name) -> np.ndarray:
+    return df[name].to_numpy()
+
+
+def ok(df, bad) -> pd.Series:
+    return pd.Series(~bad, index=df.index)
+
+
+def isin(values, allowed) -> np.ndarray:
+    allowed = set(allowed)
+    return np.fromiter((v in allowed for v in values), bool, len(values))
+
+
+def where(mask: np.ndarray, values: np.ndarray, test) -> np.ndarray:
+    """test(value) for the rows in mask (False elsewhere): Python work on those rows only."""
+    out = np.zeros(len(mask), bool)
+    rows = np.flatnonzero(mask)
+    out[rows] = [test(v) for v in values[rows]]
+    return out
+
+
+def filled(df, *, code):
+    """Cells required at the plan's stage are not empty (reported as `code`); shared by the
+    families, each of which owns the codes it reports."""
+    return ok(df, col(df, "required") & col(df, "blank") & (col(df, "missing_code") == code))
+
+
+def empty_rule(code: str, message: Callable[[Context], str], facts: Callable = _no_facts) -> Rule:
+    """The rule for required cells whose column names `code` as its missing_code."""
+    return Rule(code, CELLS, filled, message, params=lambda schema: {"code": code}, facts=facts,
+                applies=lambda schema: any(c.required and c.missing_code == code
+                                           for t in schema.tables for c in t.columns))

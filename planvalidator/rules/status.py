@@ -1,0 +1,51 @@
+"""A measure's status computed from its actual, target and desired direction: the one
+computation behind the status-inconsistent rule and the consolidated plan's Computed Status."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .frames import measures_frame
+
+
+def expected_status(df, at_risk_within: float, statuses, directions) -> np.ndarray:
+    """Per row of a measures frame: on track / at risk / off track / no data (the schema's
+    `statuses` in that order), or "" when there is no target to judge against. `directions`:
+    the values meaning increase, decrease and maintain. Mid-year actuals of cumulative units
+    (counts, dollars, hours) are compared with half the annual target."""
+    on_track, at_risk, off_track, no_data = statuses
+    _, decrease, maintain = directions
+    target = np.where(df["prorate"].to_numpy(), df["target"].to_numpy() / 2,
+                      df["target"].to_numpy())
+    actual, direction = df["actual"].to_numpy(), df["direction"].to_numpy()
+    margin = at_risk_within * np.abs(target)
+    maintained = direction == maintain
+    # gap: how far the actual is on the good side of the target (negative: short of it)
+    gap = np.where(direction == decrease, target - actual, actual - target)
+    gap = np.where(maintained, -np.abs(actual - target), gap)
+    slack = np.where(maintained, margin, 0.0)
+    with np.errstate(invalid="ignore"):
+        status = np.select([np.isnan(target), np.isnan(actual), gap >= -slack,
+                            gap >= -margin - slack],
+                           ["", no_data, on_track, at_risk], off_track)
+    return status.astype(object)
+
+
+def schema_status(df, schema) -> np.ndarray:
+    """expected_status with the schema's thresholds and roles."""
+    return expected_status(df, schema.at_risk_within, schema.roles.statuses,
+                           schema.roles.directions)
+
+
+def computed_status(plans: list) -> list[list[str]]:
+    """Per plan, per measure: its expected status ("" without a target), with each plan's
+    schema."""
+    out: list[list[str]] = [[] for _ in plans]
+    groups: dict = {}
+    for n, plan in enumerate(plans):
+        groups.setdefault(plan.schema, []).append(n)
+    for schema, members in groups.items():
+        frame = measures_frame([plans[n] for n in members])
+        for p, status in zip(frame["plan"].to_numpy(), schema_status(frame, schema)):
+            out[members[p]].append(status)
+    return out

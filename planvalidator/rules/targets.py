@@ -1,0 +1,53 @@
+"""Rules about a measure's target: present, a real number, not zero, ambitious enough."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .rule import CELLS, MEASURES, Rule, col, empty_rule, ok, where
+
+
+def placeholder(df, placeholders) -> np.ndarray:
+    """Target cells holding placeholder text (TBD, N/A, ...), without case or spaces."""
+    folded = {p.casefold() for p in placeholders}
+    text = col(df, "text")
+    return where(col(df, "c_real_target") & (text != None), text,  # noqa: E711 - elementwise
+                 lambda x: x.strip().casefold() in folded)
+
+
+def real_target(df, *, placeholders):
+    return ok(df, placeholder(df, placeholders))
+
+
+def nonzero_target(df):
+    return ok(df, col(df, "c_real_target") & (col(df, "number") == 0))
+
+
+def target_vs_baseline(df, *, directions):
+    """A target is no worse than the last actual in the desired direction, or has a rationale.
+    `directions`: the values meaning increase, decrease (and maintain), from the roles."""
+    increase, decrease = directions[0], directions[1]
+    direction, target, baseline = col(df, "direction"), col(df, "target"), col(df, "baseline")
+    worse = (((direction == increase) & (target < baseline))
+             | ((direction == decrease) & (target > baseline)))
+    return ok(df, worse & ~col(df, "has_rationale"))
+
+
+def _baseline(plan, data, column, i, row):
+    return {"baseline": row["baseline"].iat[0], "direction": row["direction"].iat[0]}
+
+
+RULES = (
+    empty_rule("missing-target",
+               lambda c: f"{c.location} ({c.subject}) is empty: every measure needs a target."),
+    Rule("placeholder-target", CELLS, real_target,
+         lambda c: f"{c.location} ({c.subject}) holds {c.shown}, a placeholder rather than a target.",
+         params=lambda schema: {"placeholders": list(schema.placeholders)}),
+    Rule("zero-target", CELLS, nonzero_target, lambda c: f"{c.location} ({c.subject}) is 0."),
+    Rule("target-below-baseline", MEASURES, target_vs_baseline,
+         lambda c: (f"{c.location} ({c.subject}) is {c.shown}, less ambitious than the last "
+                    f"actual {c.extra['baseline']:g} for a measure meant to "
+                    f"{c.extra['direction'].lower()}, and Target Rationale is empty."),
+         lands_on="target", params=lambda schema: {"directions": list(schema.roles.directions)},
+         facts=_baseline),
+)
