@@ -10,7 +10,7 @@ validate `pd.read_excel(...)` with pandera alone.
 from the other sheets (listed services, the agency's catalog) and the checks registered here
 for rules pandera has no built-in for (a measure ID naming its agency and service, targets
 against baselines, statuses against actuals, percents, actuals waived by an explained No Data).
-Where checks.py has the rule's check, the one here is a thin adapter calling it, so the rule
+Where a rule family module (cell, targets, plan, reporting) has the rule's check, the one here is a thin adapter calling it, so the rule
 keeps one home. `plan_frames` turns a read Plan into the wide frames, indexed by the plan's row index
 so every failure case maps back to the cell the reader recorded.
 
@@ -21,21 +21,23 @@ tests/test_pandera_schemas.py proves that both give the same findings.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from . import checks
-from .frames import CUMULATIVE_UNITS, OUTCOME_TYPES, _ID, table_of
-from .validate import MEASURE_ID_PATTERN
+from .cell import percent_range
+from .frames import table_of
+from .plan import id_matches_agency, id_matches_service
+from .reporting import status_consistent
+from .targets import target_vs_baseline
 from ..read.plan import Plan, TableData
 from ..read.xlsx import CellError
 from ..schema.loader import Column, Schema, SchemaError, Table
 
 DTYPES = {"text": str, "integer": "Int64", "number": float, "dollars": float, "measure": float,
           "date": "datetime64[ns]"}
-PERCENT, NO_DATA, EXPLAINED = "Percent", "No Data", ("At Risk", "Off Track")
 
 # Codes the pandera schemas yield. The others are not DataFrame rules: the reader's
 # (missing-sheet, missing-column, value-interpreted, unreadable-workbook, and reading each cell
@@ -81,7 +83,7 @@ class TableSchema:
 def table_schemas(schema: Schema, stage: str | None = None) -> dict[str, TableSchema]:
     """Each table's schema at a plan stage (default: the first), with built-in checks only."""
     import pandera.pandas as pa
-    stage = stage or schema.stages[0]
+    stage = stage or schema.roles.plan
     out = {}
     for table in schema.tables:
         columns, codes = {}, {}
@@ -105,7 +107,7 @@ def export(schema: Schema, table: str, fmt: str, stage: str | None, header_row: 
     if stage is not None and stage not in schema.stages:
         raise SchemaError(f"There is no stage '{stage}' in {schema.path.name} "
                           f"(stages: {', '.join(schema.stages)}).")
-    stage = stage or schema.stages[0]
+    stage = stage or schema.roles.plan
     t = table_schemas(schema, stage)[table]
     read = (f'pd.read_excel(path, sheet_name="{t.table.sheet}", header={header_row - 1}, '
             f'index_col=0).T' if t.table.name == "agency" else
@@ -129,7 +131,7 @@ def _builtin_checks(schema: Schema, column: Column) -> list:
     if column.list:
         pairs.append((pa.Check.isin(list(schema.lists[column.list])), "not-in-list"))
     if "measure_id_format" in column.checks:
-        pairs.append((pa.Check.str_matches(rf"(?:{MEASURE_ID_PATTERN})\Z"), "bad-measure-id"))
+        pairs.append((pa.Check.str_matches(rf"(?:{schema.roles.measure_id_pattern})\Z"), "bad-measure-id"))
     if "non_negative" in column.checks:
         pairs.append((pa.Check.ge(0), "negative-value"))
     if "real_target" in column.checks:
@@ -143,6 +145,7 @@ def plan_schemas(plan: Plan) -> dict[str, TableSchema]:
     import pandera.pandas as pa
     register()
     schema, stage = plan.schema, plan.stage
+    roles = schema.roles
     base = table_schemas(schema, stage)
     label = {t.name: {c.key: c.label for c in t.columns} for t in schema.tables}
     column_checks = {name: {} for name in base}    # table → label → [(check, code)]
@@ -160,31 +163,35 @@ def plan_schemas(plan: Plan) -> dict[str, TableSchema]:
         on("measures", "service_number", pa.Check.isin(sorted(_ints(plan.services, "service_number"))),
            "unknown-service")
     if plan.agency_code:
-        on("measures", "measure_id", pa.Check.id_names_agency(agency=plan.agency_code),
+        on("measures", "measure_id", pa.Check.id_names_agency(agency=plan.agency_code,
+                                                             parts=roles.measure_id_parts),
            "agency-mismatch")
     across("measures", "measure_id", pa.Check.id_names_service(
-        measure_id=m["measure_id"], service=m["service_number"]), "bad-measure-id")
+        measure_id=m["measure_id"], service=m["service_number"], parts=roles.measure_id_parts),
+        "bad-measure-id")
     across("measures", "target", pa.Check.target_not_below_baseline(
         target=m["target"], baselines=[m["actual_y2"], m["actual_y3"]],
-        direction=m["direction"], rationale=m["target_rationale"]), "target-below-baseline")
+        direction=m["direction"], rationale=m["target_rationale"],
+        directions=list(roles.directions)), "target-below-baseline")
     for column in schema.measures.columns:
         if column.type == "measure":
             across("measures", column.key, pa.Check.percent_within_range(
-                column=column.label, unit=m["unit"], percent=PERCENT), "percent-out-of-range")
+                column=column.label, unit=m["unit"], percent=roles.percent_unit), "percent-out-of-range")
         if column.waived_by_no_data and schema.required_at(column, stage):
             across("measures", column.key, pa.Check.filled_unless_no_data(
                 column=column.label, status=m["status"], explanation=m["status_explanation"],
-                no_data=NO_DATA), column.missing_code)
-    if stage != schema.stages[0]:
-        year_end = stage == schema.stages[-1]
+                no_data=roles.no_data), column.missing_code)
+    if stage != roles.plan:
+        year_end = stage == roles.yearend
         across("measures", "status_explanation", pa.Check.explains_status(
-            status=m["status"], explanation=m["status_explanation"], statuses=list(EXPLAINED)),
+            status=m["status"], explanation=m["status_explanation"], statuses=[roles.at_risk, roles.off_track]),
             "missing-status-explanation")
         across("measures", "status", pa.Check.status_matches_actual(
             status=m["status"], actual=m["yearend_actual" if year_end else "midyear_actual"],
             target=m["target"], direction=m["direction"], unit=m["unit"],
-            halved_units=[] if year_end else list(CUMULATIVE_UNITS),
-            at_risk_within=schema.at_risk_within), "status-inconsistent")
+            halved_units=[] if year_end else list(roles.cumulative_units),
+            at_risk_within=schema.at_risk_within, statuses=list(roles.statuses),
+            directions=list(roles.directions)), "status-inconsistent")
     # services
     agency = schema.agencies.get(plan.agency_code)
     if agency:
@@ -193,7 +200,7 @@ def plan_schemas(plan: Plan) -> dict[str, TableSchema]:
     measured = _measured(plan)
     on("services", "service_number", pa.Check.isin(sorted(measured)), "service-without-measures")
     on("services", "service_number", pa.Check.notin(
-        sorted(n for n, types in measured.items() if not set(types) & set(OUTCOME_TYPES))),
+        sorted(n for n, types in measured.items() if not set(types) & set(roles.outcome_types))),
         "no-outcome-measure")
 
     out = {}
@@ -292,27 +299,28 @@ def _filled(df, label) -> np.ndarray:
     return _get(df, label).notna().to_numpy()
 
 
-def _id_parts(ids: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+def _id_parts(ids: pd.Series, parts: str) -> tuple[np.ndarray, np.ndarray]:
     """The agency and service named by each measure ID ("", 0 when it is not in the form)."""
-    matches = [_ID.match(v) if isinstance(v, str) else None for v in ids]
-    return (np.array([mt.group(1) if mt else "" for mt in matches], dtype=object),
-            np.array([int(mt.group(2)) if mt else 0 for mt in matches], dtype=np.int64))
+    match = re.compile(parts).fullmatch
+    matches = [match(v) if isinstance(v, str) else None for v in ids]
+    return (np.array([mt["agency"] if mt else "" for mt in matches], dtype=object),
+            np.array([int(mt["service"]) if mt else 0 for mt in matches], dtype=np.int64))
 
 
-def id_names_agency(ids: pd.Series, *, agency):
-    named, _ = _id_parts(ids)
+def id_names_agency(ids: pd.Series, *, agency, parts):
+    named, _ = _id_parts(ids, parts)
     frame = pd.DataFrame({"id_agency": named, "agency_code": agency}, index=ids.index)
-    return checks.id_matches_agency(frame)
+    return id_matches_agency(frame)
 
 
-def id_names_service(df, *, measure_id, service):
-    _, named = _id_parts(_get(df, measure_id))
+def id_names_service(df, *, measure_id, service, parts):
+    _, named = _id_parts(_get(df, measure_id), parts)
     svc = np.nan_to_num(_numbers(df, service)).astype(np.int64)
     frame = pd.DataFrame({"id_service": named, "service_number": svc}, index=df.index)
-    return checks.id_matches_service(frame)
+    return id_matches_service(frame)
 
 
-def target_not_below_baseline(df, *, target, baselines, direction, rationale):
+def target_not_below_baseline(df, *, target, baselines, direction, rationale, directions):
     baseline = np.full(len(df), math.nan)
     for label in reversed(baselines):     # the first baseline that is filled
         numbers = _numbers(df, label)
@@ -320,13 +328,13 @@ def target_not_below_baseline(df, *, target, baselines, direction, rationale):
     frame = pd.DataFrame({"direction": _texts(df, direction), "target": _numbers(df, target),
                           "baseline": baseline, "has_rationale": _filled(df, rationale)},
                          index=df.index)
-    return checks.target_vs_baseline(frame)
+    return target_vs_baseline(frame, directions=directions)
 
 
 def percent_within_range(df, *, column, unit, percent):
     frame = pd.DataFrame({"is_percent": _texts(df, unit) == percent,
                           "number": _numbers(df, column)}, index=df.index)
-    return checks.percent_range(frame)
+    return percent_range(frame)
 
 
 def filled_unless_no_data(df, *, column, status, explanation, no_data):
@@ -340,23 +348,24 @@ def explains_status(df, *, status, explanation, statuses):
 
 
 def status_matches_actual(df, *, status, actual, target, direction, unit, halved_units,
-                          at_risk_within):
+                          at_risk_within, statuses, directions):
     frame = pd.DataFrame({"status": _texts(df, status), "actual": _numbers(df, actual),
                           "target": _numbers(df, target), "direction": _texts(df, direction),
                           "prorate": np.isin(_texts(df, unit), list(halved_units))},
                          index=df.index)
-    return checks.status_consistent(frame, at_risk_within=at_risk_within)
+    return status_consistent(frame, at_risk_within=at_risk_within, statuses=statuses,
+                             directions=directions)
 
 
 _CHECKS = [
-    (id_names_agency, ["agency"]),
-    (id_names_service, ["measure_id", "service"]),
-    (target_not_below_baseline, ["target", "baselines", "direction", "rationale"]),
+    (id_names_agency, ["agency", "parts"]),
+    (id_names_service, ["measure_id", "service", "parts"]),
+    (target_not_below_baseline, ["target", "baselines", "direction", "rationale", "directions"]),
     (percent_within_range, ["column", "unit", "percent"]),
     (filled_unless_no_data, ["column", "status", "explanation", "no_data"]),
     (explains_status, ["status", "explanation", "statuses"]),
     (status_matches_actual, ["status", "actual", "target", "direction", "unit", "halved_units",
-                             "at_risk_within"]),
+                             "at_risk_within", "statuses", "directions"]),
 ]
 _registered = False
 
