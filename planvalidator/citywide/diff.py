@@ -1,7 +1,7 @@
 """Diff: the measure-level differences between two plans or two consolidated plans.
 
 Either side may be an agency's plan workbook or a consolidated citywide plan; both are read
-into each agency's Plan (reading.read_workbook, consolidated_reading.read_consolidated), and
+into each agency's Plan (read.plan.read_workbook, citywide.consolidated.read_consolidated), and
 measures are matched by agency and measure ID. Values are compared as the reader normalized
 them, so 85% typed as text equals 0.85. Columns are matched by schema key: between two fiscal
 years, "FY2027 Target" faces "FY2028 Target" (the text output says so).

@@ -1,6 +1,6 @@
 """Sync: agencies' Mid-Year and Year-End updates → the consolidated plan, by measure ID.
 
-The consolidated plan is read back (consolidated_reading.py); the update files are read,
+The consolidated plan is read back (consolidated/read.py); the update files are read,
 validated and superseded exactly as merge does it (merge.merge, with the same calls as
 `validate`); then each agency's latest update is applied to the agency's approved rows:
 

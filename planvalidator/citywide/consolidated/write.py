@@ -2,7 +2,7 @@
 Dashboard, Changes (after a sync) and Sources, written once, atomically and deterministically.
 
 Small sheets are written with openpyxl; the three big ones (Measures, Services, Findings) get
-their rows from sheetxml.py, which is ~20× faster per cell.
+their rows from output/bigsheet.py, which is ~20× faster per cell.
 """
 
 from __future__ import annotations
@@ -109,7 +109,7 @@ def _table(ws, name: str, width: int, rows: int) -> None:
 def _value(v):
     """A plan value as the consolidated workbook holds it."""
     if isinstance(v, CellError):
-        return v.text or f"={v.formula}"  # written as text by sheetxml
+        return v.text or f"={v.formula}"  # written as text by bigsheet
     if isinstance(v, (dt.date, dt.time)):
         return v.isoformat()
     return v

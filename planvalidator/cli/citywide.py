@@ -1,0 +1,140 @@
+"""The commands about the citywide plan: merge, sync and diff."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from .options import (FOUND_ERRORS, OK, examples, exit_code, file_progress, format_option,
+                      load_chosen_schema, schema_options, schemas_option, strict_option)
+
+
+@click.command(epilog=examples(
+    "planvalidator merge examples/ -o citywide.xlsx",
+    "planvalidator merge 'submissions/*.xlsx' -o citywide.xlsx --jobs 2 --datapackage open-data/",
+    "planvalidator merge --store submissions/ -o citywide.xlsx"))
+@click.argument("sources", nargs=-1)
+@click.option("-o", "--output", "out", type=click.Path(dir_okay=False, path_type=Path),
+              required=True, help="The consolidated workbook to write (atomically).")
+@click.option("--store", "store_dir", type=click.Path(file_okay=False, path_type=Path),
+              metavar="DIR", help="Also merge the submissions in the add-in's submission store.")
+@click.option("--jobs", "-j", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="Worker processes for reading the submissions.")
+@click.option("--reject-errors", is_flag=True,
+              help="Leave agencies whose plans have errors out of the Measures sheet.")
+@click.option("--datapackage", type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
+              help="Also write open data: Measures and Services of the plans without errors, and "
+                   "the Summary, as CSV with a Frictionless datapackage.json.")
+@click.option("--timestamp", is_flag=True,
+              help="Stamp the workbook with the current time (default: a fixed one, so the "
+                   "same inputs give the same bytes).")
+@format_option("text", "json")
+@schema_options
+@strict_option
+def merge(sources, out, store_dir, jobs, reject_errors, datapackage, timestamp, fmt,
+          fiscal_year, schema_file, strict):
+    """Validate every submission and merge them into one citywide plan workbook.
+
+    SOURCES are files, folders (their .xlsx files) or glob patterns, and/or the add-in's
+    submission store (--store). The latest submission of each agency wins (Submission Date,
+    then file or submission time); earlier ones are listed as superseded.
+    """
+    import datetime as dt
+
+    from ..citywide.consolidated.write import write_consolidated
+    from ..output.opendata import write_datapackage
+    from ..citywide.merge import merge_files
+    from ..citywide.summary import merge_json, merge_text
+
+    cons = merge_files(sources, out, store_dir=store_dir,
+                       schema=load_chosen_schema(fiscal_year, schema_file),
+                       jobs=jobs, progress=file_progress)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    stamp = dt.datetime.now(dt.timezone.utc) if timestamp else None
+    write_consolidated(cons, out, reject_errors=reject_errors, timestamp=stamp)
+    if datapackage:
+        write_datapackage(cons, datapackage)
+    click.echo(merge_json(cons, out) if fmt == "json" else merge_text(cons, out))
+    reports = [s.report for s in cons.accepted]
+    sys.exit(FOUND_ERRORS if cons.unreadable else exit_code(reports, strict))
+
+
+
+@click.command("sync", epilog=examples(
+    "planvalidator sync citywide-fy2027.xlsx midyear/ -o citywide-fy2027-midyear.xlsx",
+    "planvalidator sync citywide-fy2027-midyear.xlsx 'yearend/*.xlsx' "
+    "-o citywide-fy2027-yearend.xlsx --accept-target-changes"))
+@click.argument("consolidated", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("updates", nargs=-1, required=True)
+@click.option("-o", "--output", "out", type=click.Path(dir_okay=False, path_type=Path),
+              required=True, help="The synced consolidated workbook to write (atomically); "
+                                  "never one of the inputs.")
+@click.option("--accept-target-changes", is_flag=True,
+              help="Take changed targets from the updates (default: keep the approved target "
+                   "and report target-changed).")
+@click.option("--accept-added-measures", "accept_added", is_flag=True,
+              help="Add measures the approved plan lacks (default: report measure-added).")
+@click.option("--accept-removed-measures", "accept_removed", is_flag=True,
+              help="Drop measures an update lacks (default: keep them, report measure-removed).")
+@click.option("--jobs", "-j", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="Worker processes for reading the updates.")
+@click.option("--timestamp", is_flag=True,
+              help="Stamp the workbook with the current time (default: a fixed one, so the "
+                   "same inputs give the same bytes).")
+@click.option("--schema", "schema_file", type=click.Path(exists=True, dir_okay=False,
+              path_type=Path), help="A schema YAML to use instead of the plan year's "
+                                    "schemas/fyYEAR.yaml (for trying a draft schema).")
+@schemas_option
+@format_option("text", "json")
+@strict_option
+def sync_command(consolidated, updates, out, accept_target_changes, accept_added, accept_removed,
+                 jobs, timestamp, schema_file, fmt, strict):
+    """Apply Mid-Year and Year-End updates to a consolidated plan, by measure ID.
+
+    UPDATES are files, folders (their .xlsx files) or glob patterns. Actuals, statuses and
+    status explanations are taken from each agency's latest update; an empty cell changes
+    nothing. Targets are locked: a changed one is a target-changed error unless accepted.
+    The Changes sheet lists every change; CONSOLIDATED is never modified.
+    """
+    import datetime as dt
+
+    from ..citywide.consolidated.write import write_consolidated
+    from ..citywide.summary import sync_json, sync_text
+    from ..citywide.sync import sync_files
+
+    result = sync_files(consolidated, updates, out, schema=load_chosen_schema(None, schema_file),
+                        accept_target_changes=accept_target_changes,
+                        accept_added=accept_added, accept_removed=accept_removed,
+                        jobs=jobs, progress=file_progress)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    stamp = dt.datetime.now(dt.timezone.utc) if timestamp else None
+    write_consolidated(result.consolidation, out, timestamp=stamp)
+    click.echo(sync_json(result, out) if fmt == "json" else sync_text(result, out))
+    reports = [s.report for s in result.applied]
+    sys.exit(FOUND_ERRORS if result.updates.unreadable else exit_code(reports, strict))
+
+
+
+@click.command("diff", epilog=examples(
+    "planvalidator diff citywide-fy2027.xlsx citywide-fy2027-midyear.xlsx",
+    "planvalidator diff --format json dot-plan-v1.xlsx dot-plan-v2.xlsx"))
+@click.argument("old", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("new", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@format_option("text", "json")
+@click.option("--exit-code", "fail_on_change", is_flag=True,
+              help="Exit with 1 when there are differences (as diff(1) does); default 0.")
+@schemas_option
+def diff_command(old, new, fmt, fail_on_change):
+    """List the measures added, removed or changed between two plans or consolidated plans.
+
+    Each of OLD and NEW is an agency's plan workbook or a consolidated plan; measures are
+    matched by agency and measure ID. A plan against a consolidated plan compares that
+    agency only.
+    """
+    from ..citywide.diff import diff_files
+    from ..citywide.summary import diff_json, diff_text
+    diff = diff_files(old, new)
+    click.echo(diff_json(diff) if fmt == "json" else diff_text(diff))
+    sys.exit(FOUND_ERRORS if fail_on_change and diff.differences else OK)

@@ -1,0 +1,122 @@
+"""What the commands share: the error handling, the options, the help epilogs, progress."""
+
+from __future__ import annotations
+
+import errno
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from ..errors import PlanValidatorError
+
+OK, FOUND_ERRORS, BAD_INPUT = 0, 1, 2
+ADDIN_MODULES = ("xlwings", "xlwings_server", "starlette", "uvicorn")   # the `addin` extra
+
+
+class Failure(click.ClickException):
+    """A plain-language error for the user; exit code 2."""
+    exit_code = BAD_INPUT
+
+
+class Commands(click.Group):
+    """The library's errors and unreadable or unwritable files → their sentence, exit code 2."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except PlanValidatorError as e:
+            raise Failure(str(e)) from None
+        except OSError as e:
+            if e.errno == errno.EPIPE:   # output piped into `head`: click's own quiet exit
+                raise
+            raise Failure(f"{e.filename}: {e.strerror}" if e.filename else str(e)) from None
+
+
+def schemas_option(fn):
+    """--schemas DIR: the office's own folder of schemas, for every command that loads one."""
+    return click.option("--schemas", type=click.Path(exists=True, file_okay=False, path_type=Path),
+                        metavar="DIR", expose_value=False, callback=_use_schemas,
+                        help="Folder of fyYEAR.yaml schemas to use instead of the bundled ones "
+                             "(default: $PLANVALIDATOR_SCHEMAS if set).")(fn)
+
+
+def _use_schemas(ctx, _param, directory):
+    """The loader reads the folder from the environment, so worker processes see it too;
+    the variable is restored when the command ends (for callers that stay, like tests)."""
+    from ..schema.loader import ENV_SCHEMAS
+    if directory is not None:
+        ctx.call_on_close(lambda before=os.environ.get(ENV_SCHEMAS): _setenv(ENV_SCHEMAS, before))
+        os.environ[ENV_SCHEMAS] = str(directory.resolve())
+
+
+def _setenv(name: str, value: str | None) -> None:
+    if value is None:
+        os.environ.pop(name, None)
+    else:
+        os.environ[name] = value
+
+
+def schema_options(fn):
+    """--fiscal-year, --schema (→ one `schema` argument; None: each workbook's own), --schemas."""
+    fn = schemas_option(fn)
+    fn = click.option("--schema", "schema_file", type=click.Path(exists=True, dir_okay=False,
+                      path_type=Path), help="A schema YAML to use instead of schemas/fyYEAR.yaml "
+                      "(for trying a draft schema).")(fn)
+    return click.option("--fiscal-year", "-y", type=int, metavar="YEAR",
+                        help="Fiscal year whose schema applies (default: the workbook's own, "
+                             "else the latest).")(fn)
+
+
+def load_chosen_schema(fiscal_year, schema_file):
+    """The schema the options name, or None to let each workbook's fiscal year decide."""
+    from ..schema.loader import load_schema
+    if not (fiscal_year or schema_file):
+        return None
+    return load_schema(fiscal_year, path=schema_file)
+
+
+def strict_option(fn):
+    return click.option("--strict", is_flag=True,
+                        help="Treat warnings as errors for the exit code.")(fn)
+
+
+def format_option(*choices):
+    def deco(fn):
+        return click.option("--format", "fmt", type=click.Choice(choices), default=choices[0],
+                            show_default=True, help="Output format.")(fn)
+    return deco
+
+
+def examples(*lines: str) -> str:
+    """A help epilog: every --help ends with examples."""
+    return "Examples:\n\n\b\n" + "\n".join(f"  {line}" for line in lines)
+
+
+def exit_code(reports, strict: bool) -> int:
+    if any(r.errors or (strict and r.warnings) for r in reports):
+        return FOUND_ERRORS
+    return OK
+
+
+def progress(items, label):
+    """A progress bar on a terminal; silent when piped."""
+    if not sys.stderr.isatty():
+        return items
+    return click.progressbar(items, label=label, file=sys.stderr)
+
+
+
+def file_progress(results, total):
+    """A progress bar over the files on a terminal; silent when piped."""
+    if not sys.stderr.isatty():
+        return results
+    return iterate_with_bar(results, total)
+
+
+def iterate_with_bar(results, total):
+    with click.progressbar(length=total, label="Merging", file=sys.stderr) as bar:
+        for item in results:
+            bar.update(1)
+            yield item

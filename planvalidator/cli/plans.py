@@ -1,0 +1,166 @@
+"""The commands about one plan: validate, codes, template build, schema check and export."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from .options import (BAD_INPUT, Failure, examples, exit_code, format_option, load_chosen_schema,
+                      progress, schema_options, schemas_option, strict_option)
+
+
+@click.command(epilog=examples(
+    "planvalidator validate examples/bcfd-plan-fy2028-clean.xlsx",
+    "planvalidator validate --format json --annotate checked.xlsx plan.xlsx"))
+@click.argument("files", nargs=-1, required=True,
+                type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@format_option("text", "json")
+@click.option("--annotate", "annotate_to", type=click.Path(path_type=Path), metavar="OUT",
+              help="Write a copy with failing cells marked and a Validation sheet (a folder "
+                   "when several files are given). The input is never changed.")
+@click.option("--stage", type=click.Choice(["Plan", "Mid-Year Update", "Year-End Update"]),
+              help="Validate as this plan stage instead of the one on the Agency sheet.")
+@schema_options
+@strict_option
+def validate(files, fmt, annotate_to, stage, fiscal_year, schema_file, strict):
+    """Check plan workbooks and list every finding at its cell."""
+    from ..output.annotate import annotate_workbook
+    from ..output.render import json_reports, text
+    from ..rules.validate import validate_files
+
+    if annotate_to and len(files) > 1 and annotate_to.exists() and not annotate_to.is_dir():
+        raise Failure(f"--annotate {annotate_to} must be a folder when several files are given.")
+    reports = validate_files(files, schema=load_chosen_schema(fiscal_year, schema_file),
+                             stage=stage, progress=progress if len(files) > 1 else None)
+    unreadable = any(r.unreadable for r in reports)
+    if annotate_to:
+        for path, report in zip(files, reports):
+            if report.unreadable:
+                continue
+            out = annotate_to
+            if len(files) > 1 or annotate_to.is_dir():
+                annotate_to.mkdir(parents=True, exist_ok=True)
+                out = annotate_to / f"{path.stem}.annotated.xlsx"
+            annotate_workbook(path, report, out)
+    if fmt == "json":
+        click.echo(json_reports(reports))
+    else:
+        color = sys.stdout.isatty()
+        click.echo("\n\n".join(text(r, color=color) for r in reports))
+    sys.exit(BAD_INPUT if unreadable else exit_code(reports, strict))
+
+
+
+@click.command(epilog=examples("planvalidator codes",
+                             "planvalidator codes --format markdown > docs/findings.md"))
+@format_option("text", "json", "markdown")
+def codes(fmt):
+    """List every finding code with its severity and meaning."""
+    from ..output.render import catalogue_json, catalogue_markdown, catalogue_text
+    click.echo({"text": catalogue_text, "json": catalogue_json,
+                "markdown": catalogue_markdown}[fmt]())
+
+
+
+@click.group(epilog=examples("planvalidator template build --fiscal-year 2028 -o out/"))
+def template():
+    """Build the plan templates the office distributes."""
+
+
+@template.command("build", epilog=examples(
+    "planvalidator template build --fiscal-year 2028 -o out/",
+    "planvalidator template build -y 2028 --agency BCFD --agency DOT -o out/",
+    "planvalidator template build -y 2028 --from citywide-fy2027.xlsx -o fy2028/"))
+@click.option("--fiscal-year", "-y", type=int, metavar="YEAR", required=True,
+              help="Fiscal year of the plan (its schema is fyYEAR.yaml).")
+@click.option("--agency", "agencies", multiple=True, metavar="CODE",
+              help="Pre-fill for this agency (repeatable). Without it: one blank template "
+                   "(with --from: every agency of that plan).")
+@click.option("--all", "all_agencies", is_flag=True, help="One template per catalog agency.")
+@click.option("--from", "from_plan", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              metavar="CONSOLIDATED",
+              help="Roll forward: pre-fill each agency's template from last year's consolidated "
+                   "plan (services, measures, history shifted one year; targets empty).")
+@click.option("-o", "--output", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              required=True, help="Folder to write the workbooks to (created if needed).")
+@schemas_option
+def template_build(fiscal_year, agencies, all_agencies, from_plan, out_dir):
+    """Write plan template workbooks from the schema."""
+    from ..schema.loader import load_schema
+    from ..output.templates import build_templates
+    schema = load_schema(fiscal_year)
+    if from_plan:
+        return _roll_forward(schema, from_plan, agencies, all_agencies, out_dir)
+    codes_ = list(schema.agencies) if all_agencies else list(agencies) or None
+    for path in build_templates(schema, codes_, out_dir):
+        click.echo(str(path))
+
+
+def _roll_forward(schema, from_plan, agencies, all_agencies, out_dir):
+    from ..citywide.summary import rollforward_text
+    from ..citywide.rollforward import roll_forward
+    result = roll_forward(from_plan, schema, out_dir, list(agencies) or None, all_agencies)
+    click.echo(rollforward_text(result, schema))
+
+
+
+@click.group(epilog=examples("planvalidator schema check schemas/fy2028.yaml"))
+def schema():
+    """Check the schema YAML the office edits each cycle, or export it for pandera."""
+
+
+@schema.command("check", epilog=examples("planvalidator schema check schemas/fy2028.yaml",
+                                          "planvalidator schema check --schemas our-schemas/"))
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@schemas_option
+def schema_check(paths):
+    """Load schema YAML files strictly and report what each defines.
+
+    Without PATHS: every fyYEAR.yaml of the schema folder (--schemas, $PLANVALIDATOR_SCHEMAS,
+    else the bundled one)."""
+    from ..schema.loader import available_years, load_schema, schema_dir
+    paths = paths or [schema_dir() / f"fy{year}.yaml" for year in available_years()]
+    if not paths:
+        raise Failure(f"There is no schema (fyYEAR.yaml) in {schema_dir()}.")
+    for path in paths:
+        s = load_schema(path=path)
+        click.echo(f"{path}: FY{s.fiscal_year}, template version {s.template_version}, "
+                   f"{len(s.agencies)} agencies, "
+                   f"{sum(len(a.services) for a in s.agencies.values())} services, "
+                   f"{len(s.measures.columns)} measure columns — OK")
+
+
+@schema.command("export", epilog=examples(
+    "planvalidator schema export --fiscal-year 2028 --format yaml -o measures.yaml",
+    "planvalidator schema export -y 2028 --format python --table services"))
+@click.option("--fiscal-year", "-y", type=int, required=True, metavar="YEAR",
+              help="Fiscal year whose schema to export (schemas/fyYEAR.yaml).")
+@click.option("--format", "fmt", type=click.Choice(["yaml", "python"]), default="yaml",
+              show_default=True, help="pandera's YAML (load with DataFrameSchema.from_yaml) or "
+                                      "a Python script defining `schema`.")
+@click.option("--table", type=click.Choice(["measures", "services", "agency"]),
+              default="measures", show_default=True, help="Which sheet's schema.")
+@click.option("--stage", metavar="STAGE", help="Plan stage whose required cells apply "
+                                               "(default: the first, Plan).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="File to write (default: standard output).")
+def schema_export(fiscal_year, fmt, table, stage, output):
+    """Write a sheet's schema in pandera's own form, to validate a DataFrame with pandera alone."""
+    from ..output.templates import HEADER_ROW
+    from ..rules.tables import export
+    from ..schema.loader import SchemaError, load_schema
+    try:
+        text = export(load_schema(fiscal_year), table, fmt, stage, HEADER_ROW)
+    except SchemaError as e:
+        raise Failure(str(e)) from None
+    except ImportError:   # pandera formats scripts with black, which it doesn't require
+        raise Failure("The python format needs black: pip install black "
+                      "(or use --format yaml).") from None
+    try:
+        with click.open_file(str(output) if output else "-", "w", encoding="utf-8",
+                             atomic=bool(output)) as f:
+            f.write(text)
+    except OSError as e:
+        raise Failure(f"Cannot write {output}: {e.strerror}.") from None
