@@ -8,7 +8,8 @@ from pathlib import Path
 import click
 
 from .options import (FOUND_ERRORS, OK, examples, exit_code, file_progress, format_option,
-                      load_chosen_schema, schema_options, schemas_option, strict_option)
+                      load_chosen_schema, make_folder, quiet_option, schema_options,
+                      schemas_option, strict_option, workbook_output)
 
 
 @click.command(epilog=examples(
@@ -17,7 +18,8 @@ from .options import (FOUND_ERRORS, OK, examples, exit_code, file_progress, form
     "planvalidator merge --store submissions/ -o citywide.xlsx"))
 @click.argument("sources", nargs=-1)
 @click.option("-o", "--output", "out", type=click.Path(dir_okay=False, path_type=Path),
-              required=True, help="The consolidated workbook to write (atomically).")
+              required=True, callback=workbook_output,
+              help="The consolidated workbook to write (atomically).")
 @click.option("--store", "store_dir", type=click.Path(file_okay=False, path_type=Path),
               metavar="DIR", help="Also merge the submissions in the add-in's submission store.")
 @click.option("--jobs", "-j", type=click.IntRange(1, 64), default=1, show_default=True,
@@ -33,8 +35,9 @@ from .options import (FOUND_ERRORS, OK, examples, exit_code, file_progress, form
 @format_option("text", "json")
 @schema_options
 @strict_option
+@quiet_option
 def merge(sources, out, store_dir, jobs, reject_errors, datapackage, timestamp, fmt,
-          fiscal_year, schema_file, strict):
+          fiscal_year, schema_file, strict, quiet):
     """Validate every submission and merge them into one citywide plan workbook.
 
     SOURCES are files, folders (their .xlsx files) or glob patterns, and/or the add-in's
@@ -50,13 +53,14 @@ def merge(sources, out, store_dir, jobs, reject_errors, datapackage, timestamp, 
 
     cons = merge_files(sources, out, store_dir=store_dir,
                        schema=load_chosen_schema(fiscal_year, schema_file),
-                       jobs=jobs, progress=file_progress)
-    out.parent.mkdir(parents=True, exist_ok=True)
+                       jobs=jobs, progress=None if quiet else file_progress)
+    make_folder(out.parent)
     stamp = dt.datetime.now(dt.timezone.utc) if timestamp else None
     write_consolidated(cons, out, reject_errors=reject_errors, timestamp=stamp)
     if datapackage:
-        write_datapackage(cons, datapackage)
-    click.echo(merge_json(cons, out) if fmt == "json" else merge_text(cons, out))
+        write_datapackage(cons, datapackage, source=out, created=stamp)
+    if not quiet:
+        click.echo(merge_json(cons, out) if fmt == "json" else merge_text(cons, out))
     reports = [s.report for s in cons.accepted]
     sys.exit(FOUND_ERRORS if cons.unreadable else exit_code(reports, strict))
 
@@ -69,8 +73,9 @@ def merge(sources, out, store_dir, jobs, reject_errors, datapackage, timestamp, 
 @click.argument("consolidated", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.argument("updates", nargs=-1, required=True)
 @click.option("-o", "--output", "out", type=click.Path(dir_okay=False, path_type=Path),
-              required=True, help="The synced consolidated workbook to write (atomically); "
-                                  "never one of the inputs.")
+              required=True, callback=workbook_output,
+              help="The synced consolidated workbook to write (atomically); "
+                   "never one of the inputs.")
 @click.option("--accept-target-changes", is_flag=True,
               help="Take changed targets from the updates (default: keep the approved target "
                    "and report target-changed).")
@@ -89,8 +94,9 @@ def merge(sources, out, store_dir, jobs, reject_errors, datapackage, timestamp, 
 @schemas_option
 @format_option("text", "json")
 @strict_option
+@quiet_option
 def sync_command(consolidated, updates, out, accept_target_changes, accept_added, accept_removed,
-                 jobs, timestamp, schema_file, fmt, strict):
+                 jobs, timestamp, schema_file, fmt, strict, quiet):
     """Apply Mid-Year and Year-End updates to a consolidated plan, by measure ID.
 
     UPDATES are files, folders (their .xlsx files) or glob patterns. Actuals, statuses and
@@ -107,11 +113,12 @@ def sync_command(consolidated, updates, out, accept_target_changes, accept_added
     result = sync_files(consolidated, updates, out, schema=load_chosen_schema(None, schema_file),
                         accept_target_changes=accept_target_changes,
                         accept_added=accept_added, accept_removed=accept_removed,
-                        jobs=jobs, progress=file_progress)
-    out.parent.mkdir(parents=True, exist_ok=True)
+                        jobs=jobs, progress=None if quiet else file_progress)
+    make_folder(out.parent)
     stamp = dt.datetime.now(dt.timezone.utc) if timestamp else None
     write_consolidated(result.consolidation, out, timestamp=stamp)
-    click.echo(sync_json(result, out) if fmt == "json" else sync_text(result, out))
+    if not quiet:
+        click.echo(sync_json(result, out) if fmt == "json" else sync_text(result, out))
     reports = [s.report for s in result.applied]
     sys.exit(FOUND_ERRORS if result.updates.unreadable else exit_code(reports, strict))
 

@@ -31,7 +31,39 @@ class Commands(click.Group):
         except OSError as e:
             if e.errno == errno.EPIPE:   # output piped into `head`: click's own quiet exit
                 raise
-            raise Failure(f"{e.filename}: {e.strerror}" if e.filename else str(e)) from None
+            raise Failure(os_sentence(e)) from None
+
+
+def os_sentence(e: OSError) -> str:
+    """An operating-system error as one sentence: the file and the reason, no errno."""
+    reason = e.strerror or "the operating system refused"
+    return f"Cannot use {e.filename}: {reason}." if e.filename else f"{reason}."
+
+
+def make_folder(folder: Path) -> None:
+    """Create an output's folder (and its parents) as merge, sync and --annotate do."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        why = "a file has that name" if isinstance(e, FileExistsError) else e.strerror
+        raise Failure(f"Cannot create the folder {folder}: {why}.") from None
+
+
+def workbook_output(ctx, param, value):
+    """-o of a command that writes a workbook: a file name; `-` (standard output) is refused,
+    as a terminal or pipe is no place for a zip."""
+    if value is not None and str(value) == "-":
+        raise Failure(f"{ctx.command_path} writes a workbook, not text: give -o a file name "
+                      f"such as citywide.xlsx (standard output, -, is not supported).")
+    return value
+
+
+def quiet_option(fn):
+    """-q: nothing on standard output and no progress bar; the exit code tells the result and a
+    command that cannot run still says why (on standard error)."""
+    return click.option("--quiet", "-q", is_flag=True,
+                        help="Print no report and no progress bar; the exit code tells the "
+                             "result (errors that stop the command are still shown).")(fn)
 
 
 def schemas_option(fn):
@@ -100,23 +132,33 @@ def exit_code(reports, strict: bool) -> int:
     return OK
 
 
+# The first items carry the start-up (imports, worker processes): an ETA from them alone is
+# far off, so the bar shows none until this many are done.
+ETA_AFTER = 3
+
+
 def progress(items, label):
     """A progress bar on a terminal; silent when piped."""
     if not sys.stderr.isatty():
         return items
-    return click.progressbar(items, label=label, file=sys.stderr)
-
+    return iterate_with_bar(items, len(items), label)
 
 
 def file_progress(results, total):
     """A progress bar over the files on a terminal; silent when piped."""
     if not sys.stderr.isatty():
         return results
-    return iterate_with_bar(results, total)
+    return iterate_with_bar(results, total, "Merging")
 
 
-def iterate_with_bar(results, total):
-    with click.progressbar(length=total, label="Merging", file=sys.stderr) as bar:
-        for item in results:
-            bar.update(1)
+def iterate_with_bar(items, total, label):
+    with click.progressbar(length=total, label=label, file=sys.stderr, show_eta=False) as bar:
+        for item in items:
             yield item
+            bar.show_eta = bar.pos + 1 >= ETA_AFTER
+            bar.update(1)
+
+
+def use_color() -> bool:
+    """Colour on a terminal, unless NO_COLOR is set (https://no-color.org)."""
+    return sys.stdout.isatty() and not os.environ.get("NO_COLOR")

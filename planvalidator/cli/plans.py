@@ -8,14 +8,15 @@ from pathlib import Path
 import click
 
 from .options import (BAD_INPUT, Failure, examples, exit_code, format_option, load_chosen_schema,
-                      progress, schema_options, schemas_option, strict_option)
+                      make_folder, progress, quiet_option, schema_options, schemas_option,
+                      strict_option, use_color)
 
 
 @click.command(epilog=examples(
     "planvalidator validate examples/bcfd-plan-fy2028-clean.xlsx",
     "planvalidator validate --format json --annotate checked.xlsx plan.xlsx"))
 @click.argument("files", nargs=-1, required=True,
-                type=click.Path(exists=True, dir_okay=False, path_type=Path))
+                type=click.Path(exists=True, dir_okay=False, allow_dash=True, path_type=Path))
 @format_option("text", "json")
 @click.option("--annotate", "annotate_to", type=click.Path(path_type=Path), metavar="OUT",
               help="Write a copy with failing cells marked and a Validation sheet (a folder "
@@ -24,16 +25,20 @@ from .options import (BAD_INPUT, Failure, examples, exit_code, format_option, lo
               help="Validate as this plan stage instead of the one on the Agency sheet.")
 @schema_options
 @strict_option
-def validate(files, fmt, annotate_to, stage, fiscal_year, schema_file, strict):
+@quiet_option
+def validate(files, fmt, annotate_to, stage, fiscal_year, schema_file, strict, quiet):
     """Check plan workbooks and list every finding at its cell."""
     from ..output.annotate import annotate_workbook
     from ..output.render import json_reports, text
     from ..rules.validate import validate_files
 
+    if any(str(f) == "-" for f in files):
+        raise Failure("validate reads workbooks from files, not from standard input (-): "
+                      "save the workbook and give its file name.")
     if annotate_to and len(files) > 1 and annotate_to.exists() and not annotate_to.is_dir():
         raise Failure(f"--annotate {annotate_to} must be a folder when several files are given.")
     reports = validate_files(files, schema=load_chosen_schema(fiscal_year, schema_file),
-                             stage=stage, progress=progress if len(files) > 1 else None)
+                             stage=stage, progress=progress if len(files) > 1 and not quiet else None)
     unreadable = any(r.unreadable for r in reports)
     if annotate_to:
         for path, report in zip(files, reports):
@@ -41,14 +46,12 @@ def validate(files, fmt, annotate_to, stage, fiscal_year, schema_file, strict):
                 continue
             out = annotate_to
             if len(files) > 1 or annotate_to.is_dir():
-                annotate_to.mkdir(parents=True, exist_ok=True)
                 out = annotate_to / f"{path.stem}.annotated.xlsx"
+            make_folder(out.parent)
             annotate_workbook(path, report, out)
-    if fmt == "json":
-        click.echo(json_reports(reports))
-    else:
-        color = sys.stdout.isatty()
-        click.echo("\n\n".join(text(r, color=color) for r in reports))
+    if not quiet:
+        click.echo(json_reports(reports) if fmt == "json" else
+                   "\n\n".join(text(r, color=use_color()) for r in reports))
     sys.exit(BAD_INPUT if unreadable else exit_code(reports, strict))
 
 
@@ -86,23 +89,29 @@ def template():
 @click.option("-o", "--output", "out_dir", type=click.Path(file_okay=False, path_type=Path),
               required=True, help="Folder to write the workbooks to (created if needed).")
 @schemas_option
-def template_build(fiscal_year, agencies, all_agencies, from_plan, out_dir):
+@quiet_option
+def template_build(fiscal_year, agencies, all_agencies, from_plan, out_dir, quiet):
     """Write plan template workbooks from the schema."""
     from ..schema.loader import load_schema
     from ..output.templates import build_templates
+    if all_agencies and agencies:
+        raise Failure("--all builds a template for every agency of the catalog and --agency for "
+                      "the ones named: give one of them, not both.")
     schema = load_schema(fiscal_year)
     if from_plan:
-        return _roll_forward(schema, from_plan, agencies, all_agencies, out_dir)
+        return _roll_forward(schema, from_plan, agencies, all_agencies, out_dir, quiet)
     codes_ = list(schema.agencies) if all_agencies else list(agencies) or None
     for path in build_templates(schema, codes_, out_dir):
-        click.echo(str(path))
+        if not quiet:
+            click.echo(str(path))
 
 
-def _roll_forward(schema, from_plan, agencies, all_agencies, out_dir):
+def _roll_forward(schema, from_plan, agencies, all_agencies, out_dir, quiet):
     from ..citywide.summary import rollforward_text
     from ..citywide.rollforward import roll_forward
     result = roll_forward(from_plan, schema, out_dir, list(agencies) or None, all_agencies)
-    click.echo(rollforward_text(result, schema))
+    if not quiet:
+        click.echo(rollforward_text(result, schema))
 
 
 

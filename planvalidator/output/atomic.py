@@ -7,6 +7,7 @@ pinned here, so a generated template or a consolidated plan can be compared byte
 
 from __future__ import annotations
 
+import errno
 import io
 import os
 import tempfile
@@ -16,7 +17,20 @@ from zipfile import ZIP_DEFLATED, ZipFile, ZipInfo
 
 from openpyxl.writer.excel import ExcelWriter
 
+from ..errors import PlanValidatorError
+
 FIXED_TIMESTAMP = datetime(2000, 1, 1)
+
+
+class WriteError(OSError, PlanValidatorError):
+    """An output could not be written. Still an OSError (errno, strerror); str() is one sentence
+    naming the file asked for, never the temporary file, without an errno."""
+
+    def __str__(self):
+        folder = Path(self.filename).parent
+        if self.errno == errno.ENOENT and not folder.is_dir():
+            return f"Cannot write {self.filename}: the folder {folder} does not exist."
+        return f"Cannot write {self.filename}: {self.strerror}."
 
 
 def write_atomic(path, data: bytes, *, exclusive: bool = False, mode: int | None = None) -> bool:
@@ -24,8 +38,15 @@ def write_atomic(path, data: bytes, *, exclusive: bool = False, mode: int | None
     one, even after a crash: a temporary file in the same folder is written, flushed and fsynced,
     then renamed over `path`. With exclusive=True it is linked instead, which fails rather than
     replace a file: then nothing is written and the answer is False. The temporary file never
-    stays behind. `mode` defaults to the replaced file's, or 0o644."""
+    stays behind. `mode` defaults to the replaced file's, or 0o644. A failure is a WriteError."""
     path = Path(path)
+    try:
+        return _write_atomic(path, data, exclusive, mode)
+    except OSError as e:
+        raise WriteError(e.errno, e.strerror, str(path)) from e
+
+
+def _write_atomic(path: Path, data: bytes, exclusive: bool, mode: int | None) -> bool:
     if mode is None:
         mode = path.stat().st_mode & 0o777 if path.exists() else 0o644  # mkstemp makes it 0o600
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")

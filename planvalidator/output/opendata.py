@@ -3,22 +3,65 @@ Table Schemas (types, enums, required) come from our schema.
 
 Only plans without errors are published (measures and services); plans that need revision
 appear in summary.csv alone. Validation guarantees what the Table Schemas declare, so
-`frictionless validate datapackage.json` passes.
+`frictionless validate datapackage.json` passes. Field names and titles are for the public and
+name fiscal years (`fy2025_actual`, "FY2025 Actual"), so a package holds one fiscal year: the
+latest of the plans (the city's name in its title is the first word of the schema_id).
+Files are readable by everyone (write_atomic's 0o644): they are published.
 """
 
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
+import re
+from datetime import datetime, timezone
 from pathlib import Path
 
+from ..errors import MergeError, SchemaError
 from ..schema.loader import Column
-from .atomic import write_atomic
+from .atomic import FIXED_TIMESTAMP, write_atomic
 
 FRICTIONLESS_TYPES = {"text": "string", "integer": "integer", "number": "number",
                       "dollars": "number", "measure": "number", "date": "date"}
 FORMULA_START = ("=", "+", "-", "@")
+YEAR = re.compile(r"\b(FY)?\d{4}\b")
+ACCEPTED, NEEDS_REVISION = "Accepted", "Needs revision"   # as the workbook's Summary says
+# Public-domain dedication: anyone may reuse the data without conditions, as with the
+# city's other open data; the README names it.
+LICENCE = {"name": "ODC-PDDL-1.0", "path": "https://opendatacommons.org/licenses/pddl/1-0/",
+           "title": "Open Data Commons Public Domain Dedication and License v1.0"}
+DESCRIPTION = ("The performance plans {city}'s agencies submitted for fiscal year {year}: the "
+               "services each agency delivers, the measures it reports on them with their "
+               "targets and actuals, and whether the performance office accepted each plan. "
+               "Measures and services are published for accepted plans only.")
+# (table, title, description) of the resources taken from the plans' sheets
+TABLES = (
+    ("measures", "Performance measures, FY{year}",
+     "One row per performance measure of each accepted FY{year} plan: what is measured and how, "
+     "the results of earlier years, the target for FY{year} and the actuals reported so far."),
+    ("services", "Services, FY{year}",
+     "One row per service of each accepted FY{year} plan: its number and name in the budget, "
+     "its pillar of the Mayor's Action Plan, its budget and what it does."),
+)
+AGENCY_FIELDS = [
+    {"name": "agency_code", "title": "Agency Code", "type": "string", "constraints": {"required": True}},
+    {"name": "agency_name", "title": "Agency Name", "type": "string"},
+    {"name": "fiscal_year", "title": "Fiscal Year", "type": "integer"},
+]
+SUMMARY_TITLE = "Agency plans, FY{year}"
+SUMMARY_DESCRIPTION = ("One row per agency that submitted a plan: its stage, how many services "
+                       "and measures it holds, and whether the performance office accepted it "
+                       "or asked for a revision.")
+SUMMARY_FIELDS = AGENCY_FIELDS + [
+    {"name": "stage", "title": "Plan Stage", "type": "string"},
+    {"name": "service_count", "title": "Number of Services", "type": "integer"},
+    {"name": "measure_count", "title": "Number of Measures", "type": "integer"},
+    {"name": "review_status", "title": "Review Status", "type": "string",
+     "description": "Accepted, or Needs revision when the plan has errors to correct.",
+     "constraints": {"enum": [ACCEPTED, NEEDS_REVISION]}},
+]
 
 
 def csv_text(value) -> str:
@@ -35,10 +78,11 @@ def csv_text(value) -> str:
 
 
 def table_field(column: Column, schema) -> dict:
-    """A schema column as a Frictionless Table Schema field: type, enum, required, minimum,
-    pattern, unique — all of which validation guarantees for a plan without errors."""
-    field = {"name": column.key, "title": column.label,
-             "type": FRICTIONLESS_TYPES[column.type]}
+    """A schema column as a Frictionless Table Schema field named for the public (`fy2025_actual`,
+    "FY2025 Actual"): type, enum, required, minimum, pattern, unique — all of which validation
+    guarantees for a plan without errors."""
+    title = public_title(column, schema.fiscal_year)
+    field = {"name": public_name(title), "title": title, "type": FRICTIONLESS_TYPES[column.type]}
     constraints = {}
     if column.required is True:
         constraints["required"] = True
@@ -55,21 +99,38 @@ def table_field(column: Column, schema) -> dict:
     return field
 
 
-AGENCY_FIELDS = [
-    {"name": "agency_code", "title": "Agency Code", "type": "string", "constraints": {"required": True}},
-    {"name": "agency_name", "title": "Agency Name", "type": "string"},
-    {"name": "fiscal_year", "title": "Fiscal Year", "type": "integer"},
-]
+def public_title(column: Column, fiscal_year: int) -> str:
+    """The column's label; a measure value whose label names no year ("Mid-Year Actual") is of
+    the plan's own year, which the public can't guess from the file: it is named."""
+    if column.type == "measure" and not YEAR.search(column.label):
+        return f"FY{fiscal_year} {column.label}"
+    return column.label
 
 
-def write_datapackage(cons, out_dir: Path) -> None:
-    out_dir.mkdir(parents=True, exist_ok=True)
+def public_name(title: str) -> str:
+    """"FY2025 Actual" → fy2025_actual, "Budget ($)" → budget."""
+    return re.sub(r"[^a-z0-9]+", "_", title.lower()).strip("_")
+
+
+def write_datapackage(cons, out_dir: Path, source: Path | None = None,
+                      created: datetime | None = None) -> None:
+    """The open data of `cons` in `out_dir`. `source`: the consolidated workbook, already written
+    (named with its SHA-256 in the package's sources); `created`: the merge's document time
+    (None: the fixed one, so that the same inputs give the same bytes)."""
     accepted = cons.accepted
-    published = [s for s in accepted if not s.report.errors]
-    schema = accepted[0].plan.schema if accepted else None
-    resources = []
-    for name, table in (("measures", "measures"), ("services", "services")):
-        columns = getattr(schema, table).columns if schema else ()
+    if not accepted:
+        raise MergeError("There is no plan to publish as open data.")
+    # A package has one set of field names, and they name fiscal years: it holds one year.
+    schema = max((s.plan.schema for s in accepted), key=lambda s: s.fiscal_year)
+    year = schema.fiscal_year
+    published = [s for s in accepted if not s.report.errors and s.fiscal_year == year]
+    tables = []
+    for table, title, description in TABLES:
+        columns = getattr(schema, table).columns
+        fields = AGENCY_FIELDS + [table_field(c, schema) for c in columns]
+        if len({f["name"] for f in fields}) < len(fields):
+            raise SchemaError(f"{schema.path}: two {table} columns have labels that give the "
+                              f"same open-data field name; make the labels distinct.")
         rows = []
         for sub in published:
             data = getattr(sub.plan, table)
@@ -77,24 +138,30 @@ def write_datapackage(cons, out_dir: Path) -> None:
                 rows.append([sub.agency, sub.agency_name, sub.fiscal_year] +
                             [_cell(data.values.get(c.key, [None] * len(data.rows))[i], c)
                              for c in columns])
-        fields = AGENCY_FIELDS + [table_field(c, schema) for c in columns]
+        tables.append((table, title.format(year=year), description.format(year=year), fields,
+                       rows))
+    tables.append(("summary", SUMMARY_TITLE.format(year=year), SUMMARY_DESCRIPTION, SUMMARY_FIELDS,
+                   [[s.agency, s.agency_name, s.fiscal_year, s.stage, len(s.plan.services.rows),
+                     len(s.plan.measures.rows), NEEDS_REVISION if s.report.errors else ACCEPTED]
+                    for s in accepted]))
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for name, _title, _description, fields, rows in tables:
         _write(out_dir / f"{name}.csv", [f["name"] for f in fields], rows)
-        resources.append(_resource(name, fields))
-    summary_fields = [
-        {"name": "agency_code", "type": "string", "constraints": {"required": True}},
-        {"name": "agency_name", "type": "string"}, {"name": "fiscal_year", "type": "integer"},
-        {"name": "stage", "type": "string"}, {"name": "services", "type": "integer"},
-        {"name": "measures", "type": "integer"}, {"name": "errors", "type": "integer"},
-        {"name": "warnings", "type": "integer"},
-        {"name": "status", "type": "string",
-         "constraints": {"enum": ["Accepted", "Needs revision"]}}]
-    _write(out_dir / "summary.csv", [f["name"] for f in summary_fields], [
-        [s.agency, s.agency_name, s.fiscal_year, s.stage, len(s.plan.services.rows),
-         len(s.plan.measures.rows), s.report.errors, s.report.warnings,
-         "Needs revision" if s.report.errors else "Accepted"] for s in accepted])
-    resources.append(_resource("summary", summary_fields))
-    package = {"name": "citywide-performance-plan", "title": "Citywide performance plan",
-               "resources": resources}
+    when = created.astimezone(timezone.utc) if created else FIXED_TIMESTAMP
+    city = schema.schema_id.split("-")[0].capitalize()
+    package = {
+        "name": f"{schema.schema_id}-fy{year}",
+        "title": f"{city} FY{year} agency performance plans",
+        "description": DESCRIPTION.format(city=city, year=year),
+        "licenses": [LICENCE],
+        "created": when.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "contributors": [{"title": f"{city} performance office", "email": schema.contact,
+                          "role": "publisher"}],
+    }
+    if source is not None:
+        package["sources"] = [{"title": source.name, "path": source.name,
+                               "sha256": hashlib.sha256(source.read_bytes()).hexdigest()}]
+    package["resources"] = [_resource(*table[:4]) for table in tables]
     write_atomic(out_dir / "datapackage.json", json.dumps(package, indent=2).encode())
 
 
@@ -111,9 +178,10 @@ def _cell(value, column: Column):
     return value
 
 
-def _resource(name: str, fields: list[dict]) -> dict:
-    return {"name": name, "path": f"{name}.csv", "format": "csv", "mediatype": "text/csv",
-            "encoding": "utf-8", "schema": {"fields": fields}}
+def _resource(name: str, title: str, description: str, fields: list[dict]) -> dict:
+    return {"name": name, "path": f"{name}.csv", "title": title, "description": description,
+            "format": "csv", "mediatype": "text/csv", "encoding": "utf-8",
+            "schema": {"fields": fields}}
 
 
 def _write(path: Path, header: list[str], rows: list[list]) -> None:
