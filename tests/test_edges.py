@@ -55,16 +55,16 @@ def test_annotate_into_an_unwritable_place_is_one_sentence(tmp_path):
                   "Cannot write /sys/checked.xlsx: Permission denied.")
 
 
-def test_standard_output_and_input_are_refused_clearly(tmp_path):
+def test_standard_output_and_input_are_refused_clearly(tmp_path, monkeypatch):
     plan = bad_plan(tmp_path)
-    with CliRunner().isolated_filesystem(tmp_path):
-        plain_refusal(run("merge", plan, "-o", "-"),
-                      "merge writes a workbook, not text: give -o a file name such as "
-                      "citywide.xlsx (standard output, -, is not supported).")
-        plain_refusal(run("sync", "-o", "-", plan, plan),
-                      "sync writes a workbook, not text: give -o a file name such as "
-                      "citywide.xlsx (standard output, -, is not supported).")
-        assert not Path("-").exists()
+    monkeypatch.chdir(tmp_path)
+    plain_refusal(run("merge", plan, "-o", "-"),
+                  "merge writes a workbook, not text: give -o a file name such as "
+                  "citywide.xlsx (standard output, -, is not supported).")
+    plain_refusal(run("sync", "-o", "-", plan, plan),
+                  "sync writes a workbook, not text: give -o a file name such as "
+                  "citywide.xlsx (standard output, -, is not supported).")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bcfd.xlsx"]
     plain_refusal(run("validate", "-", input=plan.read_bytes()),
                   "validate reads workbooks from files, not from standard input (-): save the "
                   "workbook and give its file name.")
@@ -80,13 +80,14 @@ def test_all_with_agency_is_refused(tmp_path):
 
 def test_quiet_prints_nothing_and_keeps_the_exit_code(tmp_path):
     plan = bad_plan(tmp_path)
-    assert (run("validate", "-q", plan).exit_code, run("validate", "-q", plan).output) == (1, "")
+    checked = run("validate", "-q", plan)
+    assert (checked.exit_code, checked.output) == (1, "")
     merged = run("merge", "--quiet", plan, "-o", tmp_path / "c.xlsx")
     assert (merged.exit_code, merged.output) == (1, "")
     assert (tmp_path / "c.xlsx").is_file()
     built = run("template", "build", "-q", "-y", "2028", "--agency", "BCFD", "-o", tmp_path / "t")
     assert (built.exit_code, built.output) == (0, "")
-    assert [p.name for p in (tmp_path / "t").iterdir()] == ["BCFD-FY2028-plan.xlsx"]
+    assert [p.name for p in (tmp_path / "t").iterdir()] == ["plan-fy2028-BCFD.xlsx"]
 
 
 def on_a_terminal(args, env):

@@ -53,7 +53,7 @@ def workbook_output(ctx, param, value):
     """-o of a command that writes a workbook: a file name; `-` (standard output) is refused,
     as a terminal or pipe is no place for a zip."""
     if value is not None and str(value) == "-":
-        raise Failure(f"{ctx.command_path} writes a workbook, not text: give -o a file name "
+        raise Failure(f"{ctx.info_name} writes a workbook, not text: give -o a file name "
                       f"such as citywide.xlsx (standard output, -, is not supported).")
     return value
 
