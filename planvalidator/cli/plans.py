@@ -37,8 +37,9 @@ def validate(files, fmt, annotate_to, stage, fiscal_year, schema_file, strict, q
                       "save the workbook and give its file name.")
     if annotate_to and len(files) > 1 and annotate_to.exists() and not annotate_to.is_dir():
         raise Failure(f"--annotate {annotate_to} must be a folder when several files are given.")
+    bar = progress if len(files) > 1 and not quiet else None
     reports = validate_files(files, schema=load_chosen_schema(fiscal_year, schema_file),
-                             stage=stage, progress=progress if len(files) > 1 and not quiet else None)
+                             stage=stage, progress=bar)
     unreadable = any(r.unreadable for r in reports)
     if annotate_to:
         for path, report in zip(files, reports):
