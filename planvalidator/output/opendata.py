@@ -5,7 +5,8 @@ Only plans without errors are published (measures and services); plans that need
 appear in summary.csv alone. Validation guarantees what the Table Schemas declare, so
 `frictionless validate datapackage.json` passes. Field names and titles are for the public and
 name fiscal years (`fy2025_actual`, "FY2025 Actual"), so a package holds one fiscal year: the
-latest of the plans (the city's name in its title is the first word of the schema_id).
+latest of the plans; plans of other years are left out of it (none in a one-year merge).
+The city's name in the package title is the first word of the schema_id.
 Files are readable by everyone (write_atomic's 0o644): they are published.
 """
 
@@ -123,7 +124,8 @@ def write_datapackage(cons, out_dir: Path, source: Path | None = None,
     # A package has one set of field names, and they name fiscal years: it holds one year.
     schema = max((s.plan.schema for s in accepted), key=lambda s: s.fiscal_year)
     year = schema.fiscal_year
-    published = [s for s in accepted if not s.report.errors and s.fiscal_year == year]
+    plans = [s for s in accepted if s.fiscal_year == year]
+    published = [s for s in plans if not s.report.errors]
     tables = []
     for table, title, description in TABLES:
         columns = getattr(schema, table).columns
@@ -143,7 +145,7 @@ def write_datapackage(cons, out_dir: Path, source: Path | None = None,
     tables.append(("summary", SUMMARY_TITLE.format(year=year), SUMMARY_DESCRIPTION, SUMMARY_FIELDS,
                    [[s.agency, s.agency_name, s.fiscal_year, s.stage, len(s.plan.services.rows),
                      len(s.plan.measures.rows), NEEDS_REVISION if s.report.errors else ACCEPTED]
-                    for s in accepted]))
+                    for s in plans]))
     out_dir.mkdir(parents=True, exist_ok=True)
     for name, _title, _description, fields, rows in tables:
         _write(out_dir / f"{name}.csv", [f["name"] for f in fields], rows)
