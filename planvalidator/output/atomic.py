@@ -8,6 +8,7 @@ pinned here, so a generated template or a consolidated plan can be compared byte
 from __future__ import annotations
 
 import errno
+import functools
 import io
 import os
 import tempfile
@@ -22,15 +23,21 @@ from ..errors import PlanValidatorError
 FIXED_TIMESTAMP = datetime(2000, 1, 1)
 
 
-class WriteError(OSError, PlanValidatorError):
-    """An output could not be written. Still an OSError (errno, strerror); str() is one sentence
-    naming the file asked for, never the temporary file, without an errno."""
+class WriteError(PlanValidatorError):
+    """An output could not be written. Raised as a subclass of the OSError that stopped it
+    (FileNotFoundError, PermissionError, ...), whose filename is the file asked for, never the
+    temporary file; str() is one sentence, without an errno."""
 
     def __str__(self):
         folder = Path(self.filename).parent
         if self.errno == errno.ENOENT and not folder.is_dir():
             return f"Cannot write {self.filename}: the folder {folder} does not exist."
         return f"Cannot write {self.filename}: {self.strerror}."
+
+
+@functools.cache
+def _write_error(kind: type[OSError]) -> type:
+    return type("WriteError", (WriteError, kind), {})
 
 
 def write_atomic(path, data: bytes, *, exclusive: bool = False, mode: int | None = None) -> bool:
@@ -43,7 +50,7 @@ def write_atomic(path, data: bytes, *, exclusive: bool = False, mode: int | None
     try:
         return _write_atomic(path, data, exclusive, mode)
     except OSError as e:
-        raise WriteError(e.errno, e.strerror, str(path)) from e
+        raise _write_error(type(e))(e.errno, e.strerror, str(path)) from e
 
 
 def _write_atomic(path: Path, data: bytes, exclusive: bool, mode: int | None) -> bool:
