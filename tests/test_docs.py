@@ -5,9 +5,10 @@ How a block runs depends on the word after its opening fence:
 
 - console: each line starting with "$ " is a command; the lines after it, up to the next "$ ",
   are what it prints (stdout and stderr), compared exactly. A last line "..." shortens a
-  listing: only the lines above it are compared. "# exits N" after a command: it must exit N.
+  listing: only the lines above it are compared. A comment after a command ending in "exits N"
+  (`# ... exits 1`): it must exit with N.
 - bash: each command (a line; a trailing backslash joins lines; comment lines are skipped) must
-  exit with 0, or with N when the line ends in the comment "# exits N".
+  exit with 0, or with N when its comment ends in "exits N".
 - python: executed on its own, in a fresh namespace (so every import it needs is in it).
 - pycon: a doctest (ELLIPSIS).
 - yaml: must parse.
@@ -72,7 +73,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md")), ROOT / "examples" / "README.md"]
 FENCE = re.compile(r"^( *)```(\S*)\s*$")
 SKIP = re.compile(r"^\s*<!-- docs-test: skip \((.+)\) -->\s*$")
-EXITS = re.compile(r"#\s*exits (\d+)\s*$")
+EXITS = re.compile(r"#.*\bexits (\d+)\s*$")
 RUNNABLE = {"console", "bash", "python", "pycon", "yaml"}
 DEFAULT_URLS = ("http://127.0.0.1:8000", "https://plans.example.gov")
 
