@@ -147,7 +147,8 @@ class Page:
             return self.serve(words[2:], assignments)
         if words[:1] == ["planvalidator"] and not set(words) & {"|", "&&", ";", ">", "<"}:
             with contextlib.chdir(self.sandbox):
-                result = CliRunner(env={**self.env, **assignments}).invoke(cli, words[1:])
+                result = CliRunner(env={**self.env, **assignments}).invoke(
+                    cli, words[1:], prog_name="planvalidator")
             if result.exception and not isinstance(result.exception, SystemExit):
                 return -1, f"raised {result.exception!r}"
             return result.exit_code, self.clean(result.output)
