@@ -58,6 +58,7 @@ import sys
 import time
 import tomllib
 from dataclasses import dataclass, field
+from importlib import metadata
 from pathlib import Path
 
 import httpx
@@ -76,7 +77,6 @@ PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md")), ROOT / "exam
 FENCE = re.compile(r"^( *)```(\S*)\s*$")
 SKIP = re.compile(r"^\s*<!-- docs-test: skip \((.+)\) -->\s*$")
 EXITS = re.compile(r"#.*\bexits (\d+)\s*$")
-RUNNABLE = {"console", "bash", "python", "pycon", "yaml"}
 DEFAULT_URLS = ("http://127.0.0.1:8000", "https://plans.example.gov")
 
 
@@ -91,7 +91,11 @@ class Block:
 
     @property
     def where(self) -> str:
-        return f"{self.page.relative_to(ROOT)}:{self.line}"
+        return self.at(-1)
+
+    def at(self, i: int) -> str:
+        """file:line of the block's line i (0: the first line inside the fences)."""
+        return f"{self.page.relative_to(ROOT)}:{self.line + 1 + i}"
 
 
 def blocks(page: Path) -> list[Block]:
@@ -185,7 +189,8 @@ class Page:
                 if httpx.get(self.url + "/taskpane.html", timeout=1).status_code == 200:
                     return 0, ""
             except httpx.TransportError:
-                time.sleep(0.2)
+                pass
+            time.sleep(0.2)
         self.stop()
         return 1, (self.sandbox / "serve.log").read_text(errors="replace")
 
@@ -212,8 +217,8 @@ def install(part: str) -> str | None:
         for requirement in defined[extra]:
             name = re.match(r"[\w.-]+", requirement).group(0)
             try:
-                __import__("importlib.metadata").metadata.distribution(name)
-            except Exception:
+                metadata.distribution(name)
+            except metadata.PackageNotFoundError:
                 return f"the extra {extra!r} needs {name}, which is not installed"
     return None
 
@@ -223,26 +228,28 @@ INSTALL = re.compile(r"^(python3 -m venv|\. \.venv/bin/activate|pip install)")
 
 def run_commands(page: Page, block: Block) -> list[str]:
     """A bash block: every command exits as documented."""
-    joined, pending = [], ""
-    for line in block.body:
+    joined, pending, first = [], "", 0
+    for i, line in enumerate(block.body):
+        if not pending:
+            first = i
         if line.endswith("\\"):
             pending += line[:-1] + " "
             continue
-        joined.append(pending + line)
+        joined.append((first, pending + line))
         pending = ""
-    for offset, line in enumerate(joined):
+    for i, line in joined:
         if not line.strip() or line.lstrip().startswith("#"):
             continue
         expected = int(EXITS.search(line).group(1)) if EXITS.search(line) else 0
         parts = [p.strip() for p in line.split(" && ")]
         while parts and INSTALL.match(parts[0]):
             if why := install(parts.pop(0)):
-                page.problems.append(f"{block.where}: {why}")
+                page.problems.append(f"{block.at(i)}: {why}")
         for n, part in enumerate(parts):
             code, output = page.run(part)
             want = expected if n == len(parts) - 1 else 0
             if code != want:
-                page.problems.append(f"{block.where}: `{part}` exited {code}, not {want}:\n{output}")
+                page.problems.append(f"{block.at(i)}: `{part}` exited {code}, not {want}:\n{output}")
     return block.body
 
 
@@ -251,7 +258,7 @@ def run_console(page: Page, block: Block) -> list[str]:
     real, i, body = [], 0, block.body
     while i < len(body):
         if not body[i].startswith("$ "):
-            page.problems.append(f"{block.where}: line {i + 1} of the block is not a `$ ` command")
+            page.problems.append(f"{block.at(i)}: not a `$ ` command")
             return body
         command = body[i][2:]
         end = next((j for j in range(i + 1, len(body)) if body[j].startswith("$ ")), len(body))
@@ -261,9 +268,9 @@ def run_console(page: Page, block: Block) -> list[str]:
         if shown and shown[-1].strip() == "...":
             lines = lines[:len(shown) - 1] + [shown[-1]]
         if lines != shown:
-            page.problems.append(f"{block.where}: `{command}` printed\n" + "\n".join(lines))
+            page.problems.append(f"{block.at(i)}: `{command}` printed\n" + "\n".join(lines))
         if (m := EXITS.search(command)) and code != int(m.group(1)):
-            page.problems.append(f"{block.where}: `{command}` exited {code}, not {m.group(1)}")
+            page.problems.append(f"{block.at(i)}: `{command}` exited {code}, not {m.group(1)}")
         real += [body[i], *lines]
         i = end
     return real
