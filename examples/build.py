@@ -4,6 +4,7 @@
     python examples/build.py --out DIR    # write them to DIR instead
     python examples/build.py --readme     # rerun the commands shown in examples/README.md
                                           # and paste their output there
+    python examples/build.py --cycle DIR  # the FY2027 plans and updates of docs/cycle.md
 
 Each example is a real Baltimore agency with its real catalog services, filled in as an agency
 analyst would fill the template: the clean ones pass validation, the others carry the mistakes
@@ -627,6 +628,60 @@ def build(example: Example):
     return wb
 
 
+# ---- the inputs of docs/cycle.md ----------------------------------------------------------------
+
+def as_fy2027_plan(example: Example, file: str, prepared_by: str, submitted: dt.date,
+                   services=(), measures=()) -> Example:
+    """An FY2027 update example as the agency sent it at the Plan stage in spring 2026: the
+    same services and measures (plus `services` and `measures`), actuals and statuses empty."""
+    cleared = [replace(m, midyear_actual=None, yearend_actual=None, status=None,
+                       status_explanation=None) for m in example.measures]
+    plan_fields = dict(example.fields, fiscal_year=2027, stage="Plan", prepared_by=prepared_by,
+                       approval_date=submitted - dt.timedelta(days=3), submission_date=submitted)
+    return replace(example, file=file, template_year=2027, fields=plan_fields,
+                   services=example.services + list(services), measures=cleared + list(measures))
+
+
+# The Fire Department's FY2027 plan has one more service, which the FY2028 catalog dropped.
+BCFD_EMERGENCY_MANAGEMENT = Service(608, 2_480_000, "Emergency operations center and citywide "
+                                                    "preparedness.")
+BCFD_EMERGENCY_MEASURES = [
+    Measure("BCFD-608-01", 608, "Percent of emergency operations center activations with an "
+            "after-action review within 30 days", "Effectiveness", "Percent", "Increase",
+            "Quarterly", "OEM after-action log", 0.70, 0.75, 0.80, 0.78, 0.85),
+    Measure("BCFD-608-02", 608, "Residents trained in emergency preparedness", "Output", "Count",
+            "Increase", "Quarterly", "OEM training roster", 2_100, 2_400, 2_500, 1_300, 2_700,
+            key_measure="No"),
+]
+
+# folder -> the workbooks in it, as docs/cycle.md lays them out
+CYCLE = {
+    "submissions/fy2027": [
+        as_fy2027_plan(BCFD_PLAN, "bcfd-plan-fy2027.xlsx", "Dana Reyes", dt.date(2026, 4, 13),
+                       [BCFD_EMERGENCY_MANAGEMENT], BCFD_EMERGENCY_MEASURES),
+        as_fy2027_plan(DOT_MIDYEAR, "dot-plan-fy2027.xlsx", "Kevin Osei", dt.date(2026, 4, 15)),
+        as_fy2027_plan(OPI_YEAREND, "opi-plan-fy2027.xlsx", "Priya Natarajan",
+                       dt.date(2026, 4, 10)),
+    ],
+    "updates/midyear": [DOT_MIDYEAR],
+    # the same update with a changed target: DOT-683-03's approved 200 became 180
+    "updates/midyear-v2": [replace(DOT_MIDYEAR, file="dot-midyear-fy2027-v2.xlsx",
+                                   measures=changed(DOT_MEASURES, {"DOT-683-03": {"target": 180}}))],
+    "updates/yearend": [OPI_YEAREND],
+}
+
+
+def write_cycle(folder: Path) -> list[Path]:
+    """The FY2027 plans and updates docs/cycle.md works with, written under `folder`."""
+    written = []
+    for sub, examples in CYCLE.items():
+        (folder / sub).mkdir(parents=True, exist_ok=True)
+        for example in examples:
+            save_workbook(build(example), folder / sub / example.file)
+            written.append(folder / sub / example.file)
+    return written
+
+
 # ---- the README's console blocks ------------------------------------------------------------
 
 README = HERE / "README.md"
@@ -663,7 +718,13 @@ def main(argv=None) -> None:
                         help="folder to write the examples to (default: examples/)")
     parser.add_argument("--readme", action="store_true",
                         help="rerun the commands in examples/README.md and paste their output")
+    parser.add_argument("--cycle", type=Path, metavar="DIR",
+                        help="write the FY2027 plans and updates docs/cycle.md uses into DIR")
     args = parser.parse_args(argv)
+    if args.cycle:
+        for path in write_cycle(args.cycle):
+            print(path)
+        return
     if args.readme:
         README.write_text(readme_with_output(README.read_text(encoding="utf-8")), encoding="utf-8")
         print(README)
