@@ -26,8 +26,7 @@ def status(sub: Submission) -> str:
 
 def plan_title(years: list[int]) -> str:
     """'FY2028 Citywide Performance Plan': the workbook's title and its sheets' titles."""
-    return " ".join(f"FY{y}" for y in years) + " Citywide Performance Plan" if years else \
-        "Citywide Performance Plan"
+    return " ".join([" and ".join(f"FY{y}" for y in years), "Citywide Performance Plan"]).strip()
 
 
 def summary(wb, accepted: list[Submission], years: list[int],
