@@ -36,7 +36,7 @@ def summary(wb, accepted: list[Submission], years: list[int],
     ws.cell(1, 1, f"{plan_title(years)} — Summary of the agencies' plans, {when}").font = TITLE_FONT
     ws.row_dimensions[1].height = 24
     top = SUMMARY_HEADER_ROW
-    header(ws, SUMMARY_HEADER, [12, 40, 10, 16, 10, 10, 10, 10, 8, 10, 10, 12, 40, 15],
+    header(ws, SUMMARY_HEADER, [12, 48, 10, 16, 10, 10, 10, 10, 8, 10, 10, 12, 40, 15],
            row=top, freeze=f"B{top + 1}")
     totals = dict.fromkeys(SUMMED, 0)
     for row, sub in enumerate(accepted, start=top + 1):
