@@ -23,6 +23,7 @@ import pytest
 from click.testing import CliRunner
 
 from planvalidator.cli import main
+from plans import measure, plan_file, sheets
 from test_cycle import DOT_MIDYEAR, fy2027_plans
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
@@ -145,6 +146,19 @@ def test_cells_with_findings_are_marked_in_measures_and_services(city):
     assert [c.value for c in ids] == ["BCRP-648-02", "BCRP-648-02", "BCRP648-3"]
 
 
+def test_a_warning_marks_its_cell_amber_and_an_error_beats_a_warning(tmp_path):
+    plan_file(tmp_path / "bcfd.xlsx", sheets([
+        measure("BCFD-609-01", 609, target=0),                  # zero-target: a warning
+        measure("BCFD-602-01", 602, target=-5)]))               # negative-value: an error
+    out = tmp_path / "out" / "c.xlsx"
+    out.parent.mkdir()
+    run("merge", tmp_path / "bcfd.xlsx", "-o", out)
+    ws = book(out)["Measures"]
+    target = [c.value for c in ws[1]].index("FY2028 Target")
+    assert [(r[3].value, r[target].value, fill(r[target])) for r in ws.iter_rows(min_row=2)] == [
+        ("BCFD-609-01", 0, AMBER), ("BCFD-602-01", -5, RED)]
+
+
 # --- item 5: fit to hand to the Mayor ------------------------------------------------------
 
 def test_summary_title_total_and_headers_that_fit(city):
@@ -169,7 +183,8 @@ def test_summary_title_date_is_the_merge_time_with_timestamp(tmp_path):
     run("merge", FY2028[0], "-o", out, "--timestamp")
     title = book(out)["Summary"]["A1"].value
     created = book(out).properties.created.date().isoformat()
-    assert title == f"FY2028 Citywide Performance Plan — Summary of the agencies' plans, {created}"
+    assert title == ("FY2028 Citywide Performance Plan — Summary of the agencies' plans, "
+                     f"{created}")
     assert created != "2000-01-01"
 
 

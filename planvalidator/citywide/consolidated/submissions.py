@@ -31,9 +31,12 @@ def plan_title(years: list[int]) -> str:
 
 def summary(wb, accepted: list[Submission], years: list[int],
             timestamp: dt.datetime | None) -> None:
+    """The title (the document's date: fixed unless --timestamp, so the same inputs give the
+    same bytes), the header, a row per agency and the Total row under the table."""
     ws = wb.create_sheet("Summary")
     when = (timestamp or FIXED_TIMESTAMP).date().isoformat()
-    ws.cell(1, 1, f"{plan_title(years)} — Summary of the agencies' plans, {when}").font = TITLE_FONT
+    title = f"{plan_title(years)} — Summary of the agencies' plans, {when}"
+    ws.cell(1, 1, title).font = TITLE_FONT
     ws.row_dimensions[1].height = 24
     top = SUMMARY_HEADER_ROW
     header(ws, SUMMARY_HEADER, [12, 48, 10, 16, 10, 10, 10, 10, 8, 10, 10, 12, 40, 15],

@@ -12,8 +12,8 @@ from ...read.plan import TableData
 from ...rules.status import computed_status
 from ...schema.loader import Schema
 from ..merge import Submission
-from .layout import (CHANGES_HEADER, FRACTION, PERCENT, SEVERITY_FILLS, WHOLE, generic_label,
-                     header, is_fraction, number_format, plain_value, table)
+from .layout import (CHANGES_HEADER, FRACTION, FRACTIONAL_TYPES, PERCENT, SEVERITY_FILLS, WHOLE,
+                     generic_label, header, is_fraction, number_format, plain_value, table)
 
 COMPUTED_STATUS = "Computed Status"  # Measures: status from actual, target and direction
 AGENCY_LABELS = ["Agency Code", "Agency Name", "Fiscal Year"]
@@ -69,7 +69,7 @@ def _rows(sheet: BigSheet, sub: Submission, data: TableData, columns, extra=None
     """Append `sub`'s rows of `data` to `sheet`, each cell with its number format and mark."""
     n = len(data.rows)
     cols = [data.values.get(c.key, [None] * n) for c in columns]
-    fractional = [c for c, column in enumerate(columns) if number_format(column.type, 0.5) == FRACTION]
+    fractional = [c for c, column in enumerate(columns) if column.type in FRACTIONAL_TYPES]
     first = len(AGENCY_LABELS)
     by_row: dict[int, dict[str, str]] = {}
     for (i, key), severity in cell_marks(sub, data).items():
@@ -86,7 +86,7 @@ def _rows(sheet: BigSheet, sub: Submission, data: TableData, columns, extra=None
             if key in position:
                 c = position[key]
                 own[first + c] = _variant(percent, severity, is_fraction(values[c]))
-        row = [sub.agency, sub.agency_name, sub.fiscal_year] + values + (extra[i:i + 1] if extra else [])
+        row = [sub.agency, sub.agency_name, sub.fiscal_year, *values, *(extra or ())[i:i + 1]]
         sheet.rows.append((row, _variant(percent, None, False), own))
 
 
