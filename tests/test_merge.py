@@ -41,19 +41,19 @@ def rows(path, sheet):
 def test_summary_cell_by_cell(merged):
     out, _ = merged
     d = dt.datetime
-    assert rows(out, "Summary") == [
+    assert rows(out, "Summary")[1:-1] == [   # under the title, above the Total row
         ("Agency Code", "Agency Name", "Fiscal Year", "Stage", "Services", "Measures",
          "Key Measures", "Missing Targets", "Errors", "Warnings", "Template Version",
          "Submission Date", "Source File", "Status"),
         ("BCFD", "Baltimore City Fire Department", 2028, "Plan", 4, 11, 6, 0, 0, 0, "2028.1",
          d(2027, 4, 14), "bcfd-plan-fy2028-clean.xlsx", "Accepted"),
-        ("BCHD", "Baltimore City Health Department", 2028, "Plan", 3, 8, 3, 0, 2, 0, "2028.1",
+        ("BCHD", "Baltimore City Health Department", 2028, "Plan", 3, 8, 3, 1, 2, 0, "2028.1",
          d(2027, 4, 11), "bchd-plan-fy2028-percent-as-text.xlsx", "Needs revision"),
         ("BCRP", "Baltimore City Department of Recreation and Parks", 2028, "Plan", 3, 9, 4, 0, 3,
          0, "2028.1", d(2027, 4, 9), "bcrp-plan-fy2028-duplicate-ids.xlsx", "Needs revision"),
         ("BPD", "Baltimore Police Department", 2028, "Plan", 3, 8, 4, 0, 3, 0, "2028.1",
          d(2027, 4, 16), "bpd-plan-fy2028-not-in-list.xlsx", "Needs revision"),
-        ("DHCD", "Department of Housing and Community Development", 2028, "Plan", 3, 8, 5, 0, 4,
+        ("DHCD", "Department of Housing and Community Development", 2028, "Plan", 3, 8, 5, 8, 4,
          0, "2027.2", d(2027, 4, 14), "dhcd-plan-fy2028-outdated-template.xlsx", "Needs revision"),
         ("DOT", "Department of Transportation", 2027, "Mid-Year Update", 4, 11, 6, 0, 0, 0,
          "2027.2", d(2027, 2, 4), "dot-midyear-fy2027-clean.xlsx", "Accepted"),
@@ -70,7 +70,7 @@ def test_findings_sheet_holds_exactly_what_validate_says(merged):
     out, _ = merged
     found = {}
     for row in rows(out, "Findings")[1:]:
-        agency, source, location, severity, code, measure_id, column, value, message, hint = row
+        agency, source, location, severity, code, measure_id, column, value, message, hint, submission = row
         found.setdefault(source, []).append((location.split(" › ")[-1], code, message))
     expected = {}
     for path in sorted(EXAMPLES.glob("*.xlsx")):
@@ -113,7 +113,7 @@ def test_same_inputs_same_bytes_and_jobs_agree(merged, tmp_path):
 def test_json_summary(tmp_path):
     result = run("merge", EXAMPLES, "-o", tmp_path / "c.xlsx", "--format", "json")
     data = json.loads(result.output)
-    assert data["totals"] == {"measures": 83, "missing_targets": 4, "errors": 18, "warnings": 0}
+    assert data["totals"] == {"measures": 83, "missing_targets": 13, "errors": 18, "warnings": 0}
     assert [a["agency"] for a in data["agencies"]][:2] == ["BCFD", "BCHD"]
 
 
@@ -121,7 +121,7 @@ def test_reject_errors_keeps_only_clean_agencies_in_measures(tmp_path):
     out = tmp_path / "c.xlsx"
     run("merge", EXAMPLES, "-o", out, "--reject-errors")
     assert {r[0] for r in rows(out, "Measures")[1:]} == {"BCFD", "DOT", "OPI"}
-    assert len(rows(out, "Summary")) == 1 + 9
+    assert len(rows(out, "Summary")) == 2 + 9 + 1   # title, header, agencies, Total
 
 
 def test_unreadable_file_is_left_out_by_name(tmp_path):

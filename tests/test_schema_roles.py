@@ -206,7 +206,7 @@ def test_renamed_yes_still_marks_key_measures(tmp_path):
     assert cons.accepted[0].report.findings == []
     write_consolidated(cons, out)
     summary = openpyxl.load_workbook(out)["Summary"]
-    assert (summary["G1"].value, summary["G2"].value) == ("Key Measures", 1)
+    assert (summary["G2"].value, summary["G3"].value) == ("Key Measures", 1)   # under the title
 
 
 def test_measure_id_pattern_and_parts_come_from_the_yaml(tmp_path):

@@ -6,14 +6,14 @@ import json
 
 from ..output.render import plural
 from .sync import SYNC_CODES
+from .targets import missing_targets
 
 
 def merge_summary(cons, out) -> dict:
     """What a merge did, as data: the same for the text table and --format json."""
     agencies = [{"agency": s.agency, "stage": s.stage, "fiscal_year": s.fiscal_year,
                  "measures": len(s.plan.measures.rows),
-                 "missing_targets": sum(1 for f in s.report.findings
-                                        if f.code in ("missing-target", "placeholder-target")),
+                 "missing_targets": missing_targets(s.plan),
                  "errors": s.report.errors, "warnings": s.report.warnings,
                  "status": "Needs revision" if s.report.errors else "Accepted",
                  "source": s.name} for s in cons.accepted]

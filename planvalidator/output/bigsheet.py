@@ -24,7 +24,9 @@ _CELL_STYLE = re.compile(rb'<c r="([A-Z]+)(\d+)"(?: s="(\d+)")?')
 @dataclass
 class BigSheet:
     """Rows for one sheet: `rows` are (values, variant) where variant picks the prototype row
-    (0 = the first row under the header) whose styles the values take."""
+    (0 = the first row under the header) whose styles the values take, or (values, variant,
+    cells) where `cells` maps a column (0-based) to the variant that one cell takes instead
+    (a cell marked with a fill, a fraction in a column of whole numbers)."""
     ws: object                     # the openpyxl worksheet holding header + prototype rows
     width: int
     variants: int = 1
@@ -72,10 +74,15 @@ def _rewrite(sheet: BigSheet, xml: bytes) -> bytes:
         if s and variant < sheet.variants:
             styles[variant][c] = f' s="{s.decode()}"'
     out = [header.decode()]
-    for r, (values, variant) in enumerate(sheet.rows, start=2):
+    for r, (values, variant, *own) in enumerate(sheet.rows, start=2):
         style = styles[variant]
-        cells = "".join(_cell(f"{letters[c]}{r}", style[c], v) for c, v in enumerate(values)
-                        if v is not None)
+        if own and own[0]:
+            style = list(style)
+            for c, v in own[0].items():
+                style[c] = styles[v][c]
+        cells = "".join(_cell(f"{letters[c]}{r}", style[c], v) if v is not None else
+                        f'<c r="{letters[c]}{r}"{style[c]}/>'   # an empty cell with a mark
+                        for c, v in enumerate(values) if v is not None or (own and c in own[0]))
         out.append(f'<row r="{r}">{cells}</row>')
     last = f"{letters[-1]}{max(len(sheet.rows) + 1, 2)}"
     head = re.sub(rb'<dimension ref="[^"]*"/>', f'<dimension ref="A1:{last}"/>'.encode(), head)

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ...errors import ConsolidatedError
-from .write import CHANGES_HEADER, FINDINGS_HEADER, SOURCES_HEADER, SUMMARY_HEADER
+from .layout import CHANGES_HEADER, FINDINGS_HEADER, SOURCES_HEADER, SUMMARY_HEADER, TOTAL
 from ...findings import Finding, Report
 from ..merge import Submission
 from ...read.plan import Plan, read_plan
@@ -26,6 +26,7 @@ from ...read.xlsx import UnreadableWorkbook, read_xlsx
 
 SHEETS = ("Summary", "Measures", "Services", "Findings", "Sources", "Changes")
 AGENCY_COLUMNS = ("Agency Code", "Agency Name", "Fiscal Year")
+HEADER_WITHIN = 5   # rows a sheet's header may sit under (Summary has a title above it)
 
 
 @dataclass
@@ -95,7 +96,8 @@ def read_consolidated(path: str | Path, schema: Schema | None = None) -> Citywid
     def sheet(name):
         return sheets.get(by_name.get(name.casefold(), ""), [])
 
-    summary = _records(sheet("Summary"), SUMMARY_HEADER, "Summary", path)
+    summary = [r for r in _records(sheet("Summary"), SUMMARY_HEADER, "Summary", path)
+               if not (r["Agency Code"] == TOTAL and r["Agency Name"] is None)]   # its Total row
     if not summary:
         raise ConsolidatedError(f"{path.name} holds no agency plans (its Summary sheet is empty).")
     years = sorted({r["Fiscal Year"] for r in summary})
@@ -186,16 +188,19 @@ def _plain_row(row: list, width: int) -> list:
 
 
 def _records(rows: list[list], header: list[str], sheet: str, path: Path, as_rows=False):
-    """Rows under a header row 1 with these labels: dicts by label (or lists in header order)."""
+    """Rows under a header row with these labels (row 1, or under a title: the first row
+    that starts with the first label): dicts by label (or lists in header order)."""
     if not rows:
         return []
-    found = {_norm(v): c for c, v in enumerate(rows[0]) if isinstance(v, str)}
+    top = next((r for r, row in enumerate(rows[:HEADER_WITHIN])
+                if row and _norm(row[0]) == _norm(header[0])), 0)
+    found = {_norm(v): c for c, v in enumerate(rows[top]) if isinstance(v, str)}
     lacking = [h for h in header if _norm(h) not in found]
     if lacking:
         raise ConsolidatedError(f"{path.name}: the {sheet} sheet has no column '{lacking[0]}'.")
     index = [found[_norm(h)] for h in header]
     out = []
-    for row in rows[1:]:
+    for row in rows[top + 1:]:
         if not any(v is not None and v != "" for v in row):
             continue
         values = [_plain(row[c]) if c < len(row) else None for c in index]

@@ -1,0 +1,165 @@
+"""The sheets of plan values: Measures and Services (every accepted plan's rows) and Changes
+(what sync changed). Big sheets: their rows are written by output/bigsheet.py, each cell taking
+the style of a prototype row — its number format, and on Measures and Services the fill of the
+worst finding on the cell it came from, so that no invalid value is published unmarked."""
+
+from __future__ import annotations
+
+from ...a1 import first_cell
+from ...findings import ERROR, SEVERITY_ORDER, WARNING
+from ...output.bigsheet import BigSheet
+from ...read.plan import TableData
+from ...rules.status import computed_status
+from ...schema.loader import Schema
+from ..merge import Submission
+from .layout import (CHANGES_HEADER, FRACTION, FRACTIONAL_TYPES, PERCENT, SEVERITY_FILLS, WHOLE,
+                     generic_label, header, is_fraction, number_format, plain_value, table)
+
+COMPUTED_STATUS = "Computed Status"  # Measures: status from actual, target and direction
+AGENCY_LABELS = ["Agency Code", "Agency Name", "Fiscal Year"]
+AGENCY_WIDTHS = [10, 30, 8]
+MARKED = (None, ERROR, WARNING)   # a cell's fill: none, or its worst finding's severity
+
+
+def _variant(percent: bool, mark: str | None, fraction: bool) -> int:
+    """The prototype row of a cell: a Percent measure's row or not × its mark × a fraction."""
+    return (int(percent) * len(MARKED) + MARKED.index(mark)) * 2 + int(fraction)
+
+
+def _prototypes(ws, first: int, columns, percent_rows: bool) -> int:
+    """Style the prototype rows under the header (one per _variant); the number of variants."""
+    kinds = (False, True) if percent_rows else (False,)
+    for percent in kinds:
+        for mark in MARKED:
+            for fraction in (False, True):
+                row = 2 + _variant(percent, mark, fraction)
+                for c, column in enumerate(columns, start=first):
+                    cell = ws.cell(row, c)
+                    fmt = number_format(column.type, 0.5 if fraction else 0, percent)
+                    if fmt:
+                        cell.number_format = fmt
+                    if mark:
+                        cell.fill = SEVERITY_FILLS[mark]
+    return len(kinds) * len(MARKED) * 2
+
+
+def cell_marks(sub: Submission, data: TableData) -> dict[tuple[int, str], str]:
+    """(row index, column key) → the worst severity of the findings on that cell of the plan,
+    by the cell each finding recorded and the rows and columns the plan was read from. A
+    finding whose measure ID differs from the one on its row (the plan was read back from a
+    consolidated workbook in another layout) marks nothing."""
+    index = {row: i for i, row in enumerate(data.rows)}
+    key_at = {col + 1: key for key, col in data.columns.items()}
+    ids = data.values.get("measure_id")
+    marks: dict[tuple[int, str], str] = {}
+    for f in sub.report.findings:
+        at = first_cell(f.cell) if f.sheet == data.sheet and f.severity in SEVERITY_FILLS else None
+        if at is None or at[0] not in index or at[1] not in key_at:
+            continue
+        i, key = index[at[0]], key_at[at[1]]
+        if f.measure_id and ids and ids[i] != f.measure_id:
+            continue
+        if (i, key) not in marks or SEVERITY_ORDER[f.severity] < SEVERITY_ORDER[marks[i, key]]:
+            marks[i, key] = f.severity
+    return marks
+
+
+def _rows(sheet: BigSheet, sub: Submission, data: TableData, columns, extra=None,
+          percent_of=None) -> None:
+    """Append `sub`'s rows of `data` to `sheet`, each cell with its number format and mark."""
+    n = len(data.rows)
+    cols = [data.values.get(c.key, [None] * n) for c in columns]
+    fractional = [c for c, column in enumerate(columns) if column.type in FRACTIONAL_TYPES]
+    first = len(AGENCY_LABELS)
+    by_row: dict[int, dict[str, str]] = {}
+    for (i, key), severity in cell_marks(sub, data).items():
+        by_row.setdefault(i, {})[key] = severity
+    position = {column.key: c for c, column in enumerate(columns)}
+    for i in range(n):
+        percent = bool(percent_of and percent_of[i])
+        values = [plain_value(col[i]) for col in cols]
+        own: dict[int, int] = {}
+        for c in fractional:
+            if is_fraction(values[c]):
+                own[first + c] = _variant(percent, None, True)
+        for key, severity in by_row.get(i, {}).items():
+            if key in position:
+                c = position[key]
+                own[first + c] = _variant(percent, severity, is_fraction(values[c]))
+        row = [sub.agency, sub.agency_name, sub.fiscal_year, *values, *(extra or ())[i:i + 1]]
+        sheet.rows.append((row, _variant(percent, None, False), own))
+
+
+def measures(wb, subs: list[Submission], schemas: list[Schema]) -> BigSheet:
+    ws = wb.create_sheet("Measures")
+    columns = schemas[0].measures.columns if schemas else ()
+    labels = AGENCY_LABELS + measure_labels(schemas) + [COMPUTED_STATUS]
+    header(ws, labels, AGENCY_WIDTHS + [c.width or 12 for c in columns] + [11], freeze="B2")
+    variants = _prototypes(ws, len(AGENCY_LABELS) + 1, columns, percent_rows=True)
+    sheet = BigSheet(ws, width=len(labels), variants=variants)
+    for sub, computed in zip(subs, computed_status([s.plan for s in subs])):
+        m = sub.plan.measures
+        units = m.values.get("unit", [None] * len(m.rows))
+        percent = [u == sub.plan.schema.roles.percent_unit for u in units]
+        _rows(sheet, sub, m, columns, extra=[c or None for c in computed], percent_of=percent)
+    table(ws, "Measures", len(labels), len(sheet.rows))
+    return sheet
+
+
+def services(wb, subs: list[Submission], schemas: list[Schema]) -> BigSheet:
+    ws = wb.create_sheet("Services")
+    columns = schemas[0].services.columns if schemas else ()
+    labels = AGENCY_LABELS + [c.label for c in columns]
+    header(ws, labels, AGENCY_WIDTHS + [c.width or 12 for c in columns], freeze="B2")
+    variants = _prototypes(ws, len(AGENCY_LABELS) + 1, columns, percent_rows=False)
+    sheet = BigSheet(ws, width=len(labels), variants=variants)
+    for sub in subs:
+        _rows(sheet, sub, sub.plan.services, columns)
+    table(ws, "Services", len(labels), len(sheet.rows))
+    return sheet
+
+
+def measure_labels(schemas: list[Schema]) -> list[str]:
+    """Concrete labels (FY2028 Target) when all plans share a year; else generic (FY(Y) Target)."""
+    if len(schemas) == 1:
+        return [c.label for c in schemas[0].measures.columns]
+    labels = []
+    first = schemas[0]
+    for column in first.measures.columns:
+        years = {str(s.fiscal_year + d) for s in schemas for d in range(-5, 2)}
+        label = column.label
+        for year in sorted(years, reverse=True):
+            label = label.replace(f"FY{year}", "FY{Y%+d}" % (int(year) - first.fiscal_year))
+        labels.append(generic_label(label.replace("{Y+0}", "{Y}")))
+    return labels
+
+
+# Changes: Old and New shown in their field's format; a prototype row per format.
+CHANGE_FORMATS = (None, PERCENT, WHOLE, FRACTION, '"$"#,##0', "0")
+
+
+def changes(wb, rows: list[list], subs: list[Submission], schemas: list[Schema]) -> BigSheet:
+    """Every change sync made to the plan, oldest first (earlier syncs' rows carried forward).
+    Old and New are shown as Excel shows them on a plan: by the field's type, and a Percent
+    measure's values as percents."""
+    ws = wb.create_sheet("Changes")
+    header(ws, CHANGES_HEADER, [10, 14, 24, 30, 30, 40], freeze="B2")
+    for v, fmt in enumerate(CHANGE_FORMATS[1:], start=1):
+        for c in (4, 5):
+            ws.cell(2 + v, c).number_format = fmt
+    ctype = {c.label: c.type for s in schemas for t in (s.measures, s.services) for c in t.columns}
+    percent = {(s.agency, mid) for s in subs
+               for mid, unit in zip(s.plan.measures.values.get("measure_id", []),
+                                    s.plan.measures.values.get("unit", []))
+               if unit == s.plan.schema.roles.percent_unit}
+    sheet = BigSheet(ws, width=len(CHANGES_HEADER), variants=len(CHANGE_FORMATS))
+    for row in rows:
+        agency, mid, field = row[:3]
+        own = {}
+        for c in (3, 4):
+            if isinstance(row[c], (int, float)) and not isinstance(row[c], bool):
+                fmt = number_format(ctype.get(field), row[c], (agency, mid) in percent)
+                own[c] = CHANGE_FORMATS.index(fmt) if fmt in CHANGE_FORMATS else 0
+        sheet.rows.append(([plain_value(v) for v in row], 0, own))
+    table(ws, "Changes", len(CHANGES_HEADER), len(rows))
+    return sheet
