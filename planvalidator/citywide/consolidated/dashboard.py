@@ -112,16 +112,16 @@ def dashboard(wb, subs: list[Submission], schemas: list[Schema],
     if reporting:
         roles = reporting[0].plan.schema.roles
         block = data.block("Status of measures by agency", ["Agency", *roles.statuses],
-                           [[s.agency, *_status_counts(s, roles.statuses)] for s in reporting])
+                           [[_label(s), *_status_counts(s, roles.statuses)] for s in reporting])
         colour_of = {getattr(roles, role): colour for role, colour in STATUS_COLOURS.items()}
         colours = [colour_of[status] for status in roles.statuses]
         page.bars(block, "Status of measures by agency", colours, stacked=True)
 
     block = data.block("Measures by agency", ["Agency", "Measures"],
-                       [[s.agency, len(s.plan.measures.rows)] for s in subs])
+                       [[_label(s), len(s.plan.measures.rows)] for s in subs])
     page.bars(block, "Measures by agency", [MEASURES_COLOUR])
 
-    missing = [[s.agency, n] for s in subs if (n := missing_targets(s))]
+    missing = [[_label(s), n] for s in subs if (n := missing_targets(s))]
     if missing:
         block = data.block("Measures without a target", ["Agency", "Missing Targets"], missing)
         page.bars(block, "Measures without a target (agencies with none are not shown)",
@@ -140,6 +140,10 @@ def dashboard(wb, subs: list[Submission], schemas: list[Schema],
     chart.series[0].graphicalProperties.solidFill = MEASURES_COLOUR
     page.place(chart, 8)
     ws.print_area = f"A1:{get_column_letter(PRINT_COLUMNS)}{page.row}"
+
+
+def _label(sub: Submission) -> str:
+    return sub.agency or sub.name
 
 
 def _stages(subs: list[Submission], schemas: list[Schema]) -> str:
@@ -166,7 +170,9 @@ class _Data:
             ws.cell(4, col + c, label).font = BOLD
         for r, row in enumerate(rows, start=5):
             for c, value in enumerate(row):
-                ws.cell(r, col + c, value).data_type = "s" if c == 0 else "n"
+                cell = ws.cell(r, col + c, value)
+                if isinstance(value, str):
+                    cell.data_type = "s"   # an agency code is text, even one starting with "="
         self.column += len(header) + 1
         return ws, col, len(header) - 1, len(rows)
 
@@ -194,6 +200,9 @@ class _Pages:
         """Horizontal bars of a data block, AGENCIES_PER_CHART agencies a chart, all on one
         scale; one series per value column, coloured in order."""
         ws, col, series, count = block
+        if not count:
+            self.note(f"{title}: no plan to show.")
+            return
         top = max(sum(ws.cell(r, col + c).value for c in range(1, series + 1)) if stacked
                   else max(ws.cell(r, col + c).value for c in range(1, series + 1))
                   for r in range(5, 5 + count))
