@@ -45,9 +45,10 @@ def source_tree(commit: str, into: Path) -> Path:
 def merge(pythonpath: Path, inputs: list[Path], out: Path, schema: Path | None) -> None:
     extra = ["--schema", schema] if schema else []
     env = {**os.environ, "PYTHONPATH": str(pythonpath)}
+    # run from the tree: `python -m` puts the working folder before PYTHONPATH
     done = subprocess.run([sys.executable, "-m", "planvalidator", "merge", *map(str, inputs),
-                           *map(str, extra), "-o", str(out)], env=env, capture_output=True,
-                          text=True)
+                           *map(str, extra), "-o", str(out)], env=env, cwd=pythonpath,
+                          capture_output=True, text=True)
     if done.returncode not in (0, 1) or not out.exists():   # 1: plans with errors, still written
         raise SystemExit(f"merge failed ({done.returncode}): {done.stdout}{done.stderr}")
 
