@@ -25,6 +25,7 @@ from openpyxl.worksheet.hyperlink import Hyperlink
 from ..errors import RefusedInput
 from ..findings import Report
 from .atomic import save_workbook
+from .printing import set_up_printing
 from .marks import (COLUMNS, FILLS, HEADER_FILL, HEADER_ROW, HEADER_TEXT, NO_FINDINGS, SHEET,
                     SUMMARY_ROW, TITLE_ROW, CellMark, Marks, marks)
 
@@ -142,10 +143,7 @@ def _validation_sheet(wb, found: Marks) -> None:
     last = get_column_letter(len(COLUMNS))
     ws.freeze_panes = f"A{HEADER_ROW + 1}"
     ws.auto_filter.ref = f"A{HEADER_ROW}:{last}{max(row, HEADER_ROW + 1)}"
-    ws.print_title_rows = f"{HEADER_ROW}:{HEADER_ROW}"
-    ws.page_setup.orientation = "landscape"
-    ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    set_up_printing(ws, found.title)
 
     for other in wb.worksheets:   # only one selected tab, or Excel opens with the sheets grouped
         other.sheet_view.tabSelected = other is ws

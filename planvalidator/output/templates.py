@@ -23,6 +23,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 
 from ..errors import UnknownAgency
 from .atomic import save_workbook
+from .printing import set_up_printing
 from ..schema.loader import (IDENTITY_SHEET, Column, Schema, Table, available_years, load_schema,
                              packaged_folder)
 
@@ -82,6 +83,9 @@ def build_workbook(schema: Schema, agency: str | None = None) -> Workbook:
     wb.security = WorkbookProtection(lockStructure=True)
     wb.properties.creator = "planvalidator"
     wb.properties.title = f"FY{schema.fiscal_year} Performance Plan" + (f" — {code}" if code else "")
+    for ws in wb.worksheets:
+        if ws.sheet_state == "visible":
+            set_up_printing(ws, wb.properties.title)
     wb.active = 0
     return wb
 
