@@ -83,7 +83,8 @@ def test_every_consolidated_sheet_prints_landscape_one_page_wide_with_titles(cit
     assert wb.sheetnames == CITYWIDE_SHEETS
     name = "FY2028 Citywide Performance Plan"
     for sheet in CITYWIDE_SHEETS:
-        titles = None if sheet == "Dashboard" else "$1:$1"   # the header row; charts have none
+        # the rows above the header's frozen pane: Summary's title and header; charts have none
+        titles = {"Dashboard": None, "Summary": "$1:$2"}.get(sheet, "$1:$1")
         assert page_setup(wb[sheet]) == printed(titles, name), sheet
 
 
@@ -150,13 +151,16 @@ def test_dashboard_title_and_agencies_from_the_top(midyear, citywide):
 
 
 def test_missing_targets_have_their_own_chart_and_scale(citywide):
-    """DPW's 4 missing targets drawn beside 11-measure bars were a sliver; at 7,000 measures
-    they vanished. Now: their own chart, agencies that have some, an axis up to 4."""
+    """Missing targets drawn beside 11-measure bars were slivers; at 7,000 measures they
+    vanished. Now: their own chart, only the agencies that have some (counted as Summary counts
+    them: BCHD's "about 40", DHCD's missing target column, DPW's empty targets), an axis up to
+    the largest."""
     missing = chart(citywide, "Measures without a target")
-    assert [s["values"] for s in series(missing)] == ["'Dashboard'!$S$5"]
+    assert [s["values"] for s in series(missing)] == ["'Dashboard'!$S$5:$S$7"]
     ws = openpyxl.load_workbook(citywide)["Dashboard"]
-    assert (ws["R5"].value, ws["S5"].value) == ("DPW", 4)
-    assert missing.find(".//c:valAx/c:scaling/c:max", NS).get("val") == "4"
+    assert [(ws[f"R{r}"].value, ws[f"S{r}"].value) for r in (5, 6, 7)] == [
+        ("BCHD", 1), ("DHCD", 8), ("DPW", 4)]
+    assert missing.find(".//c:valAx/c:scaling/c:max", NS).get("val") == "8"
 
 
 def pages(pdf: Path) -> int:
