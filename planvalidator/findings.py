@@ -10,7 +10,6 @@ message, and every hint that says more than the entry's fix, from them.
 from __future__ import annotations
 
 import json
-import string
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -21,16 +20,22 @@ SEVERITY_ORDER = {ERROR: 0, WARNING: 1, INFO: 2}
 DOCUMENTED = ("code", "severity", "family", "title", "explanation", "fix", "example")
 
 
-class _Formatter(string.Formatter):
-    """str.format, except that a missing number (None or NaN) under a number spec reads "none"."""
+class _Missing:
+    """A missing number (None or NaN): "none" under a number format spec such as {actual:g}."""
 
-    def format_field(self, value, spec):
-        if spec[-1:] in ("g", "f", "d") and (value is None or value != value):
-            return "none"
-        return super().format_field(value, spec)
+    def __init__(self, value):
+        self.value = value
+
+    def __format__(self, spec: str) -> str:
+        return "none" if spec[-1:] in ("g", "f", "d") else format(self.value, spec)
 
 
-_format = _Formatter().format
+class _Facts(dict):
+    """The facts a template is formatted with (str.format_map), missing numbers wrapped."""
+
+    def __getitem__(self, name):
+        value = dict.__getitem__(self, name)
+        return _Missing(value) if value is None or value != value else value
 
 
 @dataclass(frozen=True)
@@ -48,11 +53,11 @@ class Code:
     hints: dict[str, str] = field(default_factory=dict)   # variant → template; else `fix`
 
     def message(self, **facts) -> str:
-        return _format(self.messages[facts.get("variant", "")], **facts)
+        return self.messages[facts.get("variant", "")].format_map(_Facts(facts))
 
     def hint(self, **facts) -> str:
         template = self.hints.get(facts.get("variant", ""))
-        return self.fix if template is None else _format(template, **facts)
+        return self.fix if template is None else template.format_map(_Facts(facts))
 
     def as_dict(self) -> dict:
         """The documented fields (`codes --format json`)."""
