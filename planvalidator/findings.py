@@ -49,8 +49,8 @@ class Code:
     example: str
     # variant → str.format template over the finder's facts; "" is the plain sentence, and a
     # fact named `variant` picks another (e.g. a formula with an error vs one never saved).
-    messages: dict[str, str] = field(default_factory=dict)
-    hints: dict[str, str] = field(default_factory=dict)   # variant → template; else `fix`
+    messages: dict[str, str] = field(default_factory=dict, hash=False)
+    hints: dict[str, str] = field(default_factory=dict, hash=False)   # else `fix`
 
     def message(self, **facts) -> str:
         return self.messages[facts.get("variant", "")].format_map(_Facts(facts))

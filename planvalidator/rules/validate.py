@@ -3,8 +3,9 @@
 The schema YAML is compiled into three pandera DataFrameSchemas (cells, measures, services)
 whose checks are those of the rule records (checks.RULES). Pandera runs them lazily over
 frames that may hold many plans at once; one adapter turns its failure cases into findings at
-the cells the reader recorded, worded by the rule's message. Structure rules (template identity) are plain Python: they are about the
-workbook, not its data.
+the cells the reader recorded, worded by the code's catalogue entry from the rule's facts.
+Structure rules (template identity) are plain Python: they are about the workbook, not its
+data.
 """
 
 from __future__ import annotations
