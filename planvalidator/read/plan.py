@@ -244,7 +244,8 @@ def _normalize_column(schema: Schema, data: TableData, column: Column, findings)
             measure_id = ids[i] if ids and isinstance(ids[i], str) else ""
             subject = f"{column.label} of measure {measure_id}" if measure_id else column.label
             findings.append(finding(
-                "value-interpreted", {"location": f"{data.sheet}!{cell}", "subject": subject, **note},
+                "value-interpreted",
+                {"location": f"{data.sheet}!{cell}", "subject": subject, **note},
                 sheet=data.sheet, cell=cell, row=data.row_of(column.key, i),
                 column=column.label, measure_id=measure_id, value=raw))
         out.append(value)

@@ -62,5 +62,6 @@ RULES = (
     Rule("missing-status-explanation", MEASURES, status_explained,
          lands_on="status_explanation", params=_at_risk_or_off_track,
          facts=lambda plan, data, column, i, row: {"status": row["status"].iat[0]}),
-    Rule("status-inconsistent", MEASURES, status_consistent, lands_on="status", params=_thresholds, facts=_inconsistent_facts),
+    Rule("status-inconsistent", MEASURES, status_consistent, lands_on="status",
+         params=_thresholds, facts=_inconsistent_facts),
 )

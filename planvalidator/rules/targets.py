@@ -42,6 +42,7 @@ RULES = (
     Rule("placeholder-target", CELLS, real_target,
          params=lambda schema: {"placeholders": list(schema.placeholders)}),
     Rule("zero-target", CELLS, nonzero_target),
-    Rule("target-below-baseline", MEASURES, target_vs_baseline, lands_on="target", params=lambda schema: {"directions": list(schema.roles.directions)},
+    Rule("target-below-baseline", MEASURES, target_vs_baseline, lands_on="target",
+         params=lambda schema: {"directions": list(schema.roles.directions)},
          facts=_baseline),
 )
