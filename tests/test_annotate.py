@@ -161,9 +161,10 @@ def test_validation_sheet_lists_every_finding_with_a_link(plan, tmp_path):
 
 def test_findings_without_a_cell_are_only_listed(plan, tmp_path):
     report = validate_workbook(plan)
-    extra = [finding("missing-column", sheet="Measures", column="Equity Focus",
-                     message="Measures has no column 'Equity Focus'."),
-             finding("missing-sheet", sheet="Services 2", message="The workbook has no sheet 'Services 2'.")]
+    extra = [finding("missing-column",
+                     {"sheet": "Measures", "label": "Equity Focus", "header_row": 3},
+                     sheet="Measures", column="Equity Focus"),
+             finding("missing-sheet", {"sheet": "Services 2"}, sheet="Services 2")]
     report = Report(source=report.source, findings=report.findings + extra)
     out = tmp_path / "annotated.xlsx"
     annotate_workbook(plan, report, out)

@@ -217,10 +217,10 @@ def _add_collisions(accepted: list[Submission]) -> None:
             if mid in shared:
                 others = ", ".join(sorted(shared[mid] - {sub.agency}))
                 extra.append(finding(
-                    "measure-id-collision", sheet=m.sheet, cell=m.address("measure_id", i),
-                    row=m.rows[i], column=m.table.column("measure_id").label, measure_id=mid,
-                    value=mid, message=f"{m.sheet}!{m.address('measure_id', i)} holds the "
-                                       f"measure ID '{mid}', which {others} also uses."))
+                    "measure-id-collision", {"location": f"{m.sheet}!{m.address('measure_id', i)}",
+                                             "measure_id": mid, "others": others},
+                    sheet=m.sheet, cell=m.address("measure_id", i), row=m.rows[i],
+                    column=m.table.column("measure_id").label, measure_id=mid, value=mid))
         if extra:
             r = sub.report
             sub.report = Report(source=r.source, findings=r.findings + extra, agency=r.agency,

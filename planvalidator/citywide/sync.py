@@ -205,10 +205,10 @@ def _apply_measures(schema, agency, measures, services, update: Plan, source, ch
                              source, changes)
             else:
                 found.append(finding(
-                    "measure-added", sheet=u.sheet, cell=u.address("measure_id", i), row=u.rows[i],
-                    column=label["measure_id"], measure_id=mid, value=mid,
-                    message=f"{u.sheet}!{u.address('measure_id', i)} holds measure {mid}, which is "
-                            f"not in the approved FY{year} plan."))
+                    "measure-added", {"location": f"{u.sheet}!{u.address('measure_id', i)}",
+                                      "measure_id": mid, "year": year},
+                    sheet=u.sheet, cell=u.address("measure_id", i), row=u.rows[i],
+                    column=label["measure_id"], measure_id=mid, value=mid))
             continue
         for key in tracked:
             value = new.get(key)
@@ -217,15 +217,12 @@ def _apply_measures(schema, agency, measures, services, update: Plan, source, ch
             if key in LOCKED and not accept_target_changes:
                 cell = u.address(key, i)
                 found.append(finding(
-                    "target-changed", sheet=u.sheet, cell=cell, row=u.rows[i], column=label[key],
-                    measure_id=mid, value=_shown(value),
-                    message=f"{u.sheet}!{cell} ({label[key]} of measure {mid}) holds "
-                            f"{_shown(value)}, but the approved plan's target is "
-                            f"{_shown(old.get(key))}; targets are locked once the plan is "
-                            f"approved.",
-                    hint=f"Restore the approved target {_shown(old.get(key))} and explain the "
-                         f"difference in {label['status_explanation']}; the performance office "
-                         f"decides on target changes."))
+                    "target-changed", {"location": f"{u.sheet}!{cell}", "label": label[key],
+                                       "measure_id": mid, "shown": _shown(value),
+                                       "approved": _shown(old.get(key)),
+                                       "explanation": label["status_explanation"]},
+                    sheet=u.sheet, cell=cell, row=u.rows[i], column=label[key],
+                    measure_id=mid, value=_shown(value)))
                 continue
             changes.append(Change(agency, mid, label[key], old.get(key), value, source))
             old[key] = value
@@ -238,9 +235,9 @@ def _apply_measures(schema, agency, measures, services, update: Plan, source, ch
             changes.append(Change(agency, mid, "Measure", old.get("measure_name"), None, source))
         else:
             found.append(finding(
-                "measure-removed", sheet=u.sheet, measure_id=mid, value=mid,
-                message=f"Measure {mid} of the approved FY{year} plan "
-                        f"('{old.get('measure_name')}') is missing from the {u.sheet} sheet."))
+                "measure-removed", {"measure_id": mid, "year": year, "sheet": u.sheet,
+                                    "name": old.get("measure_name")},
+                sheet=u.sheet, measure_id=mid, value=mid))
 
 
 def _add_service(schema, agency, services, update: Plan, number, mid, source, changes) -> None:

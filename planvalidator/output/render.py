@@ -47,7 +47,7 @@ def catalogue_text() -> str:
 
 
 def catalogue_json() -> str:
-    return json.dumps([vars(c) for c in CATALOGUE.values()], indent=2, ensure_ascii=False)
+    return json.dumps([c.as_dict() for c in CATALOGUE.values()], indent=2, ensure_ascii=False)
 
 
 def catalogue_markdown() -> str:

@@ -138,9 +138,8 @@ def _read_fields(schema: Schema, table: Table, sheets, by_name, findings) -> Tab
     for column in table.columns:
         if column.key not in data.columns:
             findings.append(finding(
-                "missing-column", sheet=name, column=column.label,
-                message=f"The {name} sheet has no row labelled '{column.label}'.",
-                hint=f"Add a row with '{column.label}' in the Field column, as in the template."))
+                "missing-column", {"variant": "field", "sheet": name, "label": column.label},
+                sheet=name, column=column.label))
             continue
         _normalize_column(schema, data, column, findings)
     return data
@@ -184,10 +183,8 @@ def _read_table(schema: Schema, table: Table, sheets, by_name, findings) -> Tabl
         if hits > best_hits:
             best, best_hits = r, hits
     if best is None or best_hits < 2:
-        findings.append(finding(
-            "missing-column", sheet=name,
-            message=f"The {name} sheet has no header row with the template's column labels.",
-            hint="Restore the header row from the template."))
+        findings.append(finding("missing-column", {"variant": "header", "sheet": name},
+                                sheet=name))
         return data
     data.header_row = best + 1
     for c, value in enumerate(rows[best]):
@@ -203,9 +200,9 @@ def _read_table(schema: Schema, table: Table, sheets, by_name, findings) -> Tabl
         c = data.columns.get(column.key)
         if c is None:
             findings.append(finding(
-                "missing-column", sheet=name, row=data.header_row, column=column.label,
-                message=f"The {name} sheet has no column '{column.label}'.",
-                hint=f"Restore the column '{column.label}' in the header row (row {data.header_row})."))
+                "missing-column", {"sheet": name, "label": column.label,
+                                   "header_row": data.header_row},
+                sheet=name, row=data.header_row, column=column.label))
             continue
         data.raw[column.key] = [_at(rows[r - 1], c) for r in data.rows]
         _normalize_column(schema, data, column, findings)
@@ -217,9 +214,7 @@ def _at(row: list, c: int):
 
 
 def _missing_sheet(sheet: str) -> Finding:
-    return finding("missing-sheet", sheet=sheet,
-                   message=f"The workbook has no sheet named '{sheet}'.",
-                   hint=f"Start from the current template, or restore the '{sheet}' sheet.")
+    return finding("missing-sheet", {"sheet": sheet}, sheet=sheet)
 
 
 # --- normalization -------------------------------------------------------------------------
@@ -247,11 +242,12 @@ def _normalize_column(schema: Schema, data: TableData, column: Column, findings)
         if note:
             cell = data.address(column.key, i)
             measure_id = ids[i] if ids and isinstance(ids[i], str) else ""
+            subject = f"{column.label} of measure {measure_id}" if measure_id else column.label
             findings.append(finding(
-                "value-interpreted", sheet=data.sheet, cell=cell, row=data.row_of(column.key, i),
-                column=column.label, measure_id=measure_id, value=raw,
-                message=f"{data.sheet}!{cell} ({column.label}"
-                        f"{f' of measure {measure_id}' if measure_id else ''}): {note}"))
+                "value-interpreted",
+                {"location": f"{data.sheet}!{cell}", "subject": subject, **note},
+                sheet=data.sheet, cell=cell, row=data.row_of(column.key, i),
+                column=column.label, measure_id=measure_id, value=raw))
         out.append(value)
     data.values[column.key] = out
 
@@ -260,8 +256,9 @@ _NUMBER = re.compile(r"^[-+]?(\d{1,3}(,\d{3})+|\d+)?(\.\d+)?$")
 
 
 def _normalize(raw, ctype: str, choices):
-    """(value, note, readable): the value in its column's type, a note when the tool had to
-    interpret it, and False when it can't be read as that type (the value is then the text)."""
+    """(value, note, readable): the value in its column's type, the facts of a value-interpreted
+    note when the tool had to interpret it, and False when it can't be read as that type (the
+    value is then the text)."""
     if raw is None or isinstance(raw, CellError):
         return raw, None, True
     if isinstance(raw, str):
@@ -288,10 +285,8 @@ def _normalize(raw, ctype: str, choices):
             return text, None, False
         if ctype == "integer":
             number = int(number)
-        if text.endswith("%"):
-            note = f"the text '{text}' was read as {number * 100:g}% (stored as {number:g})."
-        else:
-            note = f"the text '{text}' was read as the number {number:g}."
+        note = {"variant": "percent" if text.endswith("%") else "number", "text": text,
+                "number": number, "percent": number * 100}
         return number, note, True
     if ctype == "date":
         if isinstance(raw, dt.datetime):
@@ -301,7 +296,7 @@ def _normalize(raw, ctype: str, choices):
         if isinstance(raw, str):
             date = _parse_date(text)
             if date:
-                return date, f"the text '{text}' was read as the date {date.isoformat()}.", True
+                return date, {"variant": "date", "text": text, "date": date.isoformat()}, True
         return (text if isinstance(raw, str) else raw), None, False
     raise AssertionError(ctype)
 

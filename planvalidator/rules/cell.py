@@ -60,29 +60,23 @@ def unique_values(df):
     return ok(df, bad)
 
 
-def _formula_message(c):
-    if c.extra.get("error"):
-        return f"{c.location} ({c.subject}) holds a formula that shows {c.extra['error']}."
-    return (f"{c.location} ({c.subject}) holds the formula ={c.extra.get('formula', '')} with no "
-            f"saved result (the workbook was not recalculated and saved in Excel).")
-
-
 def _formula_facts(plan, data, column, i, row):
     raw = data.raw[column.key][i]
-    return {"error": raw.text, "formula": raw.formula}
+    return {"variant": "error" if raw.text else "unsaved", "error": raw.text,
+            "formula": raw.formula}
 
 
-def _percent_message(c):
-    meant = (f" — did you mean {c.value:g}%?" if isinstance(c.value, (int, float))
-             and 1 < c.value <= 100 else ".")
-    return (f"{c.location} ({c.subject}) holds {c.shown} in a {c.extra['unit']} measure; "
-            f"percents run from 0% to 100%" + meant)
+def _percent_facts(plan, data, column, i, row):
+    # 1 < value <= 100: probably a percent typed as a number, such as 85 for 85%
+    value = data.raw[column.key][i]
+    meant = isinstance(value, (int, float)) and 1 < value <= 100
+    return {"unit": plan.schema.roles.percent_unit, "variant": "did-you-mean" if meant else ""}
 
 
 def _others(plan, data, column, i, row):
     value = data.values[column.key][i]
-    return {"others": [data.rows[j] for j, v in enumerate(data.values[column.key])
-                       if v == value and j != i]}
+    return {"others": ", ".join(str(data.rows[j]) for j, v in enumerate(data.values[column.key])
+                                if v == value and j != i)}
 
 
 def _placeholders(schema) -> dict:
@@ -94,29 +88,16 @@ def _allowed(schema) -> dict:
 
 
 RULES = (
-    empty_rule("required-missing",
-               lambda c: f"{c.location} ({c.subject}) is empty; it is required."),
-    Rule("formula-error", CELLS, no_formula_error, _formula_message, facts=_formula_facts),
-    Rule("not-a-number", CELLS, is_number,
-         lambda c: f"{c.location} ({c.subject}) holds {c.shown}, which is not a number.",
-         params=_placeholders),
-    Rule("not-a-date", CELLS, is_date,
-         lambda c: f"{c.location} ({c.subject}) holds {c.shown}, which is not a date."),
-    Rule("not-in-list", CELLS, in_list,
-         lambda c: (f"{c.location} ({c.subject}) holds {c.shown}, which is not one of the "
-                    f"choices: {', '.join(c.extra['choices'])}."),
-         params=_allowed,
-         facts=lambda plan, data, column, i, row: {"choices": plan.schema.lists[column.list]}),
-    Rule("negative-value", CELLS, non_negative,
-         lambda c: f"{c.location} ({c.subject}) is negative ({c.shown})."),
-    Rule("percent-out-of-range", CELLS, percent_range, _percent_message,
-         facts=lambda plan, data, column, i, row: {"unit": plan.schema.roles.percent_unit}),
+    empty_rule("required-missing"),
+    Rule("formula-error", CELLS, no_formula_error, facts=_formula_facts),
+    Rule("not-a-number", CELLS, is_number, params=_placeholders),
+    Rule("not-a-date", CELLS, is_date),
+    Rule("not-in-list", CELLS, in_list, params=_allowed,
+         facts=lambda plan, data, column, i, row: {
+             "choices": ", ".join(plan.schema.lists[column.list])}),
+    Rule("negative-value", CELLS, non_negative),
+    Rule("percent-out-of-range", CELLS, percent_range, facts=_percent_facts),
     Rule("bad-measure-id", CELLS, measure_id_format,
-         lambda c: (f"{c.location} holds the measure ID {c.shown}, which is not in the form "
-                    f"AGENCY-SERVICE-NN (for example BCFD-609-03)."),
          params=lambda schema: {"pattern": schema.roles.measure_id_pattern}),
-    Rule("duplicate-measure-id", CELLS, unique_values,
-         lambda c: (f"{c.location} holds the measure ID {c.shown}, which is also used on "
-                    f"row(s) {', '.join(map(str, c.extra['others']))}."),
-         facts=_others),
+    Rule("duplicate-measure-id", CELLS, unique_values, facts=_others),
 )

@@ -49,30 +49,17 @@ def _catalog(schema) -> dict:
 
 
 RULES = (
-    Rule("unknown-service", MEASURES, known_service,
-         lambda c: (f"{c.location}: measure {c.measure_id or ''} belongs to service {c.shown}, "
-                    f"which is not listed on the Services sheet."),
-         lands_on="service_number"),
-    Rule("agency-mismatch", MEASURES, id_matches_agency,
-         lambda c: f"{c.location} holds {c.shown}, but the plan is for agency {c.extra['agency']}.",
-         lands_on="measure_id", facts=_agency),
-    Rule("bad-measure-id", MEASURES, id_matches_service,
-         lambda c: (f"{c.location} holds the measure ID {c.shown}, which does not name service "
-                    f"{c.extra['service']} given in Service Number."),
-         lands_on="measure_id",
-         facts=lambda plan, data, column, i, row: {"service": int(row["service_number"].iat[0])}),
-    Rule("service-not-in-catalog", SERVICES, in_catalog,
-         lambda c: (f"{c.location}: service {c.shown} is not one of {c.extra['agency']}'s "
-                    f"services in the FY{c.extra['year']} service catalog."),
-         lands_on="service_number", params=_catalog,
+    Rule("unknown-service", MEASURES, known_service, lands_on="service_number"),
+    Rule("agency-mismatch", MEASURES, id_matches_agency, lands_on="measure_id", facts=_agency),
+    Rule("bad-measure-id", MEASURES, id_matches_service, lands_on="measure_id",
+         facts=lambda plan, data, column, i, row: {
+             "variant": "service", "service": int(row["service_number"].iat[0])}),
+    Rule("service-not-in-catalog", SERVICES, in_catalog, lands_on="service_number",
+         params=_catalog,
          facts=lambda plan, data, column, i, row: {"agency": plan.agency_code,
                                                    "year": plan.schema.fiscal_year}),
-    Rule("service-without-measures", SERVICES, has_measures,
-         lambda c: f"{c.location}: service {c.shown} has no measures.", lands_on="service_number"),
-    Rule("no-outcome-measure", SERVICES, has_outcome_measure,
-         lambda c: (f"{c.location}: service {c.shown} has no "
-                    f"{' or '.join(c.extra['outcome_types'])} measure."),
-         lands_on="service_number",
+    Rule("service-without-measures", SERVICES, has_measures, lands_on="service_number"),
+    Rule("no-outcome-measure", SERVICES, has_outcome_measure, lands_on="service_number",
          facts=lambda plan, data, column, i, row: {
-             "outcome_types": plan.schema.roles.outcome_types}),
+             "outcome_types": " or ".join(plan.schema.roles.outcome_types)}),
 )

@@ -31,34 +31,20 @@ def status_consistent(df, *, at_risk_within, statuses, directions):
     return ok(df, judged & contradiction)
 
 
-def _g(v) -> str:
-    return "none" if v is None or v != v else f"{v:g}"
-
-
-def _inconsistent_message(c) -> str:
-    if c.extra["expected"] == c.extra["no_data"]:
-        return (f"{c.location}: measure {c.measure_id} is marked {c.shown}, but it has no actual "
-                f"to report, so its status is {c.extra['no_data']}.")
-    half = " (half the annual target, at mid-year)" if c.extra["prorated"] else ""
-    return (f"{c.location}: measure {c.measure_id} is marked {c.shown}, but its actual "
-            f"{_g(c.extra['actual'])} against the target {_g(c.extra['target'])}{half} "
-            f"for a measure meant to {c.extra['direction'].lower()} looks {c.extra['expected']}.")
-
-
 def _inconsistent_facts(plan, data, column, i, row) -> dict:
     prorated = bool(row["prorate"].iat[0])
     target = row["target"].iat[0] / 2 if prorated else row["target"].iat[0]
-    return {"actual": row["actual"].iat[0], "target": target, "prorated": prorated,
-            "direction": row["direction"].iat[0], "no_data": plan.schema.roles.no_data,
-            "expected": schema_status(row, plan.schema)[0]}
+    expected, no_data = schema_status(row, plan.schema)[0], plan.schema.roles.no_data
+    variant = "no-actual" if expected == no_data else "prorated" if prorated else ""
+    return {"variant": variant, "actual": row["actual"].iat[0], "target": target,
+            "direction": row["direction"].iat[0].lower(), "no_data": no_data,
+            "expected": expected}
 
 
-def _empty_actual(code: str, stage: str, what: str) -> Rule:
+def _empty_actual(code: str, stage: str) -> Rule:
     """An empty actual that the update of `stage` (a role: midyear, yearend) reports."""
-    return empty_rule(code, lambda c: (f"{c.location} ({c.subject}) is empty: a "
-                                       f"{c.extra['stage']} reports every measure's {what}."),
-                      facts=lambda plan, data, column, i, row: {
-                          "stage": getattr(plan.schema.roles, stage)})
+    return empty_rule(code, facts=lambda plan, data, column, i, row: {
+        "stage": getattr(plan.schema.roles, stage)})
 
 
 def _at_risk_or_off_track(schema) -> dict:
@@ -71,13 +57,11 @@ def _thresholds(schema) -> dict:
 
 
 RULES = (
-    _empty_actual("missing-midyear-actual", "midyear", "mid-year actual"),
-    _empty_actual("missing-yearend-actual", "yearend", "year-end actual"),
+    _empty_actual("missing-midyear-actual", "midyear"),
+    _empty_actual("missing-yearend-actual", "yearend"),
     Rule("missing-status-explanation", MEASURES, status_explained,
-         lambda c: (f"{c.location} ({c.subject}) is empty while Status is {c.extra['status']}: "
-                    f"explain what happened."),
          lands_on="status_explanation", params=_at_risk_or_off_track,
          facts=lambda plan, data, column, i, row: {"status": row["status"].iat[0]}),
-    Rule("status-inconsistent", MEASURES, status_consistent, _inconsistent_message,
-         lands_on="status", params=_thresholds, facts=_inconsistent_facts),
+    Rule("status-inconsistent", MEASURES, status_consistent, lands_on="status",
+         params=_thresholds, facts=_inconsistent_facts),
 )

@@ -1,9 +1,10 @@
 """A rule is one record: its finding code, the registered pandera check that finds it, the
-frame the check runs on, where its finding lands and the message it gives.
+frame the check runs on, where its finding lands and the facts its message is worded from.
 
 The records live by family in cell.py, targets.py, plan.py and reporting.py; checks.py
 registers their checks with pandera, validate.py compiles and runs them. The catalogue entry
-of each code (title, explanation, fix) is in findings.py, which every layer may read.
+of each code (title, explanation, fix, message templates) is in findings.py, which every
+layer may read: a rule names its entry by code and supplies the templates' fields.
 
 Checks work on numpy arrays: pandas operations cost ~20 µs each, numpy's ~2 µs, and a check
 runs a dozen of them. Each returns True where the data passes.
@@ -22,7 +23,7 @@ CELLS, MEASURES, SERVICES = "cells", "measures", "services"   # the frames (fram
 
 @dataclass
 class Context:
-    """What a message says about one failing cell."""
+    """The facts of one failing cell that every rule's message may name."""
     location: str          # "Measures!M7"
     label: str             # column label
     value: object          # the value as found
@@ -41,6 +42,12 @@ class Context:
     def subject(self) -> str:
         return f"{self.label} of measure {self.measure_id}" if self.measure_id else self.label
 
+    def fields(self) -> dict:
+        """The fields of the rule's message template (findings.CATALOGUE)."""
+        return {"location": self.location, "label": self.label, "value": self.value,
+                "shown": self.shown, "subject": self.subject, "measure_id": self.measure_id,
+                **self.extra}
+
 
 def _no_params(schema) -> dict:
     return {}
@@ -56,13 +63,13 @@ def _always(schema) -> bool:
 
 @dataclass(frozen=True)
 class Rule:
-    code: str
+    code: str                           # its catalogue entry, which words the message
     frame: str                          # CELLS, MEASURES or SERVICES
     check: Callable                     # registered with pandera under its own name
-    message: Callable[[Context], str]   # one sentence or two for the analyst; no Python words
     lands_on: str | None = None         # row frames: the column the finding points at
     params: Callable = _no_params       # schema → the check's keyword arguments
-    facts: Callable = _no_facts         # (plan, table data, column, i, one-row frame) → Context.extra
+    facts: Callable = _no_facts         # (plan, table data, column, i, one-row frame) →
+                                        # Context.extra: the template's own fields, `variant`
     applies: Callable = _always         # schema → whether the schema uses the rule at all
 
 
@@ -95,8 +102,8 @@ def filled(df, *, code):
     return ok(df, col(df, "required") & col(df, "blank") & (col(df, "missing_code") == code))
 
 
-def empty_rule(code: str, message: Callable[[Context], str], facts: Callable = _no_facts) -> Rule:
+def empty_rule(code: str, facts: Callable = _no_facts) -> Rule:
     """The rule for required cells whose column names `code` as its missing_code."""
-    return Rule(code, CELLS, filled, message, params=lambda schema: {"code": code}, facts=facts,
+    return Rule(code, CELLS, filled, params=lambda schema: {"code": code}, facts=facts,
                 applies=lambda schema: any(c.required and c.missing_code == code
                                            for t in schema.tables for c in t.columns))

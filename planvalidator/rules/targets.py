@@ -34,20 +34,15 @@ def target_vs_baseline(df, *, directions):
 
 
 def _baseline(plan, data, column, i, row):
-    return {"baseline": row["baseline"].iat[0], "direction": row["direction"].iat[0]}
+    return {"baseline": row["baseline"].iat[0], "direction": row["direction"].iat[0].lower()}
 
 
 RULES = (
-    empty_rule("missing-target",
-               lambda c: f"{c.location} ({c.subject}) is empty: every measure needs a target."),
+    empty_rule("missing-target"),
     Rule("placeholder-target", CELLS, real_target,
-         lambda c: f"{c.location} ({c.subject}) holds {c.shown}, a placeholder rather than a target.",
          params=lambda schema: {"placeholders": list(schema.placeholders)}),
-    Rule("zero-target", CELLS, nonzero_target, lambda c: f"{c.location} ({c.subject}) is 0."),
-    Rule("target-below-baseline", MEASURES, target_vs_baseline,
-         lambda c: (f"{c.location} ({c.subject}) is {c.shown}, less ambitious than the last "
-                    f"actual {c.extra['baseline']:g} for a measure meant to "
-                    f"{c.extra['direction'].lower()}, and Target Rationale is empty."),
-         lands_on="target", params=lambda schema: {"directions": list(schema.roles.directions)},
+    Rule("zero-target", CELLS, nonzero_target),
+    Rule("target-below-baseline", MEASURES, target_vs_baseline, lands_on="target",
+         params=lambda schema: {"directions": list(schema.roles.directions)},
          facts=_baseline),
 )

@@ -3,8 +3,9 @@
 The schema YAML is compiled into three pandera DataFrameSchemas (cells, measures, services)
 whose checks are those of the rule records (checks.RULES). Pandera runs them lazily over
 frames that may hold many plans at once; one adapter turns its failure cases into findings at
-the cells the reader recorded, worded by the rule's message. Structure rules (template identity) are plain Python: they are about the
-workbook, not its data.
+the cells the reader recorded, worded by the code's catalogue entry from the rule's facts.
+Structure rules (template identity) are plain Python: they are about the workbook, not its
+data.
 """
 
 from __future__ import annotations
@@ -133,7 +134,7 @@ def validate_files(paths, schema: Schema | None = None, stage: str | None = None
 
 def unreadable_report(path: Path, error: Exception) -> Report:
     return Report(source=Path(path).name, findings=[finding(
-        "unreadable-workbook", sheet="", value=Path(path).name, message=str(error))])
+        "unreadable-workbook", {"reason": str(error)}, sheet="", value=Path(path).name)])
 
 
 # --- one failing row → one finding -------------------------------------------------------
@@ -151,9 +152,9 @@ def _finding(plan: Plan, rule: Rule, table: str, key: str, i: int, row=None) -> 
     ctx = Context(location=f"{data.sheet}!{cell}", label=column.label, value=_shown(raw),
                   measure_id=measure_id if key != "measure_id" else "",
                   extra=rule.facts(plan, data, column, i, row))
-    return finding(rule.code, sheet=data.sheet, cell=cell, row=data.row_of(key, i) if cell else 0,
-                   column=column.label, measure_id=measure_id, value=_shown(raw),
-                   message=rule.message(ctx))
+    return finding(rule.code, ctx.fields(), sheet=data.sheet, cell=cell,
+                   row=data.row_of(key, i) if cell else 0, column=column.label,
+                   measure_id=measure_id, value=_shown(raw))
 
 
 def _shown(raw):
@@ -186,31 +187,23 @@ def _structure(plan: Plan) -> list[Finding]:
                if "fiscal_year" in a.columns else dict(sheet=IDENTITY_SHEET))
     year = plan.field("fiscal_year")
     version, made_for = ident.get("template_version", ""), ident.get("fiscal_year", "")
-    template = f"FY{schema.fiscal_year} template (version {schema.template_version})"
-    outdated = None   # (value, message, hint): the first of the three ways a template is old
+    outdated = None   # (variant, value): the first of the three ways a template is old
     if isinstance(year, int) and year != schema.fiscal_year:
-        outdated = (year, f"This plan is for fiscal year {year}, but fiscal year "
-                          f"{schema.fiscal_year} is being collected.",
-                    f"Use the FY{schema.fiscal_year} template.")
+        outdated = ("year", year)
     elif made_for and made_for != str(schema.fiscal_year):
-        outdated = (made_for, f"This workbook was made from the FY{made_for} template, but "
-                              f"fiscal year {schema.fiscal_year} is being collected.",
-                    f"Copy your entries into the {template}.")
+        outdated = ("made-for", made_for)
     elif version and _version(version) < _version(schema.template_version):
-        outdated = (version, f"This workbook was made from template version {version}; the "
-                             f"current template is version {schema.template_version}.",
-                    f"Copy your entries into the current {template}.")
+        outdated = ("version", version)
     if outdated:
-        value, message, hint = outdated
-        out.append(finding("template-outdated", **at_year, value=value, message=message,
-                           hint=hint))
+        variant, value = outdated
+        out.append(finding("template-outdated", {
+            "variant": variant, "year": year, "made_for": made_for, "version": version,
+            "collected": schema.fiscal_year, "current": schema.template_version},
+            **at_year, value=value))
     owner = ident.get("agency", "")
     if owner and plan.agency_code and owner != plan.agency_code:
         out.append(finding(
-            "agency-mismatch", sheet=a.sheet, cell=a.address("agency_code", 0),
-            row=a.row_of("agency_code", 0), column=a.table.column("agency_code").label,
-            value=plan.agency_code,
-            message=f"This template was made for {owner}, but the Agency Code says "
-                    f"{plan.agency_code}.",
-            hint=f"Use the template made for {plan.agency_code}, or correct the Agency Code."))
+            "agency-mismatch", {"variant": "template", "owner": owner, "agency": plan.agency_code},
+            sheet=a.sheet, cell=a.address("agency_code", 0), row=a.row_of("agency_code", 0),
+            column=a.table.column("agency_code").label, value=plan.agency_code))
     return out
