@@ -319,7 +319,7 @@ def source_rows(subs: list[Submission]) -> list[list]:
     """The Sources rows of these submissions, by file name."""
     rows = []
     for sub in sorted(subs, key=lambda s: s.name):
-        reason = sub.report.findings[0].message if not sub.readable else ""
+        reason = sub.report.findings[0].message if not sub.readable else sub.superseded_why
         row = [sub.name, sub.sha256, sub.size, sub.agency, sub.fiscal_year, sub.stage,
                sub.template_version, sub.submission_date, sub.result, sub.superseded_by, reason]
         rows.append([None if v == "" else v for v in row])   # empty cells, not empty text
@@ -329,7 +329,9 @@ def source_rows(subs: list[Submission]) -> list[list]:
 def _sources(wb, cons: Consolidation) -> None:
     ws = wb.create_sheet("Sources")
     _header(ws, SOURCES_HEADER, [40, 66, 12, 10, 10, 16, 10, 12, 12, 40, 60])
-    rows = cons.sources if cons.sources is not None else source_rows(cons.submissions)
+    rows = cons.sources if cons.sources is not None else sorted(
+        source_rows(cons.submissions) + [[p.name] + [None] * 7 + ["Not read", None, why]
+                                         for p, why in cons.not_read], key=lambda r: r[0])
     for r, row in enumerate(rows, start=2):
         _write_row(ws, r, row)
         ws.cell(r, 8).number_format = "yyyy-mm-dd"
