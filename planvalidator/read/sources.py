@@ -68,6 +68,8 @@ def collect(specs: Iterable[str | Path]) -> Collected:
             continue
         if p.is_dir():
             found = [f for f in p.iterdir() if f.is_file()]
+        elif not glob.has_magic(spec):
+            raise MergeError(f"{spec}: there is no such file or folder.")
         else:
             found = [Path(f) for f in glob.glob(_any_case(spec), recursive=True)
                      if Path(f).is_file()]
