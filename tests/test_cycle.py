@@ -30,9 +30,9 @@ from planvalidator.rules.validate import validate_workbook
 from plans import SCHEMA, load_build, measure, sheets
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
-DOT_MIDYEAR = EXAMPLES / "dot-midyear-fy2027-clean.xlsx"
-OPI_YEAREND = EXAMPLES / "opi-yearend-fy2027-clean.xlsx"
-DOT_UNFINISHED = EXAMPLES / "dot-midyear-fy2027-missing-actuals.xlsx"
+DOT_MIDYEAR = EXAMPLES / "fy2027/dot-midyear-fy2027-clean.xlsx"
+OPI_YEAREND = EXAMPLES / "fy2027/opi-yearend-fy2027-clean.xlsx"
+DOT_UNFINISHED = EXAMPLES / "fy2027/dot-midyear-fy2027-missing-actuals.xlsx"
 
 
 def run(*args):

@@ -10,8 +10,8 @@ from planvalidator.cli import main
 from serving import INCLUDE, TOKENS, actions, call, shown
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
-CLEAN = {"BCFD": "bcfd-plan-fy2028-clean.xlsx", "DOT": "dot-midyear-fy2027-clean.xlsx",
-         "OPI": "opi-yearend-fy2027-clean.xlsx"}
+CLEAN = {"BCFD": "bcfd-plan-fy2028-clean.xlsx", "DOT": "fy2027/dot-midyear-fy2027-clean.xlsx",
+         "OPI": "fy2027/opi-yearend-fy2027-clean.xlsx"}
 SOURCE_COLUMNS = {"Summary": "Source File", "Findings": "Source File"}
 
 
