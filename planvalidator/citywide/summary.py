@@ -58,7 +58,7 @@ def _left_out(data: dict) -> list[str]:
     """The superseded, left out, unreadable and unread files of a merge or sync summary, one
     line each."""
     return ([f"Superseded: {s['source']} ({s['agency']}) by {s['superseded_by']}"
-             + (f" — {s['reason']}" if s.get("reason") else "") for s in data["superseded"]]
+             + (f" — {s['reason']}" if s["reason"] else "") for s in data["superseded"]]
             + [f"Left out: {s['source']} ({s['agency']}) — {s['reason']}"
                for s in data.get("left_out", ())]
             + [f"Left out, unreadable: {u['source']}: {u['reason']}" for u in data["unreadable"]]

@@ -7,13 +7,14 @@ from pathlib import Path
 
 import click
 
-from .options import (BAD_INPUT, FOUND_ERRORS, OK, examples, exit_code, file_progress, format_option,
-                      load_chosen_schema, schema_options, schemas_option, strict_option)
+from .options import (BAD_INPUT, FOUND_ERRORS, OK, examples, exit_code, file_progress,
+                      format_option, load_chosen_schema, schema_options, schemas_option,
+                      strict_option)
 
 
 @click.command(epilog=examples(
     "planvalidator merge examples/ -o citywide.xlsx",
-    "planvalidator merge examples/fy2027/ -o citywide-fy2027-midyear.xlsx --stage 'Mid-Year Update'",
+    "planvalidator merge examples/fy2027/ -o midyear.xlsx --stage 'Mid-Year Update'",
     "planvalidator merge 'submissions/*.xlsx' -o citywide.xlsx --jobs 2 --datapackage open-data/",
     "planvalidator merge --store submissions/ -o citywide.xlsx"))
 @click.argument("sources", nargs=-1)
