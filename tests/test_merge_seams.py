@@ -101,7 +101,8 @@ def test_fiscal_year_and_stage_options_choose_and_json_says_so(tmp_path):
         {"source": "bcfd-plan-fy2028-clean.xlsx", "agency": "BCFD", "fiscal_year": 2028,
          "stage": "Plan", "reason": "FY2028 Plan, not FY2027 Mid-Year Update"},
         {"source": "opi-yearend-fy2027-clean.xlsx", "agency": "OPI", "fiscal_year": 2027,
-         "stage": "Year-End Update", "reason": "FY2027 Year-End Update, not FY2027 Mid-Year Update"}]
+         "stage": "Year-End Update",
+         "reason": "FY2027 Year-End Update, not FY2027 Mid-Year Update"}]
     assert data["superseded"] == [
         {"source": "dot-midyear-fy2027-missing-actuals.xlsx", "agency": "DOT",
          "superseded_by": "dot-midyear-fy2027-clean.xlsx",
@@ -138,8 +139,9 @@ def test_in_the_store_the_time_received_decides_not_the_typed_date(tmp_path):
     out = tmp_path / "c.xlsx"
     result = run("merge", "--store", s, "-o", out)
     assert result.exit_code == 0, result.output
-    assert results(out) == {fixed: ("Accepted", None, None),
-                            stale: ("Superseded", fixed, "received later (2027-05-03 09:30:00 UTC)")}
+    assert results(out) == {
+        fixed: ("Accepted", None, None),
+        stale: ("Superseded", fixed, "received later (2027-05-03 09:30:00 UTC)")}
     assert (f"Superseded: {stale} (BCFD) by {fixed} — received later (2027-05-03 09:30:00 UTC)"
             in result.output)
 
