@@ -317,7 +317,7 @@ def merge_files(specs, out: Path, store_dir: Path | None = None, **kw) -> Consol
     """Collect sources (and the submissions of a store), refuse an output that names one of
     them, and merge one fiscal year and stage (see `merge`: fiscal_year=, stage=)."""
     found = collect(specs) if specs else None
-    paths = list(found.paths) if found else []
+    paths = sorted(found.paths) if found else []
     if store_dir is not None:
         try:
             paths += [s.path.resolve() for s in store.list_submissions(store_dir)]

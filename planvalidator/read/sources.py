@@ -33,7 +33,7 @@ LOCK_FILE = "Excel's lock file for a workbook that is open (close the workbook i
 
 @dataclass
 class Collected:
-    paths: list[Path] = field(default_factory=list)          # to read, sorted, unique
+    paths: list[Path] = field(default_factory=list)   # to read: in the order named, unique
     not_read: list[tuple[Path, str]] = field(default_factory=list)   # (file, why), sorted
 
 
@@ -58,13 +58,13 @@ def _any_case(pattern: str) -> str:
 def collect(specs: Iterable[str | Path]) -> Collected:
     """Files, folders (their .xlsx files) and glob patterns → the files to read and the
     spreadsheet-like files not read. Raises MergeError when a spec finds no workbook at all."""
-    paths: set[Path] = set()
+    paths: dict[Path, None] = {}   # ordered: files as named, a folder's or glob's by name
     not_read: dict[Path, str] = {}
     for spec in specs:
         spec = str(spec)
         p = Path(spec)
         if p.is_file():
-            paths.add(p.resolve())
+            paths.setdefault(p.resolve())
             continue
         if p.is_dir():
             found = [f for f in p.iterdir() if f.is_file()]
@@ -74,10 +74,10 @@ def collect(specs: Iterable[str | Path]) -> Collected:
             found = [Path(f) for f in glob.glob(_any_case(spec), recursive=True)
                      if Path(f).is_file()]
         taken = 0
-        for f in found:
+        for f in sorted(found):
             why = _why_not(f)
             if why is None:
-                paths.add(f.resolve())
+                paths.setdefault(f.resolve())
                 taken += 1
             elif why:
                 not_read[f.resolve()] = why
@@ -86,10 +86,10 @@ def collect(specs: Iterable[str | Path]) -> Collected:
                                 if f.resolve() in not_read)
             raise MergeError(f"No plan workbooks (.xlsx) found at '{spec}'."
                              + (f" Not read: {skipped}." if skipped else ""))
-    return Collected(sorted(paths), sorted((f, why) for f, why in not_read.items()
+    return Collected(list(paths), sorted((f, why) for f, why in not_read.items()
                                            if f not in paths))
 
 
 def collect_sources(specs: Iterable[str | Path]) -> list[Path]:
-    """The files to read (see `collect`)."""
-    return collect(specs).paths
+    """The files to read (see `collect`), sorted."""
+    return sorted(collect(specs).paths)
