@@ -212,7 +212,7 @@ DOT_SERVICES = [
 ]
 
 DOT_MIDYEAR = Example(
-    file="dot-midyear-fy2027-clean.xlsx", template_year=2027, agency="DOT",
+    file="fy2027/dot-midyear-fy2027-clean.xlsx", template_year=2027, agency="DOT",
     about="Transportation, FY2027 Mid-Year Update: mid-year actuals and statuses, every At Risk "
           "and Off Track explained. Clean.",
     fields=fields(2027, "Mid-Year Update", "Kevin Osei", "kevin.osei@baltimorecity.gov",
@@ -220,7 +220,7 @@ DOT_MIDYEAR = Example(
     services=DOT_SERVICES, measures=DOT_MEASURES)
 
 DOT_MISSING_ACTUALS = Example(
-    file="dot-midyear-fy2027-missing-actuals.xlsx", template_year=2027, agency="DOT",
+    file="fy2027/dot-midyear-fy2027-missing-actuals.xlsx", template_year=2027, agency="DOT",
     about="The same DOT mid-year update sent before it was finished (and superseded by the clean "
           "one, submitted later): actuals left out, an Off "
           "Track without explanation, a status that contradicts the numbers.",
@@ -246,7 +246,7 @@ DOT_MISSING_ACTUALS = Example(
 # ---- OPI: FY2027 year-end update ---------------------------------------------------------------
 
 OPI_YEAREND = Example(
-    file="opi-yearend-fy2027-clean.xlsx", template_year=2027, agency="OPI",
+    file="fy2027/opi-yearend-fy2027-clean.xlsx", template_year=2027, agency="OPI",
     about="Performance and Innovation, FY2027 Year-End Update: mid-year and year-end actuals "
           "and statuses. Clean.",
     fields=fields(2027, "Year-End Update", "Priya Natarajan", "priya.natarajan@baltimorecity.gov",
@@ -732,6 +732,7 @@ def main(argv=None) -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     for example in EXAMPLES:
         path = args.out / example.file
+        path.parent.mkdir(exist_ok=True)   # fy2027/: a merge of examples/ takes one year's plans
         save_workbook(build(example), path)
         print(path)
 

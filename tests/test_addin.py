@@ -315,7 +315,7 @@ def test_the_fingerprint_ignores_our_validation_sheet(server):
 
 
 def test_submit_twice_keeps_both(server):
-    path = EXAMPLES / "opi-yearend-fy2027-clean.xlsx"
+    path = EXAMPLES / "fy2027/opi-yearend-fy2027-clean.xlsx"
     for _ in range(2):
         actions(call(server, "submit", officejs.payload(path, INCLUDE), TOKENS["OPI"]))
     opi = [s for s in stored(server) if s.agency == "OPI"]
@@ -336,7 +336,7 @@ def test_submit_with_errors_is_refused_with_the_findings(server):
 
 
 def test_the_office_may_submit_any_agencys_plan(server):
-    path = EXAMPLES / "dot-midyear-fy2027-clean.xlsx"
+    path = EXAMPLES / "fy2027/dot-midyear-fy2027-clean.xlsx"
     acts = actions(call(server, "submit", officejs.payload(path, INCLUDE), OFFICE))
     receipt = shown(acts)["receipt"]
     assert receipt["agency"] == "DOT"

@@ -29,9 +29,9 @@ from planvalidator.rules.validate import validate_workbook
 from plans import SCHEMA, load_build, measure, sheets
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
-DOT_MIDYEAR = EXAMPLES / "dot-midyear-fy2027-clean.xlsx"
-OPI_YEAREND = EXAMPLES / "opi-yearend-fy2027-clean.xlsx"
-DOT_UNFINISHED = EXAMPLES / "dot-midyear-fy2027-missing-actuals.xlsx"
+DOT_MIDYEAR = EXAMPLES / "fy2027/dot-midyear-fy2027-clean.xlsx"
+OPI_YEAREND = EXAMPLES / "fy2027/opi-yearend-fy2027-clean.xlsx"
+DOT_UNFINISHED = EXAMPLES / "fy2027/dot-midyear-fy2027-missing-actuals.xlsx"
 
 
 def run(*args):
@@ -330,8 +330,12 @@ def test_sync_refuses_what_is_not_an_update_of_this_plan(citywide, tmp_path):
     assert result.exit_code == 2 and "dot-plan-fy2027.xlsx is a Plan, not an update" in result.output
     result = run("sync", citywide, DOT_MIDYEAR, "-o", citywide)
     assert result.exit_code == 2 and "is one of the inputs" in result.output
+    # a merge consolidates one fiscal year now; an older planvalidator's mixed workbook, as
+    # the library still writes it from submissions of both years
+    from planvalidator.citywide.consolidated.write import write_consolidated
+    from planvalidator.citywide.merge import collect_sources, merge
     mixed = tmp_path / "mixed.xlsx"
-    run("merge", EXAMPLES, "-o", mixed)
+    write_consolidated(merge(collect_sources([EXAMPLES, EXAMPLES / "fy2027"])), mixed)
     result = run("sync", mixed, DOT_MIDYEAR, "-o", out)
     assert result.exit_code == 2
     assert "mixed.xlsx holds plans of fiscal years 2027 and 2028" in result.output

@@ -21,8 +21,8 @@ from planvalidator.rules.validate import validate_workbook
 from plans import load_build
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
-CLEAN = ["bcfd-plan-fy2028-clean.xlsx", "dot-midyear-fy2027-clean.xlsx",
-         "opi-yearend-fy2027-clean.xlsx"]
+CLEAN = ["bcfd-plan-fy2028-clean.xlsx", "fy2027/dot-midyear-fy2027-clean.xlsx",
+         "fy2027/opi-yearend-fy2027-clean.xlsx"]
 
 
 def findings(name: str) -> list[tuple[str, str, str]]:
@@ -94,7 +94,7 @@ def test_duplicate_and_malformed_measure_ids():
 
 
 def test_unfinished_midyear_update():
-    assert findings("dot-midyear-fy2027-missing-actuals.xlsx") == [
+    assert findings("fy2027/dot-midyear-fy2027-missing-actuals.xlsx") == [
         ("Measures", "Q5", "missing-midyear-actual"),       # DOT-683-02: no actual ...
         ("Measures", "S5", "required-missing"),             # ... and no status
         ("Measures", "T6", "missing-status-explanation"),   # DOT-683-03: Off Track, unexplained
@@ -127,20 +127,21 @@ def test_last_years_template_names_the_missing_columns():
 
 WHAT_EACH_IS = {  # file: (agency, fiscal year, stage, errors, warnings)
     "bcfd-plan-fy2028-clean.xlsx": ("BCFD", 2028, "Plan", 0, 0),
-    "dot-midyear-fy2027-clean.xlsx": ("DOT", 2027, "Mid-Year Update", 0, 0),
-    "opi-yearend-fy2027-clean.xlsx": ("OPI", 2027, "Year-End Update", 0, 0),
+    "fy2027/dot-midyear-fy2027-clean.xlsx": ("DOT", 2027, "Mid-Year Update", 0, 0),
+    "fy2027/opi-yearend-fy2027-clean.xlsx": ("OPI", 2027, "Year-End Update", 0, 0),
     "dpw-plan-fy2028-missing-targets.xlsx": ("DPW", 2028, "Plan", 4, 0),
     "bchd-plan-fy2028-percent-as-text.xlsx": ("BCHD", 2028, "Plan", 2, 0),
     "bpd-plan-fy2028-not-in-list.xlsx": ("BPD", 2028, "Plan", 3, 0),
     "mocfs-plan-fy2028-unknown-service.xlsx": ("MOCFS", 2028, "Plan", 2, 0),
     "bcrp-plan-fy2028-duplicate-ids.xlsx": ("BCRP", 2028, "Plan", 3, 0),
-    "dot-midyear-fy2027-missing-actuals.xlsx": ("DOT", 2027, "Mid-Year Update", 4, 2),
+    "fy2027/dot-midyear-fy2027-missing-actuals.xlsx": ("DOT", 2027, "Mid-Year Update", 4, 2),
     "dhcd-plan-fy2028-outdated-template.xlsx": ("DHCD", 2028, "Plan", 4, 0),
 }
 
 
 def test_every_example_is_covered():
-    assert sorted(p.name for p in EXAMPLES.glob("*.xlsx")) == sorted(WHAT_EACH_IS)
+    assert sorted(p.relative_to(EXAMPLES).as_posix() for p in EXAMPLES.rglob("*.xlsx")) \
+        == sorted(WHAT_EACH_IS)
 
 
 @pytest.mark.parametrize("name", sorted(WHAT_EACH_IS))
@@ -155,7 +156,7 @@ def test_example_report_and_exit_code(name):
 def test_build_reproduces_the_committed_examples(tmp_path):
     subprocess.run([sys.executable, str(EXAMPLES / "build.py"), "--out", str(tmp_path)],
                    check=True, capture_output=True)
-    built = sorted(p.name for p in tmp_path.glob("*.xlsx"))
+    built = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*.xlsx"))
     assert built == sorted(WHAT_EACH_IS)
     stale = [name for name in built if (tmp_path / name).read_bytes()
              != (EXAMPLES / name).read_bytes()]

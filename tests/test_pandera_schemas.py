@@ -234,8 +234,8 @@ def failures(schema, frame) -> list[tuple]:
 @pytest.mark.parametrize("load", [yaml_schema, script_schema])
 @pytest.mark.parametrize("example, args", [
     ("bcfd-plan-fy2028-clean.xlsx", ["2028"]),
-    ("dot-midyear-fy2027-clean.xlsx", ["2027", "--stage", "Mid-Year Update"]),
-    ("opi-yearend-fy2027-clean.xlsx", ["2027", "--stage", "Year-End Update"])])
+    ("fy2027/dot-midyear-fy2027-clean.xlsx", ["2027", "--stage", "Mid-Year Update"]),
+    ("fy2027/opi-yearend-fy2027-clean.xlsx", ["2027", "--stage", "Year-End Update"])])
 def test_the_export_passes_the_clean_examples(tmp_path, load, example, args):
     for table, sheet in (("measures", "Measures"), ("services", "Services"), ("agency", "Agency")):
         schema = load(tmp_path, *args, "--table", table)

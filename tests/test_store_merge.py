@@ -1,5 +1,6 @@
 """Submit → store → `merge --store` gives the same consolidated plan as merging the files."""
 
+import datetime as dt
 from pathlib import Path
 
 import openpyxl
@@ -10,8 +11,8 @@ from planvalidator.cli import main
 from serving import INCLUDE, TOKENS, actions, call, shown
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
-CLEAN = {"BCFD": "bcfd-plan-fy2028-clean.xlsx", "DOT": "dot-midyear-fy2027-clean.xlsx",
-         "OPI": "opi-yearend-fy2027-clean.xlsx"}
+CLEAN = {"BCFD": "bcfd-plan-fy2028-clean.xlsx", "DOT": "fy2027/dot-midyear-fy2027-clean.xlsx",
+         "OPI": "fy2027/opi-yearend-fy2027-clean.xlsx"}
 SOURCE_COLUMNS = {"Summary": "Source File", "Findings": "Source File"}
 
 
@@ -42,7 +43,14 @@ def test_merge_of_the_store_equals_merge_of_the_files(server, tmp_path):
     files = [str(EXAMPLES / name) for name in CLEAN.values()]
     assert CliRunner().invoke(main, ["merge", *files, "-o", str(from_files)]).exit_code == 0
     assert sheets(from_store) == sheets(from_files)
-    assert [r[0] for r in sheets(from_store)["Summary"][2:-1]] == ["BCFD", "DOT", "OPI"]
+    # one fiscal year and stage per merge: the FY2028 Plan; the FY2027 updates are left out
+    assert [r[0] for r in sheets(from_store)["Summary"][2:-1]] == ["BCFD"]
+    assert sheets(from_store)["Sources"][1:] == [
+        ["BCFD", 2028, "Plan", "2028.1", dt.datetime(2027, 4, 14), "Accepted"],
+        ["DOT", 2027, "Mid-Year Update", "2027.2", dt.datetime(2027, 2, 4),
+         "Left out: FY2027 Mid-Year Update"],
+        ["OPI", 2027, "Year-End Update", "2027.2", dt.datetime(2027, 8, 13),
+         "Left out: FY2027 Year-End Update"]]
 
 
 def test_a_later_submission_supersedes_an_earlier_one(server, tmp_path):
@@ -50,7 +58,8 @@ def test_a_later_submission_supersedes_an_earlier_one(server, tmp_path):
     first = shown(actions(call(server, "submit", payload, TOKENS["OPI"])))["receipt"]
     second = shown(actions(call(server, "submit", payload, TOKENS["OPI"])))["receipt"]
     out = tmp_path / "c.xlsx"
-    result = CliRunner().invoke(main, ["merge", "--store", str(server.store), "-o", str(out)])
+    result = CliRunner().invoke(main, ["merge", "--store", str(server.store), "-o", str(out),
+                                       "--stage", "Year-End Update"])   # the store holds others
     sources = {r[0]: r for r in openpyxl.load_workbook(out)["Sources"].iter_rows(values_only=True)}
     assert sources[second["file"]][8] == "Accepted"
     assert sources[first["file"]][8:10] == ("Superseded", second["file"])

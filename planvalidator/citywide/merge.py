@@ -3,16 +3,16 @@
 A map over chunks of files — hash, read, normalize and validate with the same library call as
 `validate` (one pandera pass per chunk: a typical city is one chunk) — in a process pool when
 jobs > 1, then one write (consolidated.py). Memory stays bounded with thousands of files: a
-submission's plan is dropped as soon as a later one of the same agency supersedes it; only its
-report and provenance are kept.
+submission's plan is dropped as soon as a later one of the same agency, fiscal year and stage
+supersedes it; only its report and provenance are kept. A merge consolidates one fiscal year
+and one stage; the other submissions are left out, by name (merge_files).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import glob
 import hashlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,11 +21,18 @@ from ..errors import MergeError
 from ..findings import Finding, Report, finding
 from . import store
 from ..read.plan import Plan, read_plan, read_workbook
+from ..read.sources import collect, collect_sources  # noqa: F401 (sync, bench)
 from ..schema.loader import Schema
 from ..rules.validate import unreadable_report, validate_plans
 from ..read.xlsx import UnreadableWorkbook
 
 BATCH = 64  # plans validated together at most; bounds memory with thousands of submissions
+
+# Which submission of an agency wins (README "Merge", `merge --help`): a submission in the store
+# over files of the same agency, since its time of receipt is recorded by planvalidator itself;
+# among store submissions, the one received last (never the Submission Date typed in it); among
+# files, the later Submission Date on the Agency sheet, then the later modification time, then
+# the later file name.
 
 
 @dataclass
@@ -37,13 +44,18 @@ class Submission:
     plan: Plan | None = None
     report: Report | None = None
     superseded_by: str = ""
+    superseded_why: str = ""     # "later Submission Date 2027-05-02", ...
+    left_out: str = ""           # "FY2027 Mid-Year Update": not the year and stage merged
     # what the plan said, kept when the plan itself is dropped
     agency: str = ""
     agency_name: str = ""
     fiscal_year: int | None = None
     stage: str = ""
+    stage_rank: int = -1         # the stage's place in its schema's stages (Plan first)
+    stages: tuple[str, ...] = ()
     template_version: str = ""
     submission_date: dt.date | None = None
+    received_at: dt.datetime | None = None   # a store submission's time of receipt (UTC)
 
     @property
     def name(self) -> str:
@@ -57,11 +69,30 @@ class Submission:
     def result(self) -> str:
         if not self.readable:
             return "Unreadable"
+        if self.left_out:
+            return f"Left out: {self.left_out}"
         return "Superseded" if self.superseded_by else "Accepted"
 
     def sort_key(self):
-        """Later submissions win: Submission Date, then file time, then name."""
-        return (self.submission_date or dt.date.min, self.mtime, self.name)
+        """The later wins (the rule above). A total order: the winner never depends on the order
+        the files were read in or on how they were split between workers."""
+        if self.received_at is not None:
+            return (1, self.received_at.timestamp(), 0.0, self.name)
+        return (0, (self.submission_date or dt.date.min).toordinal(), self.mtime, self.name)
+
+
+def superseded_why(winner: Submission, loser: Submission) -> str:
+    """Why `winner` beats `loser`, in the words of the rule above."""
+    if winner.received_at is not None:
+        if loser.received_at is None:
+            return "a store submission wins over a file"
+        return f"received later ({winner.received_at:%Y-%m-%d %H:%M:%S} UTC)"
+    if winner.submission_date != loser.submission_date:
+        return f"later Submission Date {winner.submission_date:%Y-%m-%d}"
+    if winner.mtime != loser.mtime:
+        when = dt.datetime.fromtimestamp(winner.mtime, dt.timezone.utc)
+        return f"same Submission Date, modified later ({when:%Y-%m-%d %H:%M:%S} UTC)"
+    return "same Submission Date and modification time, later file name"
 
 
 @dataclass
@@ -71,6 +102,12 @@ class Consolidation:
     # carried forward, plus the update files), and the Changes sheet's rows; None: a plain merge.
     sources: list[list] | None = None
     changes: list[list] | None = None
+    # The one fiscal year and stage merged and why they were chosen (None: no choice made),
+    # and the files found in a folder or by a glob but not read, with the reason.
+    fiscal_year: int | None = None
+    stage: str | None = None
+    chosen_because: str = ""
+    not_read: list[tuple[Path, str]] = field(default_factory=list)
 
     @property
     def accepted(self) -> list[Submission]:
@@ -83,27 +120,12 @@ class Consolidation:
         return [s for s in self.submissions if s.result == "Superseded"]
 
     @property
+    def left_out(self) -> list[Submission]:
+        return [s for s in self.submissions if s.readable and s.left_out]
+
+    @property
     def unreadable(self) -> list[Submission]:
         return [s for s in self.submissions if not s.readable]
-
-
-def collect_sources(specs: Iterable[str | Path]) -> list[Path]:
-    """Files, folders (their .xlsx files) and glob patterns → sorted unique paths."""
-    paths: set[Path] = set()
-    for spec in specs:
-        spec = str(spec)
-        p = Path(spec)
-        if p.is_dir():
-            found = [f for f in p.glob("*.xlsx")]
-        elif p.is_file():
-            found = [p]
-        else:
-            found = [Path(f) for f in glob.glob(spec, recursive=True) if Path(f).is_file()]
-        found = [f for f in found if not f.name.startswith("~$")]  # Excel's lock files
-        if not found:
-            raise MergeError(f"No plan workbooks found at '{spec}'.")
-        paths.update(f.resolve() for f in found)
-    return sorted(paths)
 
 
 def read_submission(path: Path, schema: Schema | None = None) -> Submission:
@@ -115,7 +137,8 @@ def read_submission(path: Path, schema: Schema | None = None) -> Submission:
     try:
         if path.suffix == ".json":
             names, sheets, meta = store.read_submission(path)
-            sub.mtime = dt.datetime.fromisoformat(meta["submitted_at"].replace("Z", "+00:00")).timestamp()
+            sub.received_at = dt.datetime.fromisoformat(
+                meta["submitted_at"].replace("Z", "+00:00"))
             plan = read_plan(names, sheets, source=path.name, schema=schema)
         else:
             plan = read_workbook(path, schema=schema)
@@ -126,8 +149,12 @@ def read_submission(path: Path, schema: Schema | None = None) -> Submission:
     sub.agency = plan.agency_code
     name = plan.field("agency_name")
     sub.agency_name = name if isinstance(name, str) else ""
-    sub.fiscal_year = plan.schema.fiscal_year
+    # the year the plan states: a schema forced with --fiscal-year may be another year's
+    stated = plan.field("fiscal_year")
+    sub.fiscal_year = stated if isinstance(stated, int) else plan.schema.fiscal_year
     sub.stage = plan.stage
+    sub.stages = tuple(plan.schema.stages)
+    sub.stage_rank = sub.stages.index(plan.stage) if plan.stage in sub.stages else -1
     sub.template_version = plan.identity.get("template_version", "")
     date = plan.field("submission_date")
     sub.submission_date = date if isinstance(date, dt.date) else None
@@ -141,26 +168,36 @@ def _read_and_validate(chunk: list[tuple[Path, Schema | None]]) -> list[Submissi
     readable = [s for s in subs if s.plan is not None]
     for sub, report in zip(readable, validate_plans([s.plan for s in readable])):
         sub.report = report
-    latest: dict[str, Submission] = {}
+    latest: dict[tuple, Submission] = {}
     for sub in readable:
-        if _key(sub) not in latest or sub.sort_key() > latest[_key(sub)].sort_key():
-            latest[_key(sub)] = sub
+        if _group(sub) not in latest or sub.sort_key() > latest[_group(sub)].sort_key():
+            latest[_group(sub)] = sub
     for sub in readable:   # only a chunk's latest can win: the others travel without data
-        if latest[_key(sub)] is not sub:
+        if latest[_group(sub)] is not sub:
             sub.plan = None
     return subs
 
 
+def chunk_size(files: int, jobs: int) -> int:
+    """One chunk for a typical city (one validation pass); with workers, chunks small enough
+    to keep them all busy, and never more than BATCH files (memory)."""
+    return min(BATCH, max(1, -(-files // (4 * jobs)))) if jobs > 1 else BATCH
+
+
 def merge(paths: list[Path], schema: Schema | None = None, jobs: int = 1,
-          progress: Callable | None = None) -> Consolidation:
+          progress: Callable | None = None, *, one_plan: bool = False,
+          fiscal_year: int | None = None, stage: str | None = None) -> Consolidation:
     """Read and validate every submission (with `schema`, else each one's fiscal year's);
-    pick the latest per agency."""
+    pick the latest per agency (the rule above).
+
+    one_plan: consolidate one fiscal year and one stage — `fiscal_year` and `stage`, by
+    default the latest year among the inputs and its first stage (Plan) if present, else its
+    latest; the submissions of other years and stages are left out and never supersede.
+    Without it (sync's updates), all the submissions of an agency compete."""
     cons = Consolidation()
-    winners: dict[str, Submission] = {}
+    best: dict[tuple, Submission] = {}     # the latest so far per agency, fiscal year and stage
     work = [(p, schema) for p in paths]
-    # One chunk for a typical city (one validation pass); smaller chunks keep both workers
-    # busy and memory bounded when there are many files.
-    size = min(BATCH, max(1, -(-len(work) // (4 * jobs)))) if jobs > 1 else BATCH
+    size = chunk_size(len(work), jobs)
     chunks = [work[i:i + size] for i in range(0, len(work), size)]
     with ProcessPoolExecutor(jobs) if jobs > 1 else _Serial() as pool:
         results = (sub for chunk in pool.map(_read_and_validate, chunks) for sub in chunk)
@@ -168,18 +205,66 @@ def merge(paths: list[Path], schema: Schema | None = None, jobs: int = 1,
             cons.submissions.append(sub)
             if sub.plan is None:
                 continue
-            current = winners.get(_key(sub))
+            current = best.get(_group(sub))
             if current is None or sub.sort_key() > current.sort_key():
                 if current is not None:
                     current.plan = None  # superseded: keep its report, drop its data
-                winners[_key(sub)] = sub
+                best[_group(sub)] = sub
             else:
                 sub.plan = None
-    for sub in cons.submissions:
-        if sub.readable and winners.get(_key(sub)) is not sub:
-            sub.superseded_by = winners[_key(sub)].name
+    readable = [s for s in cons.submissions if s.readable]
+    if one_plan and readable:
+        _choose(cons, readable, fiscal_year, stage)
+    winners: dict[str, Submission] = {}
+    for sub in best.values():
+        if sub.left_out:
+            sub.plan = None
+        elif _key(sub) not in winners or sub.sort_key() > winners[_key(sub)].sort_key():
+            winners[_key(sub)] = sub
+    for sub in readable:
+        winner = winners.get(_key(sub))
+        if not sub.left_out and winner is not sub:
+            sub.plan = None
+            sub.superseded_by, sub.superseded_why = winner.name, superseded_why(winner, sub)
     _add_collisions(cons.accepted)
     return cons
+
+
+def _choose(cons: Consolidation, readable: list[Submission], year: int | None,
+            stage: str | None) -> None:
+    """Set the fiscal year and stage to consolidate (and why); mark the others left out."""
+    if year is not None:
+        year_why = "--fiscal-year"
+    else:
+        pool = [s for s in readable if stage is None or s.stage == stage] or readable
+        year, year_why = (max(s.fiscal_year for s in pool),
+                          "the latest fiscal year among the inputs")
+    of_year = [s for s in readable if s.fiscal_year == year]
+    if not of_year:
+        found = ", ".join(f"FY{y}" for y in sorted({s.fiscal_year for s in readable}))
+        raise MergeError(f"None of the inputs is an FY{year} plan (they are {found}).")
+    stages = of_year[0].stages
+    if stage is not None:
+        if stage not in stages:
+            raise MergeError(f"--stage {stage}: the FY{year} stages are {', '.join(stages)}.")
+        stage_why = "--stage"
+    elif any(s.stage == stages[0] for s in of_year):
+        stage, stage_why = stages[0], f"a {stages[0]} of FY{year} is among the inputs"
+    else:
+        stage = max(of_year, key=lambda s: s.stage_rank).stage
+        stage_why = (f"the latest stage among the FY{year} inputs; there is no "
+                     f"FY{year} {stages[0]}")
+    cons.fiscal_year, cons.stage = year, stage
+    cons.chosen_because = f"FY{year} ({year_why}), stage {stage} ({stage_why})"
+    for sub in readable:
+        if (sub.fiscal_year, sub.stage) != (year, stage):
+            sub.left_out = f"FY{sub.fiscal_year} {sub.stage}".rstrip()
+
+
+def _group(sub: Submission) -> tuple:
+    """Submissions of one agency, fiscal year and stage compete as they are read; which year
+    and stage to merge is decided once all are read."""
+    return (_key(sub), sub.fiscal_year, sub.stage)
 
 
 def _key(sub: Submission) -> str:
@@ -230,8 +315,9 @@ def _add_collisions(accepted: list[Submission]) -> None:
 
 def merge_files(specs, out: Path, store_dir: Path | None = None, **kw) -> Consolidation:
     """Collect sources (and the submissions of a store), refuse an output that names one of
-    them, and merge."""
-    paths = collect_sources(specs) if specs else []
+    them, and merge one fiscal year and stage (see `merge`: fiscal_year=, stage=)."""
+    found = collect(specs) if specs else None
+    paths = sorted(found.paths) if found else []
     if store_dir is not None:
         try:
             paths += [s.path.resolve() for s in store.list_submissions(store_dir)]
@@ -241,4 +327,6 @@ def merge_files(specs, out: Path, store_dir: Path | None = None, **kw) -> Consol
         raise MergeError("Nothing to merge: name plan workbooks, folders or a --store.")
     if out.resolve() in paths:
         raise MergeError(f"The output {out} is one of the inputs; choose another file name.")
-    return merge(paths, **kw)
+    cons = merge(paths, one_plan=True, **kw)
+    cons.not_read = found.not_read if found else []
+    return cons

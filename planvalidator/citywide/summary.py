@@ -19,11 +19,16 @@ def merge_summary(cons, out) -> dict:
                  "source": s.name} for s in cons.accepted]
     return {
         "output": str(out),
+        "fiscal_year": cons.fiscal_year, "stage": cons.stage, "chosen": cons.chosen_because,
         "agencies": agencies,
-        "superseded": [{"source": s.name, "agency": s.agency, "superseded_by": s.superseded_by}
-                       for s in cons.superseded],
+        "superseded": [{"source": s.name, "agency": s.agency, "superseded_by": s.superseded_by,
+                        "reason": s.superseded_why} for s in cons.superseded],
+        "left_out": [{"source": s.name, "agency": s.agency, "fiscal_year": s.fiscal_year,
+                      "stage": s.stage, "reason": f"{s.left_out}, not FY{cons.fiscal_year} "
+                                                  f"{cons.stage}"} for s in cons.left_out],
         "unreadable": [{"source": s.name, "reason": s.report.findings[0].message}
                        for s in cons.unreadable],
+        "not_read": [{"source": p.name, "reason": why} for p, why in cons.not_read],
         "totals": {k: sum(a[k] for a in agencies)
                    for k in ("measures", "missing_targets", "errors", "warnings")},
     }
@@ -41,18 +46,23 @@ def merge_text(cons, out) -> str:
     t = data["totals"]
     rows.append(("Total", "", t["measures"], t["missing_targets"], t["errors"], t["warnings"], ""))
     widths = [max(len(str(r[c])) for r in rows) for c in range(len(rows[0]))]
-    lines = ["  ".join(str(v).ljust(w) if c < 2 or c == 6 else str(v).rjust(w)
-                       for c, (v, w) in enumerate(zip(r, widths))).rstrip() for r in rows]
+    lines = [f"Consolidating {data['chosen']}"] if data["chosen"] else []
+    lines += ["  ".join(str(v).ljust(w) if c < 2 or c == 6 else str(v).rjust(w)
+                        for c, (v, w) in enumerate(zip(r, widths))).rstrip() for r in rows]
     lines += _left_out(data)
     lines.append(f"Wrote {out}")
     return "\n".join(lines)
 
 
 def _left_out(data: dict) -> list[str]:
-    """The superseded and unreadable submissions of a merge or sync summary, one line each."""
+    """The superseded, left out, unreadable and unread files of a merge or sync summary, one
+    line each."""
     return ([f"Superseded: {s['source']} ({s['agency']}) by {s['superseded_by']}"
-             for s in data["superseded"]]
-            + [f"Left out, unreadable: {u['source']}: {u['reason']}" for u in data["unreadable"]])
+             + (f" — {s['reason']}" if s["reason"] else "") for s in data["superseded"]]
+            + [f"Left out: {s['source']} ({s['agency']}) — {s['reason']}"
+               for s in data.get("left_out", ())]
+            + [f"Left out, unreadable: {u['source']}: {u['reason']}" for u in data["unreadable"]]
+            + [f"Not read: {n['source']} — {n['reason']}" for n in data.get("not_read", ())])
 
 
 # --- the budget cycle: sync, roll forward, diff ----------------------------------------------
@@ -85,8 +95,8 @@ def sync_summary(result, out) -> dict:
         "sync_findings": [dict(f.as_dict(), agency=s.agency, source=s.name)
                           for s in result.applied for f in s.report.findings
                           if f.code in SYNC_CODES],
-        "superseded": [{"source": s.name, "agency": s.agency, "superseded_by": s.superseded_by}
-                       for s in result.updates.superseded],
+        "superseded": [{"source": s.name, "agency": s.agency, "superseded_by": s.superseded_by,
+                        "reason": s.superseded_why} for s in result.updates.superseded],
         "unreadable": [{"source": s.name, "reason": s.report.findings[0].message}
                        for s in result.updates.unreadable],
         "totals": {"changes": len(result.changes),

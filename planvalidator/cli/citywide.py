@@ -7,13 +7,14 @@ from pathlib import Path
 
 import click
 
-from .options import (FOUND_ERRORS, OK, examples, exit_code, file_progress, format_option,
-                      load_chosen_schema, make_folder, quiet_option, schema_options,
-                      schemas_option, strict_option, workbook_output)
+from .options import (BAD_INPUT, FOUND_ERRORS, OK, examples, exit_code, file_progress,
+                      format_option, load_chosen_schema, make_folder, quiet_option,
+                      schema_options, schemas_option, strict_option, workbook_output)
 
 
 @click.command(epilog=examples(
     "planvalidator merge examples/ -o citywide.xlsx",
+    "planvalidator merge examples/fy2027/ -o midyear.xlsx --stage 'Mid-Year Update'",
     "planvalidator merge 'submissions/*.xlsx' -o citywide.xlsx --jobs 2 --datapackage open-data/",
     "planvalidator merge --store submissions/ -o citywide.xlsx"))
 @click.argument("sources", nargs=-1)
@@ -22,6 +23,9 @@ from .options import (FOUND_ERRORS, OK, examples, exit_code, file_progress, form
               help="The consolidated workbook to write (atomically).")
 @click.option("--store", "store_dir", type=click.Path(file_okay=False, path_type=Path),
               metavar="DIR", help="Also merge the submissions in the add-in's submission store.")
+@click.option("--stage", metavar="STAGE",
+              help="The plan stage to consolidate (default: Plan if a Plan of the fiscal year "
+                   "is among the inputs, else the latest stage present).")
 @click.option("--jobs", "-j", type=click.IntRange(1, 64), default=1, show_default=True,
               help="Worker processes for reading the submissions.")
 @click.option("--reject-errors", is_flag=True,
@@ -36,13 +40,27 @@ from .options import (FOUND_ERRORS, OK, examples, exit_code, file_progress, form
 @schema_options
 @strict_option
 @quiet_option
-def merge(sources, out, store_dir, jobs, reject_errors, datapackage, timestamp, fmt,
+def merge(sources, out, store_dir, stage, jobs, reject_errors, datapackage, timestamp, fmt,
           fiscal_year, schema_file, strict, quiet):
     """Validate every submission and merge them into one citywide plan workbook.
 
-    SOURCES are files, folders (their .xlsx files) or glob patterns, and/or the add-in's
-    submission store (--store). The latest submission of each agency wins (Submission Date,
-    then file or submission time); earlier ones are listed as superseded.
+    SOURCES are files, folders (their .xlsx files, any letter case; not their subfolders) or
+    glob patterns, and/or the add-in's submission store (--store). Other spreadsheet files
+    found there (.xlsm, .xls, .ods, .csv, Excel lock files) are named as not read.
+
+    One fiscal year and one stage are consolidated: --fiscal-year (default: the latest among
+    the inputs) and --stage; submissions of other years or stages are named and left out.
+    The latest submission of each agency wins; the others are listed as superseded, with the
+    reason.
+
+    \b
+    Which submission wins: a submission in the store wins over files of the same
+    agency; among store submissions, the one received last; among files, the later
+    Submission Date on the Agency sheet, then the later file modification time,
+    then the later file name.
+
+    Exit code: 2 if an input could not be read (the rest is still merged and written), else
+    1 if an accepted plan has errors (or warnings, with --strict), else 0.
     """
     import datetime as dt
 
@@ -53,7 +71,8 @@ def merge(sources, out, store_dir, jobs, reject_errors, datapackage, timestamp, 
 
     cons = merge_files(sources, out, store_dir=store_dir,
                        schema=load_chosen_schema(fiscal_year, schema_file),
-                       jobs=jobs, progress=None if quiet else file_progress)
+                       fiscal_year=fiscal_year, stage=stage, jobs=jobs,
+                       progress=None if quiet else file_progress)
     make_folder(out.parent)
     stamp = dt.datetime.now(dt.timezone.utc) if timestamp else None
     write_consolidated(cons, out, reject_errors=reject_errors, timestamp=stamp)
@@ -62,7 +81,7 @@ def merge(sources, out, store_dir, jobs, reject_errors, datapackage, timestamp, 
     if not quiet:
         click.echo(merge_json(cons, out) if fmt == "json" else merge_text(cons, out))
     reports = [s.report for s in cons.accepted]
-    sys.exit(FOUND_ERRORS if cons.unreadable else exit_code(reports, strict))
+    sys.exit(BAD_INPUT if cons.unreadable else exit_code(reports, strict))
 
 
 

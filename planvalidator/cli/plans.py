@@ -14,9 +14,9 @@ from .options import (BAD_INPUT, Failure, examples, exit_code, format_option, lo
 
 @click.command(epilog=examples(
     "planvalidator validate examples/bcfd-plan-fy2028-clean.xlsx",
-    "planvalidator validate --format json --annotate checked.xlsx plan.xlsx"))
-@click.argument("files", nargs=-1, required=True,
-                type=click.Path(exists=True, dir_okay=False, allow_dash=True, path_type=Path))
+    "planvalidator validate --format json --annotate checked.xlsx plan.xlsx",
+    "planvalidator validate 'submissions/*.xlsx' --annotate checked/"))
+@click.argument("sources", nargs=-1, required=True)
 @format_option("text", "json")
 @click.option("--annotate", "annotate_to", type=click.Path(path_type=Path), metavar="OUT",
               help="Write a copy with failing cells marked and a Validation sheet (a folder "
@@ -26,15 +26,24 @@ from .options import (BAD_INPUT, Failure, examples, exit_code, format_option, lo
 @schema_options
 @strict_option
 @quiet_option
-def validate(files, fmt, annotate_to, stage, fiscal_year, schema_file, strict, quiet):
-    """Check plan workbooks and list every finding at its cell."""
+def validate(sources, fmt, annotate_to, stage, fiscal_year, schema_file, strict, quiet):
+    """Check plan workbooks and list every finding at its cell.
+
+    SOURCES are files, folders (their .xlsx files, any letter case; not their subfolders) or
+    quoted glob patterns, as for merge. Other spreadsheet files found there (.xlsm, .xls,
+    .ods, .csv, Excel lock files) are named on standard error as not read."""
     from ..output.annotate import annotate_workbook
     from ..output.render import json_reports, text
+    from ..read.sources import collect
     from ..rules.validate import validate_files
 
-    if any(str(f) == "-" for f in files):
+    if "-" in sources:
         raise Failure("validate reads workbooks from files, not from standard input (-): "
                       "save the workbook and give its file name.")
+    found = collect(sources)
+    files = found.paths
+    for path, why in found.not_read:
+        click.echo(f"Not read: {path.name} — {why}", err=True)
     if annotate_to and len(files) > 1 and annotate_to.exists() and not annotate_to.is_dir():
         raise Failure(f"--annotate {annotate_to} must be a folder when several files are given.")
     bar = progress if len(files) > 1 and not quiet else None

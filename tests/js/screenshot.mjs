@@ -11,7 +11,7 @@
 //   python -c "import json, sys; sys.path[:0] = ['tests']; from pathlib import Path; \
 //     from test_officejs_client import workbook_spec; \
 //     json.dump(workbook_spec(Path(sys.argv[1])), open('wb.json', 'w'))" \
-//     examples/dot-midyear-fy2027-missing-actuals.xlsx
+//     examples/fy2027/dot-midyear-fy2027-missing-actuals.xlsx
 //   node tests/js/run_client.mjs --server http://127.0.0.1:8765 \
 //     --xlwings-static "$(python -c 'import xlwings_server, os; print(os.path.dirname(xlwings_server.__file__))')/static" \
 //     --project-static planvalidator/addin/files/static --workbook wb.json --token TOKEN \

@@ -83,7 +83,7 @@ def source_rows(subs: list[Submission]) -> list[list]:
     status on Summary (Accepted / Needs revision)."""
     rows = []
     for sub in sorted(subs, key=lambda s: s.name):
-        reason = sub.report.findings[0].message if not sub.readable else ""
+        reason = sub.report.findings[0].message if not sub.readable else sub.superseded_why
         result = status(sub) if sub.result == ACCEPTED else sub.result
         row = [sub.name, sub.sha256, sub.size, sub.agency, sub.fiscal_year, sub.stage,
                sub.template_version, sub.submission_date, result, sub.superseded_by, reason]
@@ -94,7 +94,9 @@ def source_rows(subs: list[Submission]) -> list[list]:
 def sources(wb, cons: Consolidation) -> None:
     ws = wb.create_sheet("Sources")
     header(ws, SOURCES_HEADER, [40, 66, 12, 10, 10, 16, 10, 12, 15, 40, 60], freeze="B2")
-    rows = cons.sources if cons.sources is not None else source_rows(cons.submissions)
+    rows = cons.sources if cons.sources is not None else sorted(
+        source_rows(cons.submissions) + [[p.name] + [None] * 7 + ["Not read", None, why]
+                                         for p, why in cons.not_read], key=lambda r: r[0])
     for r, row in enumerate(rows, start=2):
         write_row(ws, r, row)
         ws.cell(r, 8).number_format = "yyyy-mm-dd"
