@@ -677,8 +677,9 @@ def write_cycle(folder: Path) -> list[Path]:
     for sub, examples in CYCLE.items():
         (folder / sub).mkdir(parents=True, exist_ok=True)
         for example in examples:
-            save_workbook(build(example), folder / sub / example.file)
-            written.append(folder / sub / example.file)
+            path = folder / sub / Path(example.file).name   # the FY2027 updates live in fy2027/ here
+            save_workbook(build(example), path)
+            written.append(path)
     return written
 
 
