@@ -82,7 +82,10 @@ def test_sources_record_every_file_with_its_hash(merged):
     for path in EXAMPLES.glob("*.xlsx"):
         assert sources[path.name][1] == hashlib.sha256(path.read_bytes()).hexdigest()
         assert sources[path.name][2] == path.stat().st_size
-    assert {r[8] for r in sources.values()} == {"Accepted"}   # one FY2028 Plan per agency
+    # one FY2028 Plan per agency, none superseded; the Result is Summary's status
+    assert {name: r[8] for name, r in sources.items()} == {
+        name: "Accepted" if name == "bcfd-plan-fy2028-clean.xlsx" else "Needs revision"
+        for name in sources}
 
 
 def test_measures_sheet_and_open_data(merged):

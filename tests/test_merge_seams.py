@@ -75,12 +75,12 @@ def test_merge_consolidates_the_latest_year_and_names_what_it_leaves_out(tmp_pat
         "Left out: opi-yearend-fy2027-clean.xlsx (OPI) — FY2027 Year-End Update, not FY2028 Plan",
         f"Wrote {out}"]
     assert "Superseded" not in result.output
-    assert [(r[0], r[2], r[3]) for r in rows(out, "Summary")[1:]] == [
+    assert [(r[0], r[2], r[3]) for r in rows(out, "Summary")[2:-1]] == [
         ("BCFD", 2028, "Plan"), ("DPW", 2028, "Plan")]
     assert results(out) == {
         "bcfd-plan-fy2028-clean.xlsx": ("Accepted", None, None),
         "dot-midyear-fy2027-clean.xlsx": ("Left out: FY2027 Mid-Year Update", None, None),
-        "dpw-plan-fy2028-missing-targets.xlsx": ("Accepted", None, None),
+        "dpw-plan-fy2028-missing-targets.xlsx": ("Needs revision", None, None),
         "opi-yearend-fy2027-clean.xlsx": ("Left out: FY2027 Year-End Update", None, None)}
     header = rows(out, "Measures")[0]
     assert "FY2028 Target" in header and not any("FY(Y" in str(h) for h in header)
@@ -115,16 +115,16 @@ def test_without_a_plan_the_latest_stage_is_consolidated(tmp_path):
     assert result.output.splitlines()[0] == (
         "Consolidating FY2027 (the latest fiscal year among the inputs), stage Year-End Update "
         "(the latest stage among the FY2027 inputs; there is no FY2027 Plan)")
-    assert [r[0] for r in rows(tmp_path / "c.xlsx", "Summary")[1:]] == ["OPI"]
+    assert [r[0] for r in rows(tmp_path / "c.xlsx", "Summary")[2:-1]] == ["OPI"]
 
 
 def test_the_readme_main_job_is_one_fiscal_year(tmp_path):
     out = tmp_path / "citywide.xlsx"
     result = run("merge", EXAMPLES, "-o", out)
     assert result.exit_code == 1   # six of the seven FY2028 examples carry errors on purpose
-    assert {(r[2], r[3]) for r in rows(out, "Summary")[1:]} == {(2028, "Plan")}
-    assert {r[8] for r in rows(out, "Sources")[1:]} == {"Accepted"}
-    assert len(rows(out, "Summary")) == 1 + 7
+    assert {(r[2], r[3]) for r in rows(out, "Summary")[2:-1]} == {(2028, "Plan")}
+    assert {r[8] for r in rows(out, "Sources")[1:]} == {"Accepted", "Needs revision"}   # none superseded or left out
+    assert len(rows(out, "Summary")) == 2 + 7 + 1   # title, header, agencies, Total
 
 
 # ---- 2. the right submission wins -------------------------------------------------------------
@@ -153,7 +153,7 @@ def test_another_year_or_stage_never_supersedes(tmp_path):
     result = run("merge", src, "-o", out)
     assert "Superseded" not in result.output
     assert results(out) == {
-        "opi-plan-fy2028.xlsx": ("Accepted", None, None),
+        "opi-plan-fy2028.xlsx": ("Needs revision", None, None),
         "opi-yearend-fy2027-clean.xlsx": ("Left out: FY2027 Year-End Update", None, None)}
 
 
@@ -252,7 +252,7 @@ def test_merge_takes_xlsx_in_any_case_and_names_every_other_spreadsheet(tmp_path
     out = tmp_path / "c.xlsx"
     result = run("merge", src, "-o", out)
     assert result.exit_code == 1, result.output   # DPW's errors; files not read don't count
-    assert [r[0] for r in rows(out, "Summary")[1:]] == ["BCFD", "DPW"]
+    assert [r[0] for r in rows(out, "Summary")[2:-1]] == ["BCFD", "DPW"]
     assert result.output.splitlines()[-6:-1] == NOT_READ
     assert {f: r for f, r in results(out).items() if r[0] == "Not read"} == {
         "bpd-plan.xlsm": ("Not read", None, "a macro-enabled workbook (.xlsm); save it as an "
@@ -266,7 +266,7 @@ def test_merge_takes_xlsx_in_any_case_and_names_every_other_spreadsheet(tmp_path
         "~$dpw.xlsx": ("Not read", None, "Excel's lock file for a workbook that is open (close "
                                          "the workbook in Excel)")}
     globbed = run("merge", f"{src}/*.xlsx", "-o", tmp_path / "g.xlsx")
-    assert [r[0] for r in rows(tmp_path / "g.xlsx", "Summary")[1:]] == ["BCFD", "DPW"]
+    assert [r[0] for r in rows(tmp_path / "g.xlsx", "Summary")[2:-1]] == ["BCFD", "DPW"]
     assert globbed.output.splitlines()[-2:-1] == NOT_READ[-1:]
 
 
@@ -287,4 +287,4 @@ def test_an_unreadable_input_is_exit_2_in_merge_as_in_validate(tmp_path):
     assert run("validate", src).exit_code == 2
     result = run("merge", src, "-o", out)
     assert result.exit_code == 2, result.output
-    assert [r[0] for r in rows(out, "Summary")[1:]] == ["BCFD"]   # the rest is still written
+    assert [r[0] for r in rows(out, "Summary")[2:-1]] == ["BCFD"]   # the rest is still written

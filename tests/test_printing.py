@@ -47,7 +47,8 @@ def citywide(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def midyear(tmp_path_factory):
-    """A mid-year citywide plan: BCFD with measures in every status, DOT at the Plan stage."""
+    """A mid-year citywide plan: BCFD with measures in every status, and DOT's update, which
+    needs revision."""
     folder = tmp_path_factory.mktemp("midyear")
     rows, n = [], 0
     for status, count in STATUSES:
@@ -58,7 +59,8 @@ def midyear(tmp_path_factory):
                                 status=status, status_explanation="Explained."))
     plan_file(folder / "bcfd.xlsx", sheets(rows, agency={"Plan Stage": "Mid-Year Update"}))
     plan_file(folder / "dot.xlsx", sheets(agency={"Agency Code": "DOT",
-                                                  "Agency Name": "Department of Transportation"}),
+                                                  "Agency Name": "Department of Transportation",
+                                                  "Plan Stage": "Mid-Year Update"}),
               agency="DOT")
     out = folder / "citywide.xlsx"
     merge(folder / "bcfd.xlsx", folder / "dot.xlsx", "-o", out)
@@ -137,8 +139,7 @@ def test_dashboard_status_series_are_coloured_by_meaning(midyear):
 
 def test_dashboard_title_and_agencies_from_the_top(midyear, citywide):
     ws = openpyxl.load_workbook(midyear)["Dashboard"]
-    assert ws["A1"].value == ("FY2028 Citywide Performance Plan — Dashboard "
-                              "(Plan, Mid-Year Update)")
+    assert ws["A1"].value == "FY2028 Citywide Performance Plan — Dashboard (Mid-Year Update)"
     ws = openpyxl.load_workbook(citywide)["Dashboard"]
     assert ws["A1"].value == "FY2028 Citywide Performance Plan — Dashboard (Plan)"
     by_agency = chart(citywide, "Measures by agency")
