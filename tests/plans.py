@@ -7,11 +7,15 @@ import importlib.util
 import sys
 from pathlib import Path
 
+from planvalidator.output.atomic import save_workbook
 from planvalidator.read.plan import read_plan
 from planvalidator.schema.loader import load_schema
 from planvalidator.rules.validate import validate_plan
 
 SCHEMA = load_schema(2028)
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+DOT_MIDYEAR = EXAMPLES / "fy2027/dot-midyear-fy2027-clean.xlsx"
+OPI_YEAREND = EXAMPLES / "fy2027/opi-yearend-fy2027-clean.xlsx"
 
 AGENCY = {"Agency Code": "BCFD", "Agency Name": "Baltimore City Fire Department",
           "Fiscal Year": 2028, "Plan Stage": "Plan", "Prepared By": "Dana Reyes",
@@ -90,3 +94,13 @@ def load_build():
     sys.modules[spec.name] = module   # its dataclasses look their module up while being made
     spec.loader.exec_module(module)
     return module
+
+
+def fy2027_plans(folder: Path) -> Path:
+    """The FY2027 Plan-stage submissions of BCFD, DOT and OPI, as agencies sent them in spring
+    2026 (examples/build.py --cycle writes the same for docs/cycle.md)."""
+    b = load_build()
+    folder.mkdir(parents=True, exist_ok=True)
+    for plan in b.CYCLE["submissions/fy2027"]:
+        save_workbook(b.build(plan), folder / plan.file)
+    return folder

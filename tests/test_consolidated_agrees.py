@@ -23,8 +23,7 @@ import pytest
 from click.testing import CliRunner
 
 from planvalidator.cli import main
-from plans import measure, plan_file, sheets
-from test_cycle import DOT_MIDYEAR, fy2027_plans
+from plans import DOT_MIDYEAR, OPI_YEAREND, fy2027_plans, measure, plan_file, sheets
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 FY2028 = sorted(EXAMPLES.glob("*fy2028*.xlsx"))
@@ -254,3 +253,24 @@ def test_changes_are_shown_as_excel_shows_values(tmp_path):
         ("DOT-697-03", "Mid-Year Actual"): (0.7, "0.0%"),
         ("DOT-500-01", "Mid-Year Actual"): (0.86, "0.0%"),
         ("DOT-500-02", "Mid-Year Actual"): (3600, "#,##0")}
+
+
+def test_dollar_measures_are_shown_as_dollars(tmp_path):
+    """A measure whose unit is the schema's dollars unit (OPI-125-02, savings) shows its values
+    as $ on Measures and on Changes, as a Percent measure shows them as %."""
+    city = tmp_path / "citywide-fy2027.xlsx"
+    assert run("merge", fy2027_plans(tmp_path / "plans"), "-o", city).exit_code == 0
+    out = tmp_path / "yearend.xlsx"
+    assert run("sync", city, OPI_YEAREND, "-o", out).exit_code == 0
+    ws = book(out)["Measures"]
+    labels = [c.value for c in ws[1]]
+    target = labels.index("FY2027 Target")
+    shown = {r[3].value: (r[target].value, r[target].number_format)
+             for r in ws.iter_rows(min_row=2) if r[0].value == "OPI"}
+    assert shown["OPI-125-02"] == (2_200_000, '"$"#,##0')     # Dollars
+    assert shown["OPI-125-03"] == (0.8, "0.0%")               # Percent
+    assert shown["OPI-125-01"] == (14, "#,##0")               # Count
+    changes = {(r[1].value, r[2].value): (r[4].value, r[4].number_format)
+               for r in book(out)["Changes"].iter_rows(min_row=2)}
+    assert changes["OPI-125-02", "Year-End Actual"] == (2_350_000, '"$"#,##0')
+    assert changes["OPI-125-03", "Year-End Actual"] == (0.81, "0.0%")

@@ -26,11 +26,9 @@ from planvalidator.read.plan import read_plan
 from planvalidator.schema.loader import load_schema
 from planvalidator.citywide.sync import apply_update
 from planvalidator.rules.validate import validate_workbook
-from plans import SCHEMA, load_build, measure, sheets
+from plans import DOT_MIDYEAR, OPI_YEAREND, SCHEMA, fy2027_plans, load_build, measure, sheets
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
-DOT_MIDYEAR = EXAMPLES / "fy2027/dot-midyear-fy2027-clean.xlsx"
-OPI_YEAREND = EXAMPLES / "fy2027/opi-yearend-fy2027-clean.xlsx"
 DOT_UNFINISHED = EXAMPLES / "fy2027/dot-midyear-fy2027-missing-actuals.xlsx"
 
 
@@ -44,16 +42,6 @@ def rows(path, sheet):
 
 def sha(path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-
-
-def fy2027_plans(folder: Path) -> Path:
-    """The FY2027 Plan-stage submissions of BCFD, DOT and OPI, as agencies sent them in spring
-    2026 (examples/build.py --cycle writes the same for docs/cycle.md)."""
-    b = load_build()
-    folder.mkdir(parents=True, exist_ok=True)
-    for plan in b.CYCLE["submissions/fy2027"]:
-        save_workbook(b.build(plan), folder / plan.file)
-    return folder
 
 
 @pytest.fixture(scope="module")

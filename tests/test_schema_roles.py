@@ -238,7 +238,7 @@ DANGLING = [
     ("stages", "Year-End Update", "roles.stage.yearend"),
     ("units", "Percent", "roles.percent_unit"),
     ("units", "Count", "roles.cumulative_units"),
-    ("units", "Dollars", "roles.cumulative_units"),
+    ("units", "Dollars", "roles.dollars_unit"),   # the first role that names it
     ("units", "Hours", "roles.cumulative_units"),
     ("measure_types", "Outcome", "roles.outcome_types"),
     ("measure_types", "Effectiveness", "roles.outcome_types"),

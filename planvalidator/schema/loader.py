@@ -71,6 +71,7 @@ class Roles:
     midyear: str
     yearend: str
     percent_unit: str
+    dollars_unit: str
     cumulative_units: tuple[str, ...]
     outcome_types: tuple[str, ...]
     key_measure: str
@@ -93,6 +94,7 @@ ROLE_KEYS = {
     "direction": ("directions", ("increase", "decrease", "maintain")),
     "stage": ("stages", ("plan", "midyear", "yearend")),
     "percent_unit": ("units", None),
+    "dollars_unit": ("units", None),
     "cumulative_units": ("units", "many"),
     "outcome_types": ("measure_types", "many"),
     "key_measure": ("yes_no", None),

@@ -27,7 +27,9 @@ SEVERITY_FILLS = {s: PatternFill("solid", fgColor=FILLS[s]) for s in (ERROR, WAR
 # shows 12 as "12." under "#,##0.##", and no single format both groups thousands and drops
 # the decimals of a whole number.
 WHOLE, FRACTION, PERCENT = "#,##0", "#,##0.0##", "0.0%"
-NUMBER_FORMATS = {"integer": "0", "dollars": '"$"#,##0', "date": "yyyy-mm-dd"}
+DOLLARS, CENTS = '"$"#,##0', '"$"#,##0.00'
+PLAIN_UNIT, PERCENT_UNIT, DOLLARS_UNIT = 0, 1, 2   # how a measure's unit shows its values
+NUMBER_FORMATS = {"integer": "0", "dollars": DOLLARS, "date": "yyyy-mm-dd"}
 FRACTIONAL_TYPES = ("number", "measure")
 
 SUMMARY_HEADER = ["Agency Code", "Agency Name", "Fiscal Year", "Stage", "Services", "Measures",
@@ -43,10 +45,13 @@ TOTAL = "Total"   # Summary's last row, under its table
 LINE_HEIGHT = 15  # points a line of 11-point text takes
 
 
-def number_format(ctype: str | None, value=None, percent: bool = False) -> str | None:
-    """The format a value of a column of type `ctype` is shown with (None: as it is)."""
-    if percent and ctype == "measure":
+def number_format(ctype: str | None, value=None, unit: int = PLAIN_UNIT) -> str | None:
+    """The format a value of a column of type `ctype` is shown with (None: as it is); a
+    measure's value also by its unit (PERCENT_UNIT, DOLLARS_UNIT)."""
+    if unit == PERCENT_UNIT and ctype == "measure":
         return PERCENT
+    if unit == DOLLARS_UNIT and ctype == "measure":
+        return CENTS if is_fraction(value) else DOLLARS
     if ctype in FRACTIONAL_TYPES:
         return FRACTION if is_fraction(value) else WHOLE
     return NUMBER_FORMATS.get(ctype)

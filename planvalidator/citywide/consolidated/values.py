@@ -12,8 +12,9 @@ from ...read.plan import TableData
 from ...rules.status import computed_status
 from ...schema.loader import Schema
 from ..merge import Submission
-from .layout import (CHANGES_HEADER, FRACTION, FRACTIONAL_TYPES, PERCENT, SEVERITY_FILLS, WHOLE,
-                     generic_label, header, is_fraction, number_format, plain_value, table)
+from .layout import (CENTS, CHANGES_HEADER, DOLLARS, DOLLARS_UNIT, FRACTION, FRACTIONAL_TYPES,
+                     PERCENT, PERCENT_UNIT, PLAIN_UNIT, SEVERITY_FILLS, WHOLE, generic_label,
+                     header, is_fraction, number_format, plain_value, table)
 
 COMPUTED_STATUS = "Computed Status"  # Measures: status from actual, target and direction
 AGENCY_LABELS = ["Agency Code", "Agency Name", "Fiscal Year"]
@@ -21,21 +22,22 @@ AGENCY_WIDTHS = [10, 30, 8]
 MARKED = (None, ERROR, WARNING)   # a cell's fill: none, or its worst finding's severity
 
 
-def _variant(percent: bool, mark: str | None, fraction: bool) -> int:
-    """The prototype row of a cell: a Percent measure's row or not × its mark × a fraction."""
-    return (int(percent) * len(MARKED) + MARKED.index(mark)) * 2 + int(fraction)
+def _variant(unit: int, mark: str | None, fraction: bool) -> int:
+    """The prototype row of a cell: its row's unit (plain, percent, dollars) × its mark × a
+    fraction."""
+    return (unit * len(MARKED) + MARKED.index(mark)) * 2 + int(fraction)
 
 
-def _prototypes(ws, first: int, columns, percent_rows: bool) -> int:
+def _prototypes(ws, first: int, columns, unit_rows: bool) -> int:
     """Style the prototype rows under the header (one per _variant); the number of variants."""
-    kinds = (False, True) if percent_rows else (False,)
-    for percent in kinds:
+    kinds = (PLAIN_UNIT, PERCENT_UNIT, DOLLARS_UNIT) if unit_rows else (PLAIN_UNIT,)
+    for unit in kinds:
         for mark in MARKED:
             for fraction in (False, True):
-                row = 2 + _variant(percent, mark, fraction)
+                row = 2 + _variant(unit, mark, fraction)
                 for c, column in enumerate(columns, start=first):
                     cell = ws.cell(row, c)
-                    fmt = number_format(column.type, 0.5 if fraction else 0, percent)
+                    fmt = number_format(column.type, 0.5 if fraction else 0, unit)
                     if fmt:
                         cell.number_format = fmt
                     if mark:
@@ -65,7 +67,7 @@ def cell_marks(sub: Submission, data: TableData) -> dict[tuple[int, str], str]:
 
 
 def _rows(sheet: BigSheet, sub: Submission, data: TableData, columns, extra=None,
-          percent_of=None) -> None:
+          unit_of=None) -> None:
     """Append `sub`'s rows of `data` to `sheet`, each cell with its number format and mark."""
     n = len(data.rows)
     cols = [data.values.get(c.key, [None] * n) for c in columns]
@@ -76,18 +78,18 @@ def _rows(sheet: BigSheet, sub: Submission, data: TableData, columns, extra=None
         by_row.setdefault(i, {})[key] = severity
     position = {column.key: c for c, column in enumerate(columns)}
     for i in range(n):
-        percent = bool(percent_of and percent_of[i])
+        unit = unit_of[i] if unit_of else PLAIN_UNIT
         values = [plain_value(col[i]) for col in cols]
         own: dict[int, int] = {}
         for c in fractional:
             if is_fraction(values[c]):
-                own[first + c] = _variant(percent, None, True)
+                own[first + c] = _variant(unit, None, True)
         for key, severity in by_row.get(i, {}).items():
             if key in position:
                 c = position[key]
-                own[first + c] = _variant(percent, severity, is_fraction(values[c]))
+                own[first + c] = _variant(unit, severity, is_fraction(values[c]))
         row = [sub.agency, sub.agency_name, sub.fiscal_year, *values, *(extra or ())[i:i + 1]]
-        sheet.rows.append((row, _variant(percent, None, False), own))
+        sheet.rows.append((row, _variant(unit, None, False), own))
 
 
 def measures(wb, subs: list[Submission], schemas: list[Schema]) -> BigSheet:
@@ -95,13 +97,13 @@ def measures(wb, subs: list[Submission], schemas: list[Schema]) -> BigSheet:
     columns = schemas[0].measures.columns if schemas else ()
     labels = AGENCY_LABELS + measure_labels(schemas) + [COMPUTED_STATUS]
     header(ws, labels, AGENCY_WIDTHS + [c.width or 12 for c in columns] + [11], freeze="B2")
-    variants = _prototypes(ws, len(AGENCY_LABELS) + 1, columns, percent_rows=True)
+    variants = _prototypes(ws, len(AGENCY_LABELS) + 1, columns, unit_rows=True)
     sheet = BigSheet(ws, width=len(labels), variants=variants)
     for sub, computed in zip(subs, computed_status([s.plan for s in subs])):
         m = sub.plan.measures
         units = m.values.get("unit", [None] * len(m.rows))
-        percent = [u == sub.plan.schema.roles.percent_unit for u in units]
-        _rows(sheet, sub, m, columns, extra=[c or None for c in computed], percent_of=percent)
+        _rows(sheet, sub, m, columns, extra=[c or None for c in computed],
+              unit_of=[unit_kind(sub.plan.schema, u) for u in units])
     table(ws, "Measures", len(labels), len(sheet.rows))
     return sheet
 
@@ -111,12 +113,18 @@ def services(wb, subs: list[Submission], schemas: list[Schema]) -> BigSheet:
     columns = schemas[0].services.columns if schemas else ()
     labels = AGENCY_LABELS + [c.label for c in columns]
     header(ws, labels, AGENCY_WIDTHS + [c.width or 12 for c in columns], freeze="B2")
-    variants = _prototypes(ws, len(AGENCY_LABELS) + 1, columns, percent_rows=False)
+    variants = _prototypes(ws, len(AGENCY_LABELS) + 1, columns, unit_rows=False)
     sheet = BigSheet(ws, width=len(labels), variants=variants)
     for sub in subs:
         _rows(sheet, sub, sub.plan.services, columns)
     table(ws, "Services", len(labels), len(sheet.rows))
     return sheet
+
+
+def unit_kind(schema: Schema, unit) -> int:
+    """How a measure of this unit shows its values: as percents, dollars, or plain numbers."""
+    return {schema.roles.percent_unit: PERCENT_UNIT,
+            schema.roles.dollars_unit: DOLLARS_UNIT}.get(unit, PLAIN_UNIT)
 
 
 def measure_labels(schemas: list[Schema]) -> list[str]:
@@ -135,30 +143,29 @@ def measure_labels(schemas: list[Schema]) -> list[str]:
 
 
 # Changes: Old and New shown in their field's format; a prototype row per format.
-CHANGE_FORMATS = (None, PERCENT, WHOLE, FRACTION, '"$"#,##0', "0")
+CHANGE_FORMATS = (None, PERCENT, WHOLE, FRACTION, DOLLARS, "0", CENTS)
 
 
 def changes(wb, rows: list[list], subs: list[Submission], schemas: list[Schema]) -> BigSheet:
     """Every change sync made to the plan, oldest first (earlier syncs' rows carried forward).
-    Old and New are shown as Excel shows them on a plan: by the field's type, and a Percent
-    measure's values as percents."""
+    Old and New are shown as Excel shows them on a plan: by the field's type, and a measure's
+    values by its unit (percents, dollars)."""
     ws = wb.create_sheet("Changes")
     header(ws, CHANGES_HEADER, [10, 14, 24, 30, 30, 40], freeze="B2")
     for v, fmt in enumerate(CHANGE_FORMATS[1:], start=1):
         for c in (4, 5):
             ws.cell(2 + v, c).number_format = fmt
     ctype = {c.label: c.type for s in schemas for t in (s.measures, s.services) for c in t.columns}
-    percent = {(s.agency, mid) for s in subs
+    unit_of = {(s.agency, mid): unit_kind(s.plan.schema, unit) for s in subs
                for mid, unit in zip(s.plan.measures.values.get("measure_id", []),
-                                    s.plan.measures.values.get("unit", []))
-               if unit == s.plan.schema.roles.percent_unit}
+                                    s.plan.measures.values.get("unit", []))}
     sheet = BigSheet(ws, width=len(CHANGES_HEADER), variants=len(CHANGE_FORMATS))
     for row in rows:
         agency, mid, field = row[:3]
         own = {}
         for c in (3, 4):
             if isinstance(row[c], (int, float)) and not isinstance(row[c], bool):
-                fmt = number_format(ctype.get(field), row[c], (agency, mid) in percent)
+                fmt = number_format(ctype.get(field), row[c], unit_of.get((agency, mid), PLAIN_UNIT))
                 own[c] = CHANGE_FORMATS.index(fmt) if fmt in CHANGE_FORMATS else 0
         sheet.rows.append(([plain_value(v) for v in row], 0, own))
     table(ws, "Changes", len(CHANGES_HEADER), len(rows))
