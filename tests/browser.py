@@ -11,8 +11,8 @@ One function per question, each taking a page (an http(s):// URL, a file:// URL 
 Each starts Chromium once (seconds on a busy machine); `check(page, views=..., axe=True,
 text=True)` answers several questions in one start. Keyword arguments `wait_for` (a CSS
 selector), `replace` ({URL regex: JavaScript served instead}), `init` (JavaScript run before the
-page's own) and `after` (run after load) let a test stage a page, e.g. the add-in's task pane
-outside Excel (tests/test_browser_taskpane.py).
+page's own) and `after` (run after load; a returned promise is awaited) let a test stage a
+page, e.g. the add-in's task pane outside Excel (tests/taskpane_shots.py).
 
 200% zoom is emulated as browser zoom lays a page out: the window's width in half as many CSS
 pixels at a devicePixelRatio of 2 (1280 px → 640 CSS px), not with CSS `zoom`.
@@ -134,41 +134,3 @@ def summary(violations: list[dict]) -> str:
 def _url(page) -> str:
     return page.resolve().as_uri() if isinstance(page, Path) else str(page)
 
-
-# ---- the add-in's task pane outside Excel -------------------------------------------------------
-
-# Outside Excel, office.js never becomes ready: this stub stands in for it ("ready in Excel",
-# a saved agency token). Everything else on the page (xlwings-server's client, main.js, the
-# CSS) is what `planvalidator serve` sends.
-OFFICE_JS = r"/static/vendor/office-js/.*/office\.js"
-OFFICE_STUB = """
-(function () {
-  var ready = { host: "Excel", platform: "PC" };
-  window.Office = {
-    onReady: function (cb) { if (cb) setTimeout(function () { cb(ready); }); return Promise.resolve(ready); },
-    context: { platform: "PC", requirements: { isSetSupported: function () { return true; } },
-               ui: { displayDialogAsync: function () {} } },
-    actions: { associate: function () {} },
-    addin: { showAsTaskpane: function () { return Promise.resolve(); } },
-    AsyncResultStatus: { Succeeded: "succeeded", Failed: "failed" },
-    EventType: { DialogMessageReceived: "dialogMessageReceived", DialogEventReceived: "dialogEventReceived" },
-  };
-  window.Excel = { run: function () { return Promise.reject(new Error("not in Excel")); } };
-  localStorage.setItem("planvalidator.token", "saved");
-})();
-"""
-
-
-def taskpane(server_url: str, shown: dict | None = None) -> tuple[str, dict]:
-    """The task pane's URL and the staging for check() & co.: office.js stubbed and, with
-    `shown`, the pane handed what the server sent it (the planvalidatorShow callback's data,
-    serving.shown(...)) as xlwings' client hands it over."""
-    after = None
-    if shown is not None:
-        after = f"""(async (data) => {{
-          for (let i = 0; i < 500 && !globalThis.callbacks?.planvalidatorShow; i++)
-            await new Promise((resolve) => setTimeout(resolve, 20));
-          await globalThis.callbacks.planvalidatorShow(null, data);
-        }})({json.dumps(shown)})"""
-    return (server_url.rstrip("/") + "/taskpane.html",
-            {"replace": {OFFICE_JS: OFFICE_STUB}, "after": after, "wait_for": "#pv-status"})

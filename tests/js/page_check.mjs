@@ -18,7 +18,7 @@
 //   waitFor      a CSS selector to wait for after load (e.g. findings a script renders)
 //   replace      {regex on request URL: JavaScript source} served instead (e.g. an office.js stub)
 //   init         JavaScript run in the page before its own scripts
-//   after        JavaScript run after load (before waitFor)
+//   after        JavaScript run after load (before waitFor); a returned promise is awaited
 //   chromium     the browser (default /usr/bin/chromium)
 
 import { mkdirSync, readFileSync } from "node:fs";
