@@ -35,7 +35,8 @@ OFFICE_JS = r"/static/vendor/office-js/.*/office\.js"
 REQUIREMENT_SETS = {"ExcelApi": "1.18", "SharedRuntime": "1.1", "DialogApi": "1.2",
                     "RibbonApi": "1.1", "ExcelApiOnline": "1.1"}
 
-# state → (button clicked, example workbook, the token saved in the pane); None: as it opens.
+# state → (button clicked, example workbook, the token saved in the pane); None: as it opens
+# the first time, without a token (so the token form is open and checked too).
 STATES = {
     "opened": None,
     "validated": ("validate", "dpw-plan-fy2028-missing-targets.xlsx", TOKENS["DPW"]),
@@ -43,7 +44,7 @@ STATES = {
     "unauthorised": ("submit", "bcfd-plan-fy2028-clean.xlsx", "not-a-token-" + "z" * 20),
     "submitted": ("submit", "bcfd-plan-fy2028-clean.xlsx", TOKENS["BCFD"]),
 }
-OPENED_WITH = ("bcfd-plan-fy2028-clean.xlsx", TOKENS["BCFD"])
+OPENED_WITH = ("bcfd-plan-fy2028-clean.xlsx", "")
 
 
 def fake_office(workbook: Path, token: str) -> str:
