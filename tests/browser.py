@@ -9,10 +9,16 @@ One function per question, each taking a page (an http(s):// URL, a file:// URL 
     visible_text(page)              -> document.body.innerText (hidden text left out)
 
 Each starts Chromium once (seconds on a busy machine); `check(page, views=..., axe=True,
-text=True)` answers several questions in one start. Keyword arguments `wait_for` (a CSS
-selector), `replace` ({URL regex: JavaScript served instead}), `init` (JavaScript run before the
-page's own) and `after` (run after load; a returned promise is awaited) let a test stage a
-page, e.g. the add-in's task pane outside Excel (tests/taskpane_shots.py).
+text=True)` answers several questions in one start, e.g. all a public page is asked:
+
+    result = check(page, views=ACCEPTANCE, shots=True, out_dir=tmp_path, axe=True, text=True)
+    assert result.violations == [], summary(result.violations)
+    assert not any(view.scrolls for view in result.views)
+
+Keyword arguments `wait_for` (a CSS selector), `replace` ({URL regex: JavaScript served
+instead}), `init` (JavaScript run before the page's own) and `after` (run after load; a
+returned promise is awaited) let a test stage a page, e.g. the add-in's task pane outside Excel
+(tests/taskpane_shots.py).
 
 200% zoom is emulated as browser zoom lays a page out: the window's width in half as many CSS
 pixels at a devicePixelRatio of 2 (1280 px → 640 CSS px), not with CSS `zoom`.
@@ -38,6 +44,8 @@ JS = Path(__file__).resolve().parent / "js"
 SCRIPT = JS / "page_check.mjs"
 DESKTOP, PHONE, NARROW = 1280, 375, 320
 WIDTHS = (DESKTOP, PHONE, NARROW)
+# (window width, zoom): desktop, phones, and a desktop window zoomed to 200%.
+ACCEPTANCE = ((DESKTOP, 1), (PHONE, 1), (NARROW, 1), (DESKTOP, 2))
 TIMEOUT = 180   # seconds for one Chromium run; generous, the machine is shared
 
 
