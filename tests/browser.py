@@ -16,9 +16,8 @@ text=True)` answers several questions in one start, e.g. all a public page is as
     assert not any(view.scrolls for view in result.views)
 
 Keyword arguments `wait_for` (a CSS selector), `replace` ({URL regex: JavaScript served
-instead}), `init` (JavaScript run before the page's own) and `after` (run after load; a
-returned promise is awaited) let a test stage a page, e.g. the add-in's task pane outside Excel
-(tests/taskpane_shots.py).
+instead}) and `after` (JavaScript run after load; a returned promise is awaited) let a test
+stage a page, e.g. the add-in's task pane outside Excel (tests/taskpane_shots.py).
 
 200% zoom is emulated as browser zoom lays a page out: the window's width in half as many CSS
 pixels at a devicePixelRatio of 2 (1280 px → 640 CSS px), not with CSS `zoom`.
@@ -90,13 +89,13 @@ def require_chromium() -> str:
 
 
 def check(page, *, views=((DESKTOP, 1),), shots=False, out_dir=None, axe=False, text=False,
-          wait_for=None, replace=None, init=None, after=None) -> Check:
+          wait_for=None, replace=None, after=None) -> Check:
     """Opens `page` once per (width, zoom) in `views`; axe and text are taken in the first.
     With `shots`, each view is saved as a full-page PNG in `out_dir`."""
     spec = {"url": _url(page), "chromium": require_chromium(),
             "views": [{"width": w, "zoom": z, "shot": shots} for w, z in views],
             "outDir": str(out_dir) if out_dir else None, "axe": axe, "text": text,
-            "waitFor": wait_for, "replace": replace, "init": init, "after": after}
+            "waitFor": wait_for, "replace": replace, "after": after}
     proc = subprocess.run(["node", str(SCRIPT)], input=json.dumps(spec), capture_output=True,
                           text=True, cwd=JS, timeout=TIMEOUT)
     if proc.returncode != 0:

@@ -17,7 +17,6 @@
 //   outDir       where screenshots go (<width>[@<zoom>x].png)
 //   waitFor      a CSS selector to wait for after load (e.g. findings a script renders)
 //   replace      {regex on request URL: JavaScript source} served instead (e.g. an office.js stub)
-//   init         JavaScript run in the page before its own scripts
 //   after        JavaScript run after load (before waitFor); a returned promise is awaited
 //   chromium     the browser (default /usr/bin/chromium)
 
@@ -51,7 +50,7 @@ try {
       height: Math.round(height / zoom),
       deviceScaleFactor: zoom,
     });
-    await prepare(page);
+    await replaceScripts(page);
     await page.goto(spec.url, { waitUntil: "load" });
     if (spec.after) await page.evaluate(spec.after);
     if (spec.waitFor) await page.waitForSelector(spec.waitFor, { timeout: 10000 });
@@ -76,7 +75,7 @@ try {
 }
 process.stdout.write(JSON.stringify(report));
 
-async function prepare(page) {
+async function replaceScripts(page) {
   const replace = Object.entries(spec.replace || {}).map(([re, body]) => [new RegExp(re), body]);
   if (replace.length) {
     await page.setRequestInterception(true);
@@ -86,7 +85,6 @@ async function prepare(page) {
       else request.continue();
     });
   }
-  if (spec.init) await page.evaluateOnNewDocument(spec.init);
 }
 
 // In the page: how wide the document is against the viewport, and the elements that stick out
