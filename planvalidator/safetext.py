@@ -16,6 +16,8 @@ QUOTE_LIMIT = 100   # characters of a value a message quotes
 # C0 and C1 controls, DEL, the line and paragraph separators, and the bidi marks, embeddings,
 # overrides and isolates (U+061C, U+200E-200F, U+202A-202E, U+2066-2069).
 UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+# What json.dumps leaves raw among them (it escapes C0 inside strings; its own newlines stay).
+_RAW_IN_JSON = re.compile("[\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 _SHORT = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 
@@ -34,7 +36,7 @@ def json_text(data) -> str:
     print), with the unsafe characters JSON itself lets through raw (DEL, C1, bidi) escaped
     too. They occur only inside strings, so escaping them in the text keeps it valid JSON."""
     text = json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False)
-    return UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+    return _RAW_IN_JSON.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 def quote(text: str, limit: int = QUOTE_LIMIT) -> str:
