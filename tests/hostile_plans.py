@@ -104,7 +104,8 @@ def long_cell(path: Path) -> Path:
 
 @hostile("doctype-in-a-sheet-not-read")
 def doctype_elsewhere(path: Path) -> Path:
-    """An extra sheet, which validate never reads, whose XML has a DOCTYPE."""
+    """An extra sheet, which validate never reads, whose XML has a DOCTYPE declaring an
+    entity (which openpyxl, through defusedxml, refuses)."""
     import openpyxl
     from plans import plan_file
     plan_file(path, _measures())
@@ -117,7 +118,8 @@ def doctype_elsewhere(path: Path) -> Path:
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
         for info, body in parts.items():
             if info.filename == f"xl/worksheets/sheet{len(wb.sheetnames)}.xml":
-                body = body.replace(b"<worksheet", b"<!DOCTYPE worksheet []><worksheet", 1)
+                body = body.replace(b"<worksheet", b'<!DOCTYPE worksheet [<!ENTITY e "x">]>'
+                                    b"<worksheet", 1)
             z.writestr(info, body)
     return path
 
