@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from .a1 import column_number as _column_number
-from .safetext import json_text, quote
+from .safetext import cell_text, json_text, quote
 
 ERROR, WARNING, INFO = "error", "warning", "info"
 SEVERITY_ORDER = {ERROR: 0, WARNING: 1, INFO: 2}
@@ -356,6 +356,8 @@ def finding(code: str, facts: dict, **where) -> Finding:
     """The finding of `code` at `where` (sheet, cell, row, column, measure_id, value): its
     severity from the catalogue, its message and hint worded by the catalogue from `facts`."""
     entry = CATALOGUE[code]
+    if "value" in where:   # it is written to cells (Validation, Findings sheets) as it is
+        where["value"] = cell_text(where["value"])
     return Finding(code=code, severity=entry.severity, message=entry.message(**facts),
                    hint=entry.hint(**facts), **where)
 

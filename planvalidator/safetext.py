@@ -11,7 +11,8 @@ from __future__ import annotations
 import json
 import re
 
-QUOTE_LIMIT = 100   # characters of a value a message quotes
+QUOTE_LIMIT = 100      # characters of a value a message quotes
+MAX_CELL_TEXT = 32_767   # characters in one cell: Excel's limit, for what we read and write
 
 # C0 and C1 controls, DEL, the line and paragraph separators, and the bidi marks, embeddings,
 # overrides and isolates (U+061C, U+200E-200F, U+202A-202E, U+2066-2069).
@@ -37,6 +38,11 @@ def json_text(data) -> str:
     too. They occur only inside strings, so escaping them in the text keeps it valid JSON."""
     text = json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False)
     return _RAW_IN_JSON.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+def cell_text(value):
+    """`value` as a cell may hold it: text cut to Excel's limit, an ellipsis marking the cut."""
+    return quote(value, MAX_CELL_TEXT) if isinstance(value, str) else value
 
 
 def quote(text: str, limit: int = QUOTE_LIMIT) -> str:

@@ -27,24 +27,28 @@ def hostile(name: str):
 
 # --- finite numbers and safe text (items 3, 5, 6) ---
 
+def _rewrite(path: Path, change: Callable[[str, bytes], bytes]) -> Path:
+    """Rewrite the workbook at `path` in place, each part through change(name, body)."""
+    import zipfile
+    with zipfile.ZipFile(path) as z:
+        parts = {i: z.read(i) for i in z.infolist()}
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        for info, body in parts.items():
+            z.writestr(info, change(info.filename, body))
+    return path
+
+
 def _planted(path: Path, data: dict, swaps: dict[str, str]) -> Path:
     """A real plan (the template filled with `data`), then each placeholder text in the sheet
     and string parts replaced by the hostile XML that no spreadsheet API will write."""
-    import zipfile
     from plans import plan_file
-    plan_file(path, data)
-    with zipfile.ZipFile(path) as z:
-        parts = {i: z.read(i) for i in z.infolist()}
-    out = {}
-    for info, body in parts.items():
-        if info.filename.startswith("xl/") and info.filename.endswith(".xml"):
+
+    def swap(name: str, body: bytes) -> bytes:
+        if name.startswith("xl/") and name.endswith(".xml"):
             for old, new in swaps.items():
-                body = body.replace(old.encode(), new.encode("utf-8", "surrogatepass"))
-        out[info] = body
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
-        for info, body in out.items():
-            z.writestr(info, body)
-    return path
+                body = body.replace(old.encode(), new.encode())
+        return body
+    return _rewrite(plan_file(path, data), swap)
 
 
 def _measures(**first) -> dict:
@@ -71,8 +75,8 @@ def digits_309(path: Path) -> Path:
 @hostile("nan-and-negative-dates")
 def nan_and_negative_dates(path: Path) -> Path:
     """Date serials that are no date: NaN and a negative day count, in date-formatted cells."""
-    from plans import sheets
     import datetime as dt
+    from plans import sheets
     data = sheets(agency={"Approval Date": dt.date(2026, 3, 1),
                           "Submission Date": dt.date(2026, 3, 2)})
     return _planted(path, data, {"<v>46082</v>": "<v>NaN</v>", "<v>46083</v>": "<v>-5</v>"})
@@ -112,16 +116,7 @@ def doctype_elsewhere(path: Path) -> Path:
     wb = openpyxl.load_workbook(path)
     wb.create_sheet("Notes")["A1"] = "PLANTED-NOTE"
     wb.save(path)
-    import zipfile
-    with zipfile.ZipFile(path) as z:
-        parts = {i: z.read(i) for i in z.infolist()}
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
-        for info, body in parts.items():
-            if info.filename == f"xl/worksheets/sheet{len(wb.sheetnames)}.xml":
-                body = body.replace(b"<worksheet", b'<!DOCTYPE worksheet [<!ENTITY e "x">]>'
-                                    b"<worksheet", 1)
-            z.writestr(info, body)
-    return path
-
-
-# --- the sheet a person sees (item 4) ---
+    notes = f"xl/worksheets/sheet{len(wb.sheetnames)}.xml"
+    return _rewrite(path, lambda name, body: body.replace(
+        b"<worksheet", b'<!DOCTYPE worksheet [<!ENTITY e "x">]><worksheet', 1)
+        if name == notes else body)

@@ -14,6 +14,7 @@ import pytest
 import hostile_plans as hostile
 import officejs
 from plans import EXAMPLES
+from serving import INCLUDE, TOKENS, actions, auth, shown
 from planvalidator.read.payload import plan_sheets
 from planvalidator.read.plan import read_plan
 from planvalidator.rules.validate import validate_plan, validate_workbook
@@ -76,6 +77,19 @@ def test_the_payloads_1e999_is_not_a_number():
     strict_json(report.to_json())
 
 
+def test_the_addins_submit_of_1e999_answers_with_the_finding(server):
+    payload = officejs.payload(EXAMPLES / "bcfd-plan-fy2028-clean.xlsx", INCLUDE)
+    measures = next(s for s in payload["sheets"] if s["name"] == "Measures")
+    measures["values"][3][12] = 777001.5
+    body = json.dumps(payload).replace("777001.5", "1e999").encode()
+    response = server.post("/xlwings/custom-scripts-call/submit", content=body,
+                           headers=auth(TOKENS["BCFD"]))
+    data = shown(actions(response))   # 200, not 503
+    assert data["receipt"] is None
+    assert [(f["cell"], f["code"], f["value"]) for f in data["report"]["findings"]] == [
+        ("M4", "not-a-number", "inf")]
+
+
 def test_control_characters_and_bidi_never_reach_the_terminal_raw(tmp_path):
     path = hostile.control_characters(tmp_path / "plan.xlsx")
     run = cli("validate", path)
@@ -110,10 +124,17 @@ def test_a_cell_over_excels_limit_is_a_finding_at_the_cell(tmp_path):
     out = tmp_path / "annotated.xlsx"
     run = cli("validate", "--annotate", out, path)
     assert run.returncode == 1, run.stderr
-    wb = openpyxl.load_workbook(out)
-    longest = max(len(str(c.value)) for ws in wb for row in ws.iter_rows() for c in row
-                  if c.value is not None and ws.title == "Validation")
-    assert longest <= 32_767
+    assert longest_cell(out, "Validation") <= 32_767
+    city = tmp_path / "citywide.xlsx"
+    run = cli("merge", path, "-o", city)
+    assert run.returncode == 1, run.stderr
+    assert longest_cell(city) == 32_767   # the name, on Measures, and the Findings value
+
+
+def longest_cell(path, only: str = "") -> int:
+    wb = openpyxl.load_workbook(path)
+    return max(len(str(c.value)) for ws in wb if ws.title == (only or ws.title)
+               for row in ws.iter_rows() for c in row if c.value is not None)
 
 
 @pytest.mark.parametrize("build", [hostile.nan_and_inf_numbers, hostile.nan_and_negative_dates,

@@ -24,7 +24,8 @@ from openpyxl.worksheet.hyperlink import Hyperlink
 
 from ..errors import RefusedInput
 from ..findings import Report
-from ..read.xlsx import MAX_CELL_TEXT, finite_or_text
+from ..read.xlsx import finite_or_text
+from ..safetext import cell_text
 from .atomic import save_workbook
 from .printing import set_up_printing
 from .marks import (COLUMNS, FILLS, HEADER_FILL, HEADER_ROW, HEADER_TEXT, NO_FINDINGS, SHEET,
@@ -185,5 +186,4 @@ def _text(cell, value: str):
 def _clean(text: str) -> str:
     """Without the control characters that an .xlsx file cannot hold, and no longer than a
     cell may be."""
-    text = ILLEGAL_CHARACTERS_RE.sub("", text)
-    return text if len(text) <= MAX_CELL_TEXT else text[:MAX_CELL_TEXT - 1] + "…"
+    return cell_text(ILLEGAL_CHARACTERS_RE.sub("", text))

@@ -39,6 +39,7 @@ from typing import Iterable
 from ..a1 import address
 
 from ..errors import UnreadableWorkbook
+from ..safetext import MAX_CELL_TEXT   # one limit for both doors, and for what we write
 
 __all__ = ["CellError", "UnreadableWorkbook", "read_xlsx", "finite_or_text", "MAX_CELL_TEXT"]
 
@@ -56,7 +57,6 @@ MAX_SHARED_STRINGS = 1_000_000  # the announced count calamine reserves memory f
 MAX_ERROR_CELLS = 100_000       # error cells and formulas without a saved value, per sheet
 MAX_EXACT_SCAN_BYTES = 25 * 2**20  # sheet XML too unusual for the quick scan is parsed, slowly
 SHARED_STRINGS = "xl/sharedStrings.xml"   # where Excel and LibreOffice put them
-MAX_CELL_TEXT = 32_767          # characters in one cell: Excel's own limit, in both doors
 
 
 @dataclass(frozen=True)
