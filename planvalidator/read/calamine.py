@@ -18,11 +18,10 @@ import re
 
 from python_calamine import CalamineWorkbook
 
+from ..a1 import column_number
 from .sheetscan import Scan
 from .xlsx import (MAX_CELL_TEXT, MAX_CELLS, MAX_COLUMNS, MAX_ROWS, UnreadableWorkbook, damaged,
                    finite_or_text)
-
-from ..a1 import column_number
 
 # A saved value that is negative or has letters in it (NaN, inf, 1e309, #N/A, text); the
 # rfind of "<c " before it gives its cell.
@@ -30,8 +29,7 @@ _ODD_VALUE = re.compile(rb"<v>\s*(-[^<]*|[^<]*[A-Za-z][^<]*)</v>")
 _REF = re.compile(rb'<c\b[^>]*?\br="([A-Z]{1,3})([0-9]{1,7})"')
 _DATE_TYPES = (dt.date, dt.time, dt.timedelta)
 _NOT_FINITE = frozenset(map(finite_or_text, (math.nan, math.inf, -math.inf)))
-
-
+# Text (inline, shared or a formula's) longer than a cell may hold; a shared string's index.
 _LONG = re.compile(rb"<(t|v)\b[^>]*>([^<]{%d,})</\1>" % (MAX_CELL_TEXT + 1))
 _SHARED_AT = re.compile(rb'<v>\s*([0-9]+)\s*</v>')
 
