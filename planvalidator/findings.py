@@ -9,11 +9,11 @@ message, and every hint that says more than the entry's fix, from them.
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from .a1 import column_number as _column_number
+from .safetext import cell_text, json_text, quote
 
 ERROR, WARNING, INFO = "error", "warning", "info"
 SEVERITY_ORDER = {ERROR: 0, WARNING: 1, INFO: 2}
@@ -30,12 +30,26 @@ class _Missing:
         return "none" if spec[-1:] in ("g", "f", "d") else format(self.value, spec)
 
 
+# Facts that quote a cell's text: a message shows at most ~100 characters of each.
+_QUOTED = frozenset({"shown", "text", "measure_id", "name", "agency", "version", "made_for"})
+
+
 class _Facts(dict):
-    """The facts a template is formatted with (str.format_map), missing numbers wrapped."""
+    """The facts a template is formatted with (str.format_map), missing numbers wrapped and
+    quoted cell text cut short."""
 
     def __getitem__(self, name):
         value = dict.__getitem__(self, name)
+        if isinstance(value, str) and name in _QUOTED:
+            return _quoted(value)
         return _Missing(value) if value is None or value != value else value
+
+
+def _quoted(text: str) -> str:
+    """A value cut to its first ~100 characters; a quoted one ('...') keeps its closing quote."""
+    if len(text) > 2 and text[0] == text[-1] == "'":
+        return f"'{quote(text[1:-1])}'"
+    return quote(text)
 
 
 @dataclass(frozen=True)
@@ -128,6 +142,13 @@ CATALOGUE: dict[str, Code] = {c.code: c for c in [
        "The cell holds something that cannot be read as a date.",
        "Enter a date such as 2027-08-15.", "Agency!B11 holds 'next week'",
        message="{location} ({subject}) holds {shown}, which is not a date."),
+    _c("text-too-long", ERROR, "cell", "A cell holds more text than Excel allows",
+       "Excel holds at most 32,767 characters in a cell; a workbook with more was not saved "
+       "by Excel, and no copy of it could hold the cell.",
+       "Shorten the text to a few sentences and save the workbook in Excel.",
+       "Measures!C4 holds 40,000 characters",
+       message="{location} ({subject}) holds {length:,} characters, more than the {limit:,} "
+       "Excel allows in a cell."),
     _c("not-in-list", ERROR, "cell", "The value is not one of the allowed choices",
        "Closed lists (measure type, unit, direction, frequency, status, pillar, Yes/No) accept "
        "only the choices in the cell's dropdown.",
@@ -335,6 +356,8 @@ def finding(code: str, facts: dict, **where) -> Finding:
     """The finding of `code` at `where` (sheet, cell, row, column, measure_id, value): its
     severity from the catalogue, its message and hint worded by the catalogue from `facts`."""
     entry = CATALOGUE[code]
+    if "value" in where:   # it is written to cells (Validation, Findings sheets) as it is
+        where["value"] = cell_text(where["value"])
     return Finding(code=code, severity=entry.severity, message=entry.message(**facts),
                    hint=entry.hint(**facts), **where)
 
@@ -388,4 +411,4 @@ class Report:
         }
 
     def to_json(self) -> str:
-        return json.dumps(self.as_dict(), indent=2, ensure_ascii=False)
+        return json_text(self.as_dict())

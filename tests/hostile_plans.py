@@ -27,5 +27,96 @@ def hostile(name: str):
 
 # --- finite numbers and safe text (items 3, 5, 6) ---
 
+def _rewrite(path: Path, change: Callable[[str, bytes], bytes]) -> Path:
+    """Rewrite the workbook at `path` in place, each part through change(name, body)."""
+    import zipfile
+    with zipfile.ZipFile(path) as z:
+        parts = {i: z.read(i) for i in z.infolist()}
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        for info, body in parts.items():
+            z.writestr(info, change(info.filename, body))
+    return path
 
-# --- the sheet a person sees (item 4) ---
+
+def _planted(path: Path, data: dict, swaps: dict[str, str]) -> Path:
+    """A real plan (the template filled with `data`), then each placeholder text in the sheet
+    and string parts replaced by the hostile XML that no spreadsheet API will write."""
+    from plans import plan_file
+
+    def swap(name: str, body: bytes) -> bytes:
+        if name.startswith("xl/") and name.endswith(".xml"):
+            for old, new in swaps.items():
+                body = body.replace(old.encode(), new.encode())
+        return body
+    return _rewrite(plan_file(path, data), swap)
+
+
+def _measures(**first) -> dict:
+    from plans import measure, sheets
+    return sheets(measures=[measure("BCFD-609-01", 609, **first), measure("BCFD-602-01", 602)])
+
+
+@hostile("nan-and-inf-numbers")
+def nan_and_inf_numbers(path: Path) -> Path:
+    """A NaN target, infinite actuals and 1e309 as saved number values."""
+    return _planted(path, _measures(target=777001, actual_y2=777002, actual_y3=777003,
+                                    target_y1=777004),
+                    {"<v>777001</v>": "<v>NaN</v>", "<v>777002</v>": "<v>inf</v>",
+                     "<v>777003</v>": "<v>-INF</v>", "<v>777004</v>": "<v>1e309</v>"})
+
+
+@hostile("309-digit-target")
+def digits_309(path: Path) -> Path:
+    """A target typed as text of 400 digits: more than a float holds."""
+    from plans import plan_file
+    return plan_file(path, _measures(target="9" * 400))
+
+
+@hostile("nan-and-negative-dates")
+def nan_and_negative_dates(path: Path) -> Path:
+    """Date serials that are no date: NaN and a negative day count, in date-formatted cells."""
+    import datetime as dt
+    from plans import sheets
+    data = sheets(agency={"Approval Date": dt.date(2026, 3, 1),
+                          "Submission Date": dt.date(2026, 3, 2)})
+    return _planted(path, data, {"<v>46082</v>": "<v>NaN</v>", "<v>46083</v>": "<v>-5</v>"})
+
+
+# text that would act on a terminal: clear the screen, reverse the line, forge a report line
+ESCAPES = "\x1b[2J\x1b[31m"
+BIDI = "\u202eevil\u202c \u2066x\u2069"
+FORGED = "\n  error   Measures!A9  forged-line  this line is not ours"
+
+
+@hostile("control-characters-in-text")
+def control_characters(path: Path) -> Path:
+    """Measure IDs and names carrying ANSI escapes, bidi overrides and newlines, raw in the
+    shared strings as a careless writer leaves them (XML 1.0 does not allow them)."""
+    return _planted(path, _measures(measure_id="PLANTED-ID", measure_name="PLANTED-NAME",
+                                    data_source="PLANTED-SOURCE"),
+                    {"PLANTED-ID": "BCFD" + ESCAPES + FORGED, "PLANTED-NAME": BIDI,
+                     "PLANTED-SOURCE": "x\x07\x00y"})
+
+
+@hostile("cell-over-32767-characters")
+def long_cell(path: Path) -> Path:
+    """A measure name of 40,000 characters, over Excel's 32,767 per cell (openpyxl would cut
+    it, so it is planted in the XML)."""
+    return _planted(path, _measures(measure_name="PLANTED-NAME"),
+                    {"PLANTED-NAME": "long " * 8_000})
+
+
+@hostile("doctype-in-a-sheet-not-read")
+def doctype_elsewhere(path: Path) -> Path:
+    """An extra sheet, which validate never reads, whose XML has a DOCTYPE declaring an
+    entity (which openpyxl, through defusedxml, refuses)."""
+    import openpyxl
+    from plans import plan_file
+    plan_file(path, _measures())
+    wb = openpyxl.load_workbook(path)
+    wb.create_sheet("Notes")["A1"] = "PLANTED-NOTE"
+    wb.save(path)
+    notes = f"xl/worksheets/sheet{len(wb.sheetnames)}.xml"
+    return _rewrite(path, lambda name, body: body.replace(
+        b"<worksheet", b'<!DOCTYPE worksheet [<!ENTITY e "x">]><worksheet', 1)
+        if name == notes else body)

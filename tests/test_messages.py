@@ -64,6 +64,7 @@ def all_findings(tmp_path):
                 **PERCENT)],                                               # a percent: whole
         agency={"Plan Stage": "Mid-Year Update"}))
     found += validated(sheets(), stage="Year-End Update")
+    found += validated(sheets([measure(measure_name="x" * 32_768)]))   # over Excel's limit
     # structure: sheets, columns, rows of the Agency sheet, the header row, the template
     data = sheets()
     del data["Services"]

@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from ..errors import PlanValidatorError
+from ..safetext import printable
 
 OK, FOUND_ERRORS, BAD_INPUT = 0, 1, 2
 ADDIN_MODULES = ("xlwings", "xlwings_server", "starlette", "uvicorn")   # the `addin` extra
@@ -18,6 +19,9 @@ ADDIN_MODULES = ("xlwings", "xlwings_server", "starlette", "uvicorn")   # the `a
 class Failure(click.ClickException):
     """A plain-language error for the user; exit code 2."""
     exit_code = BAD_INPUT
+
+    def format_message(self) -> str:
+        return printable(self.message)   # it may quote a file or sheet name
 
 
 class Commands(click.Group):

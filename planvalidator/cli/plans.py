@@ -36,6 +36,7 @@ def validate(sources, fmt, annotate_to, stage, fiscal_year, schema_file, strict,
     from ..output.render import json_reports, text
     from ..read.sources import collect
     from ..rules.validate import validate_files
+    from ..safetext import printable
 
     if "-" in sources:
         raise Failure("validate reads workbooks from files, not from standard input (-): "
@@ -43,7 +44,7 @@ def validate(sources, fmt, annotate_to, stage, fiscal_year, schema_file, strict,
     found = collect(sources)
     files = found.paths
     for path, why in found.not_read:
-        click.echo(f"Not read: {path.name} — {why}", err=True)
+        click.echo(printable(f"Not read: {path.name} — {why}"), err=True)
     if annotate_to and len(files) > 1 and annotate_to.exists() and not annotate_to.is_dir():
         raise Failure(f"--annotate {annotate_to} must be a folder when several files are given.")
     bar = progress if len(files) > 1 and not quiet else None

@@ -24,6 +24,8 @@ from openpyxl.worksheet.hyperlink import Hyperlink
 
 from ..errors import RefusedInput
 from ..findings import Report
+from ..read.xlsx import finite_or_text
+from ..safetext import cell_text
 from .atomic import save_workbook
 from .printing import set_up_printing
 from .marks import (COLUMNS, FILLS, HEADER_FILL, HEADER_ROW, HEADER_TEXT, NO_FINDINGS, SHEET,
@@ -50,7 +52,7 @@ def annotate_workbook(source: Path, report: Report, out: Path) -> None:
     if _same_file(source, out):
         raise RefusedInput(f"The annotated copy must be written to another file than {source.name}; "
                          f"choose a different output name.")
-    wb = openpyxl.load_workbook(source, keep_vba=False)
+    wb = _load(source)
     _remove_previous_annotation(wb)
     sheets = {ws.title: [(m.min_row, m.min_col, m.max_row, m.max_col)
                          for m in ws.merged_cells.ranges] for ws in wb.worksheets}
@@ -59,6 +61,26 @@ def annotate_workbook(source: Path, report: Report, out: Path) -> None:
         _mark(wb[mark.sheet][mark.cell], mark)
     _validation_sheet(wb, found)
     save_workbook(wb, out)
+
+
+def _load(source: Path):
+    """The workbook as openpyxl reads it, which is stricter than the guarded read validate
+    uses: what it refuses (raw control characters, NaN saved as a number) is refused in our
+    words. A number that is no finite number is kept as its text, as validate read it."""
+    try:
+        wb = openpyxl.load_workbook(source, keep_vba=False)
+    except OSError:
+        raise
+    except Exception:   # openpyxl's and its XML parser's errors, whatever their type
+        raise RefusedInput(
+            f"An annotated copy of {source.name} cannot be made: it holds characters or numbers "
+            "that Excel never saves; save it again from Excel as an Excel Workbook (.xlsx) and "
+            "annotate that copy.") from None
+    for ws in wb.worksheets:
+        for cell in getattr(ws, "_cells", {}).values():
+            if type(cell.value) is float:
+                cell.value = finite_or_text(cell.value)
+    return wb
 
 
 def _same_file(a: Path, b: Path) -> bool:
@@ -83,6 +105,7 @@ def _mark(cell, mark: CellMark) -> None:
 
 def _note(text: str, author: str) -> Comment:
     """A note sized so its text shows without scrolling."""
+    text = _clean(text)
     longest = max((len(line) for line in text.splitlines()), default=0)
     width = min(NOTE_MAX_WIDTH, max(NOTE_MIN_WIDTH, longest * NOTE_CHAR_WIDTH + NOTE_PADDING))
     per_line = max(1, int(0.9 * (width - NOTE_PADDING) / NOTE_CHAR_WIDTH))   # words wrap early
@@ -161,5 +184,6 @@ def _text(cell, value: str):
 
 
 def _clean(text: str) -> str:
-    """Without the control characters that an .xlsx file cannot hold."""
-    return ILLEGAL_CHARACTERS_RE.sub("", text)
+    """Without the control characters that an .xlsx file cannot hold, and no longer than a
+    cell may be."""
+    return cell_text(ILLEGAL_CHARACTERS_RE.sub("", text))

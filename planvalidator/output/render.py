@@ -7,6 +7,7 @@ import json
 import click
 
 from ..findings import CATALOGUE, ERROR, WARNING, Report
+from ..safetext import json_text, printable
 
 COLORS = {ERROR: "red", WARNING: "yellow"}
 
@@ -23,8 +24,11 @@ def summary_line(report: Report) -> str:
 
 
 def text(report: Report, color: bool = False) -> str:
-    lines = [summary_line(report)]
-    rows = [(f.severity, f.location, f.code, f.message) for f in report.findings]
+    """The report for a terminal: cell text in it is shown escaped, so it can neither act on
+    the terminal nor start a line of its own."""
+    lines = [printable(summary_line(report))]
+    rows = [(f.severity, printable(f.location), f.code, printable(f.message))
+            for f in report.findings]
     if rows:
         width_loc = max(len(r[1]) for r in rows)
         width_code = max(len(r[2]) for r in rows)
@@ -38,7 +42,7 @@ def text(report: Report, color: bool = False) -> str:
 
 def json_reports(reports: list[Report]) -> str:
     data = reports[0].as_dict() if len(reports) == 1 else [r.as_dict() for r in reports]
-    return json.dumps(data, indent=2, ensure_ascii=False)
+    return json_text(data)
 
 
 def catalogue_text() -> str:

@@ -34,10 +34,11 @@ reads as a date. Neither occurs in a filled-in plan.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 
 from ..errors import PayloadError
-from .xlsx import CellError
+from .xlsx import MAX_CELL_TEXT, CellError, finite_or_text
 
 __all__ = ["PayloadError", "ERROR_VALUES", "cell_value", "sheet_rows", "plan_sheets",
            "check_payload", "Limits"]
@@ -58,7 +59,7 @@ class Limits:
     """Bounds on a payload, checked before anything else looks at it."""
 
     def __init__(self, max_sheets: int = 250, max_rows: int = 20_000, max_columns: int = 200,
-                 max_cells: int = 1_000_000, max_text: int = 32_767):
+                 max_cells: int = 1_000_000, max_text: int = MAX_CELL_TEXT):
         self.max_sheets = max_sheets
         self.max_rows = max_rows
         self.max_columns = max_columns
@@ -72,7 +73,10 @@ def cell_value(value):
     if value is None or value == "":
         return None
     if isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
+        # an integer past float's range (400 digits) is infinite as a float
+        return finite_or_text(float(value) if abs(value) < 2**1024 else value * math.inf)
+    if isinstance(value, float):
+        return finite_or_text(value)   # JSON's 1e999 parses as inf
     if isinstance(value, str):
         if value in ERROR_VALUES:
             return CellError(value)

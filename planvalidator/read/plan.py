@@ -9,6 +9,7 @@ had to interpret a value it says so with a `value-interpreted` finding.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -308,7 +309,8 @@ def _parse_number(text: str, percent_ok: bool) -> float | None:
     text = text.lstrip("$").replace(" ", "")
     if not text or not _NUMBER.match(text) or text in "+-.":
         return None
-    return round(float(text.replace(",", "")) * scale, 12)
+    number = round(float(text.replace(",", "")) * scale, 12)
+    return number if math.isfinite(number) else None   # 400 digits: past any float
 
 
 def _parse_date(text: str) -> dt.date | None:

@@ -31,6 +31,7 @@ the limits, the errors and the messages defined here.
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
 from typing import Iterable
@@ -38,8 +39,9 @@ from typing import Iterable
 from ..a1 import address
 
 from ..errors import UnreadableWorkbook
+from ..safetext import MAX_CELL_TEXT   # one limit for both doors, and for what we write
 
-__all__ = ["CellError", "UnreadableWorkbook", "read_xlsx"]
+__all__ = ["CellError", "UnreadableWorkbook", "read_xlsx", "finite_or_text", "MAX_CELL_TEXT"]
 
 # Limits. A plan workbook is ~50 KB, a consolidated citywide one a few MB.
 MAX_FILE_BYTES = 20 * 2**20
@@ -54,6 +56,7 @@ MAX_CELLS = 4_000_000           # rows x columns, summed over the sheets returne
 MAX_SHARED_STRINGS = 1_000_000  # the announced count calamine reserves memory for
 MAX_ERROR_CELLS = 100_000       # error cells and formulas without a saved value, per sheet
 MAX_EXACT_SCAN_BYTES = 25 * 2**20  # sheet XML too unusual for the quick scan is parsed, slowly
+SHARED_STRINGS = "xl/sharedStrings.xml"   # where Excel and LibreOffice put them
 
 
 @dataclass(frozen=True)
@@ -62,6 +65,17 @@ class CellError:
 
     text: str          # the error as Excel shows it: "#DIV/0!", "#N/A", ...; "" when a formula has no saved value
     formula: str = ""  # the formula text without "=", when the cell had one
+
+
+def finite_or_text(value):
+    """A cell's value as every later step may take it: the one place, for the .xlsx reader and
+    the add-in's payload alike, that decides what is a number. A float that is not finite (a
+    saved <v>NaN</v> or <v>inf</v>, 1e309, JSON's 1e999) is no number any output can hold, so
+    it becomes the text it stands for, which the rules then report as not-a-number or
+    not-a-date at its cell."""
+    if type(value) is float and not math.isfinite(value):
+        return "NaN" if value != value else ("-inf" if value < 0 else "inf")
+    return value
 
 
 def read_xlsx(path, wanted: Iterable[str] | None = None) -> tuple[list[str], dict[str, list[list]]]:
@@ -73,7 +87,7 @@ def read_xlsx(path, wanted: Iterable[str] | None = None) -> tuple[list[str], dic
     Trailing empty rows/columns may be dropped.
     Raises UnreadableWorkbook for anything that is not a safe, plausible plan workbook."""
     # The parts import the limits and errors from this module, so they are imported here.
-    from .calamine import read_values
+    from .calamine import long_shared, odd_cells, read_values
     from .sheetscan import Beyond, TooMuch, scan_sheet
     from .zipguard import Book, check_header, read_file, read_zip_directory
 
@@ -90,7 +104,8 @@ def read_xlsx(path, wanted: Iterable[str] | None = None) -> tuple[list[str], dic
             wanted = [wanted]
         keys = {w.strip().casefold() for w in wanted}
         chosen = [n for n in names if n.strip().casefold() in keys]
-    sheet_xml = book.inflate_all(keep={parts[n] for n in chosen})
+    strings = {SHARED_STRINGS} if book.find(SHARED_STRINGS) else set()
+    sheet_xml = book.inflate_all(keep={parts[n] for n in chosen} | strings)
 
     scans = {}
     for n in chosen:
@@ -107,7 +122,9 @@ def read_xlsx(path, wanted: Iterable[str] | None = None) -> tuple[list[str], dic
                 f"Sheet '{n}' in {fname} holds far more than a plan sheet (huge or with very many "
                 "formulas that have no saved value); send the plan as an Excel Workbook (.xlsx) "
                 "saved from Excel.") from None
-    return names, read_values(data, fname, names, scans)
+    shared = long_shared(sheet_xml.pop(SHARED_STRINGS, b""))
+    odd = {n: odd_cells(sheet_xml[parts[n]], shared) for n in chosen}
+    return names, read_values(data, fname, names, scans, odd)
 
 
 # ---------------------------------------------------------------------------------------------

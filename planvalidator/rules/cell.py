@@ -11,6 +11,7 @@ from collections import Counter
 
 import numpy as np
 
+from ..read.xlsx import MAX_CELL_TEXT
 from .rule import CELLS, Rule, col, empty_rule, ok, where
 from .targets import placeholder
 
@@ -26,6 +27,11 @@ def is_number(df, *, placeholders):
 
 def is_date(df):
     return ok(df, (col(df, "ctype") == "date") & col(df, "unparsed"))
+
+
+def within_excel_limit(df):
+    text = col(df, "text")
+    return ok(df, where(text != None, text, lambda t: len(t) > MAX_CELL_TEXT))  # noqa: E711
 
 
 def in_list(df, *, allowed):
@@ -79,6 +85,10 @@ def _others(plan, data, column, i, row):
                                 if v == value and j != i)}
 
 
+def _length(plan, data, column, i, row):
+    return {"length": len(data.values[column.key][i]), "limit": MAX_CELL_TEXT}
+
+
 def _placeholders(schema) -> dict:
     return {"placeholders": list(schema.placeholders)}
 
@@ -92,6 +102,7 @@ RULES = (
     Rule("formula-error", CELLS, no_formula_error, facts=_formula_facts),
     Rule("not-a-number", CELLS, is_number, params=_placeholders),
     Rule("not-a-date", CELLS, is_date),
+    Rule("text-too-long", CELLS, within_excel_limit, facts=_length),
     Rule("not-in-list", CELLS, in_list, params=_allowed,
          facts=lambda plan, data, column, i, row: {
              "choices": ", ".join(plan.schema.lists[column.list])}),

@@ -14,6 +14,7 @@ from openpyxl.worksheet.table import Table, TableStyleInfo
 from ...findings import ERROR, WARNING
 from ...output.marks import FILLS, HEADER_FILL as HEADER_RGB, HEADER_TEXT
 from ...read.xlsx import CellError
+from ...safetext import cell_text
 
 # A font name on every Font we set: without one, LibreOffice falls back to a serif.
 FONT_NAME = "Calibri"
@@ -116,7 +117,7 @@ def plain_value(v):
         return v.text or f"={v.formula}"  # written as text by bigsheet
     if isinstance(v, (dt.date, dt.time)):
         return v.isoformat()
-    return v
+    return cell_text(v)   # a submission's over-long cell, cut to what a cell may hold
 
 
 def generic_label(label_template: str) -> str:
