@@ -9,11 +9,12 @@ label, so a renamed status or unit still lands in the right place.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from dataclasses import dataclass, field
 
 from ..output.opendata import public_title
-from .values import NO_TARGET, date_words, is_number, shown
+from .values import NO_TARGET, NOT_REPORTED, date_words, is_number, shown
 
 # Measure columns shown as text beside the measure (schema key → label on the page).
 DETAILS = (("measure_type", "Type"), ("unit", "Unit"), ("direction", "Desired direction"),
@@ -192,19 +193,17 @@ def status_classes(roles) -> dict[str, str]:
 
 
 def _measure(v: dict, agency: str, schema, classes: dict) -> tuple[Measure, object]:
-    roles, year = schema.roles, schema.fiscal_year
+    roles = schema.roles
     unit = _text(v.get("unit"))
     figures = []
-    for c in schema.measures.columns:
-        if c.type != "measure":
-            continue
-        is_target = c.key == "target"
-        if c.key not in REPORTED and not is_target and v.get(c.key) in (None, ""):
+    for key, label in _figure_columns(schema):
+        is_target = key == "target"
+        if key not in REPORTED and not is_target and v.get(key) in (None, ""):
             continue   # no history to show
-        figures.append(Figure(label=public_title(c, year), key=c.key, value=v.get(c.key),
-                              text=shown(v.get(c.key), unit, roles,
-                                         NO_TARGET if is_target else "not reported"),
-                              is_target=is_target or "target" in c.key))
+        figures.append(Figure(label=label, key=key, value=v.get(key),
+                              text=shown(v.get(key), unit, roles,
+                                         NO_TARGET if is_target else NOT_REPORTED),
+                              is_target=is_target or "target" in key))
     keys = set(schema.measures.keys)
     details = [(k, label, _text(v.get(k))) for k, label in DETAILS
                if k in keys and _text(v.get(k))]
@@ -217,6 +216,13 @@ def _measure(v: dict, agency: str, schema, classes: dict) -> tuple[Measure, obje
         equity_focus=v.get("equity_focus") == roles.key_measure,   # the schema's "Yes"
         status=status, status_class=classes.get(status, ""),
         explanation=_text(v.get("status_explanation"))), v.get("service_number")
+
+
+@functools.cache
+def _figure_columns(schema) -> tuple[tuple[str, str], ...]:
+    """(key, public label) of the measure's numbers, in the schema's order."""
+    return tuple((c.key, public_title(c, schema.fiscal_year)) for c in schema.measures.columns
+                 if c.type == "measure")
 
 
 def _row(data, i: int) -> dict:
