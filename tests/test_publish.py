@@ -262,3 +262,11 @@ def test_a_folder_publish_did_not_write_is_never_replaced(examples_site, tmp_pat
     result = run("publish", inside / "citywide.xlsx", "-o", inside)
     assert result.exit_code == 2 and "is inside" in result.output
     assert (inside / "citywide.xlsx").exists()
+
+
+def test_a_plan_that_is_not_consolidated_is_refused_in_a_sentence(tmp_path):
+    result = run("publish", EXAMPLES / "bcfd-plan-fy2028-clean.xlsx", "-o", tmp_path / "site")
+    assert result.exit_code == 2
+    assert result.output == ("Error: bcfd-plan-fy2028-clean.xlsx is not a consolidated plan "
+                             "written by planvalidator merge: it has no Summary sheet.\n")
+    assert not (tmp_path / "site").exists()
