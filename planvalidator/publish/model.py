@@ -58,6 +58,7 @@ class Measure:
 
 @dataclass
 class Service:
+    agency: str
     number: object
     name: str
     pillar: str
@@ -160,8 +161,8 @@ def _agency(sub, schema) -> Agency:
     s_data = plan.services
     for i in range(len(s_data.rows)):
         v = _row(s_data, i)
-        service = Service(number=v["service_number"], name=_text(v["service_name"]),
-                          pillar=_text(v["pillar"]),
+        service = Service(agency=sub.agency, number=v["service_number"],
+                          name=_text(v["service_name"]), pillar=_text(v["pillar"]),
                           budget=shown(v.get("budget"), roles.dollars_unit, roles, ""),
                           description=_text(v.get("description")))
         services.append(service)
@@ -170,8 +171,8 @@ def _agency(sub, schema) -> Agency:
                 for i in range(len(plan.measures.rows))]
     for m, number in measures:
         if number not in by_number:   # not possible in a plan without errors; kept, not lost
-            by_number[number] = Service(number=number, name="Other measures", pillar="",
-                                        budget="", description="")
+            by_number[number] = Service(agency=sub.agency, number=number, name="Other measures",
+                                        pillar="", budget="", description="")
             services.append(by_number[number])
         by_number[number].measures.append(m)
     reported = plan.stage in schema.stages[1:]
