@@ -17,6 +17,7 @@ import click
 from .citywide import diff_command, merge, sync_command
 from .options import ADDIN_MODULES, Commands, Failure, examples, schemas_option
 from .plans import codes, schema, template, validate
+from .store import store
 
 
 @click.group(cls=Commands, context_settings={"help_option_names": ["-h", "--help"]},
@@ -50,5 +51,6 @@ def serve(host, port, store, config_path, workers):
     run_server(host=host, port=port, store=store, config=config_path, workers=workers)
 
 
-for command in (validate, codes, merge, template, sync_command, diff_command, schema, serve):
+for command in (validate, codes, merge, template, sync_command, diff_command, schema, serve,
+                store):
     main.add_command(command)
