@@ -228,7 +228,8 @@ def chosen(store_dir, fiscal_year: int | None = None, stages: tuple[str, ...] | 
     subs = list_submissions(store_dir)
     if not subs:
         return [], []
-    year = fiscal_year or (max(s.fiscal_year for s in subs) if choose else None)
+    years = [s.fiscal_year for s in subs if stages is None or s.stage in stages] or [0]
+    year = fiscal_year or (max(years) if choose else None)
     if stages is None and year is not None and choose:
         order = _stages(year)
         present = [s.stage for s in subs if s.fiscal_year == year and s.stage in order]
