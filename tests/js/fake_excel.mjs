@@ -1074,6 +1074,18 @@ export class FakeExcelHost {
     this.taskpaneShown = 0;
     this.syncs = 0;
   }
+  // The analyst types into a cell: refused where a protected sheet's cell is locked (cells
+  // whose locking came with the file count as unlocked: the templates unlock their input cells).
+  type(sheetName, address, input) {
+    const sheet = this.model.sheet(sheetName);
+    if (!sheet) throw new Error(`fake: no sheet ${sheetName}`);
+    const [r, c] = parseCell(address);
+    if (sheet.protection.protected && sheet.peek(r, c)?.locked === true) {
+      return `The cell ${sheetName}!${address} is locked: the sheet is protected.`;
+    }
+    enterValue(sheet, r, c, input);
+    return "";
+  }
   isSetSupported(name, version = "1.1") {
     const have = this.requirementSets[String(name).toLowerCase()];
     return have !== undefined && atLeast(have, version);
