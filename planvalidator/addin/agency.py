@@ -32,6 +32,7 @@ import xlwings as xw
 from xlwings.server import script
 from xlwings_server.models import CurrentUser
 
+from ..a1 import column_letter
 from ..citywide.consolidated.read import rows_by_key
 from ..citywide.rollforward import history_map, rolled_rows
 from ..citywide.store import (StoreError, StoredSubmission, list_submissions, local_time,
@@ -180,18 +181,10 @@ def _target_cells(here: Plan, found: Found, locked: bool) -> dict:
     if "target" not in table.columns or not found.measures:
         return {"locked": [], "unlocked": []}
     top = table.header_row + 1
-    column = _letters(table.columns["target"] + 1)
+    column = column_letter(table.columns["target"] + 1)
     cells = [f"{column}{top}:{column}{top + len(found.measures) - 1}"]
     return {"locked": cells if locked else [], "unlocked": [] if locked else cells,
             "sheet": table.sheet}
-
-
-def _letters(col: int) -> str:
-    out = ""
-    while col:
-        col, rem = divmod(col - 1, 26)
-        out = chr(65 + rem) + out
-    return out
 
 
 def _summary(found: Found, agency: str, schema: Schema, locked: bool) -> dict:
