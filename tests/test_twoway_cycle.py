@@ -172,3 +172,17 @@ def test_an_agency_token_gets_only_its_own_plan(node, office, tmp_path):  # noqa
     assert [r["status"] for r in step["requests"] if "custom-scripts-call" in r["path"]] == [403]
     assert {s["name"]: s for s in step["workbook"]["sheets"]}["Measures"]["values"] == \
         {s["name"]: s for s in got["page"]["workbook"]["sheets"]}["Measures"]["values"]
+
+
+def test_the_office_token_chooses_the_agency_by_its_code_in_the_workbook(node, office, tmp_path):  # noqa: F811
+    spec = workbook_spec(TEMPLATE)
+    got = run_client(node, office, tmp_path, spec,
+                     ["ribbon:pv-get-plan", "type:Agency!B4=BCFD", "ribbon:pv-get-plan"],
+                     token=OFFICE)
+    unnamed, _, named = got["steps"]
+    assert [r["status"] for r in unnamed["requests"] if "custom-scripts-call" in r["path"]] == [400]
+    assert unnamed["pane"]["fetched"] is None
+    assert named["pane"]["fetched"][0].startswith("FY2027 plan of BCFD, Mid-Year Update:")
+    rows = {s["name"]: s for s in named["workbook"]["sheets"]}["Measures"]["values"]
+    assert [r[0] for r in rows[3:] if r[0]] == list(
+        measures(office.home / "plans" / "bcfd-plan-fy2027.xlsx"))
