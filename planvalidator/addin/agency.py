@@ -121,16 +121,24 @@ def latest_plan(store_dir: Path, agency: str, schema: Schema, stage_here: str) -
         raise Unavailable(f"Your plan could not be read from the server: {e}") from None
     if this_year:
         plan = read_plan(names, sheets, source=source.path.name, schema=schema)
-        stages = schema.stages
-        stage = stage_here if stage_here != stages[0] else \
-            stages[min(stages.index(plan.stage) + 1, len(stages) - 1)] \
-            if plan.stage in stages else stages[1]
         return Found(fields=_identity(plan) | _empty(schema), services=rows_by_key(plan.services),
-                     measures=rows_by_key(plan.measures), stage=stage, source=source)
+                     measures=rows_by_key(plan.measures), source=source,
+                     stage=_stage(schema.stages, stage_here, plan.stage))
+    if agency not in schema.agencies:
+        raise NotFound(f"{agency} is not in the FY{year} service catalog, so its FY{year - 1} "
+                       "plan can't be rolled forward; ask the performance office.")
     old = read_plan(names, sheets, source=source.path.name)
     services, measures, _ = rolled_rows(schema, agency, old, history_map(old.schema, schema))
     return Found(fields=_identity(old), services=services, measures=measures,
                  stage=schema.stages[0], source=source, rolled_forward=True)
+
+
+def _stage(stages: tuple[str, ...], chosen: str, stored: str) -> str:
+    """An update chosen in the workbook stays; else the stage after the stored plan's."""
+    if chosen != stages[0]:
+        return chosen
+    after = stages.index(stored) + 1 if stored in stages else 1
+    return stages[min(after, len(stages) - 1)]
 
 
 def _identity(plan: Plan) -> dict:
