@@ -35,6 +35,7 @@ from pathlib import Path
 from ..errors import StoreError
 from ..output.atomic import write_atomic
 from ..read.xlsx import CellError
+from ..schema.loader import available_years, load_schema
 
 __all__ = ["StoreError", "StoredSubmission", "Receipt", "store_submission", "read_submission",
            "list_submissions", "select", "chosen", "find_submission", "verify", "local_time", "sheets_sha256", "DEFAULT_STORE"]
@@ -243,7 +244,6 @@ def chosen(store_dir, fiscal_year: int | None = None, stages: tuple[str, ...] | 
 
 
 def _stages(year: int) -> list[str]:
-    from ..schema.loader import load_schema, available_years
     return list(load_schema(year).stages) if year in available_years() else []
 
 
