@@ -100,7 +100,7 @@ def test_serves_the_manifest_task_pane_and_client(server):
                                                  "buttons": "ok", "mode": "info", "callback": ""})
     assert alert.status_code == 200 and "4 errors" in alert.text
     meta = {m["function_name"]: m for m in server.get("/xlwings/custom-scripts-meta.json").json()}
-    assert sorted(meta) == ["clear_highlights", "submit", "validate"]
+    assert sorted(meta) == ["clear_highlights", "get_my_plan", "submit", "validate"]
     assert all(m["include"] == ",".join(INCLUDE) for m in meta.values())
 
 

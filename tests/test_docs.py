@@ -362,6 +362,10 @@ def test_only_blocks_that_cannot_run_are_skipped_and_each_says_why():
         ("docs/addin.md", "", "a sample file name"),
         ("docs/addin.md", "bash", "needs a store filled by Submit; tests/test_addin.py merges one"),
         ("docs/addin.md", "", "the output of the block above"),
+        ("docs/addin.md", "bash", "needs a store filled by Submit; tests/test_twoway_store.py "
+                                  "runs it"),
+        ("docs/addin.md", "bash", "needs a store filled by Submit; tests/test_twoway_store.py "
+                                  "runs these"),
     ]
 
 

@@ -171,10 +171,11 @@ def test_the_page_runs_xlwings_servers_client_and_our_scripts(node, server, tmp_
     # Every ribbon button of the manifest has its function, and the server's actions their callbacks.
     manifest = ET.fromstring(httpx.get(server.url + "/manifest.xml").content)
     ids = sorted(e.text for e in manifest.iter() if e.tag.endswith("FunctionName"))
-    assert ids == ["pv-clear", "pv-submit", "pv-validate"]
+    assert ids == ["pv-clear", "pv-get-plan", "pv-submit", "pv-validate"]
     assert result["page"]["ribbonFunctions"] == ids
-    assert sorted(result["page"]["callbacks"]) == ["planvalidatorRelockStructure", "planvalidatorShow",
-                                                   "planvalidatorUnlockStructure"]
+    assert sorted(result["page"]["callbacks"]) == [
+        "planvalidatorFetched", "planvalidatorProtectSheets", "planvalidatorRelockStructure",
+        "planvalidatorShow", "planvalidatorUnlockStructure", "planvalidatorUnprotectSheets"]
     assert result["page"]["pane"]["status"] == "Click Validate to check the plan."
 
 

@@ -33,7 +33,7 @@ def meta(agency="BCFD", year=2028):
 
 def test_every_kind_of_value_comes_back_as_it_went_in(tmp_path):
     receipt = store_submission(tmp_path, ["Measures"], EVERY_KIND, meta(), now=NOW)
-    assert receipt.path.name == f"FY2028-BCFD-20270415T143012.123456Z-{receipt.sha256}.json"
+    assert receipt.path.name == f"FY2028-BCFD-Plan-20270415T143012.123456Z-{receipt.sha256}.json"
     names, sheets, stored_meta = read_submission(receipt.path)
     assert (names, sheets) == (["Measures"], EVERY_KIND)
     typed = lambda s: [[type(v) for v in row] for row in s["Measures"]]  # noqa: E731

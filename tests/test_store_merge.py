@@ -17,13 +17,15 @@ SOURCE_COLUMNS = {"Summary": "Source File", "Findings": "Source File"}
 
 
 def sheets(path) -> dict:
-    """Every sheet's rows, without what names the input files (Sources, Source File)."""
+    """Every sheet's rows, without what names the input files (Sources, Source File) and
+    without the inputs of other years and stages (the store does not read them)."""
     wb = openpyxl.load_workbook(path)
     out = {}
     for ws in wb.worksheets:
         rows = [list(r) for r in ws.iter_rows(values_only=True)]
         if ws.title == "Sources":              # by file name, which differs: compare as a set
-            rows = [rows[0][3:9]] + sorted(r[3:9] for r in rows[1:])
+            rows = [rows[0][3:9]] + sorted(r[3:9] for r in rows[1:] if r[8] == "Accepted"
+                                           or r[8] == "Superseded")
         elif ws.title in SOURCE_COLUMNS:
             top = 1 if ws.title == "Summary" else 0   # Summary's header is under its title
             c = rows[top].index(SOURCE_COLUMNS[ws.title])
@@ -43,14 +45,18 @@ def test_merge_of_the_store_equals_merge_of_the_files(server, tmp_path):
     files = [str(EXAMPLES / name) for name in CLEAN.values()]
     assert CliRunner().invoke(main, ["merge", *files, "-o", str(from_files)]).exit_code == 0
     assert sheets(from_store) == sheets(from_files)
-    # one fiscal year and stage per merge: the FY2028 Plan; the FY2027 updates are left out
+    # one fiscal year and stage per merge: the FY2028 Plan; the store's FY2027 updates are not
+    # read, and named with the reason
     assert [r[0] for r in sheets(from_store)["Summary"][2:-1]] == ["BCFD"]
     assert sheets(from_store)["Sources"][1:] == [
-        ["BCFD", 2028, "Plan", "2028.1", dt.datetime(2027, 4, 14), "Accepted"],
-        ["DOT", 2027, "Mid-Year Update", "2027.2", dt.datetime(2027, 2, 4),
-         "Left out: FY2027 Mid-Year Update"],
-        ["OPI", 2027, "Year-End Update", "2027.2", dt.datetime(2027, 8, 13),
-         "Left out: FY2027 Year-End Update"]]
+        ["BCFD", 2028, "Plan", "2028.1", dt.datetime(2027, 4, 14), "Accepted"]]
+    not_read = sorted((r[0][:24], r[10]) for r in openpyxl.load_workbook(from_store)["Sources"]
+                      .iter_rows(min_row=2, values_only=True) if r[8] == "Not read")
+    assert not_read == [
+        ("FY2027-DOT-Mid-Year_Upda", "the FY2027 Mid-Year Update in the store; this merge takes "
+                                     "FY2028 Plan"),
+        ("FY2027-OPI-Year-End_Upda", "the FY2027 Year-End Update in the store; this merge takes "
+                                     "FY2028 Plan")]
 
 
 def test_a_later_submission_supersedes_an_earlier_one(server, tmp_path):

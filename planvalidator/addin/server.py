@@ -25,6 +25,7 @@ Config file (YAML, `--config FILE`):
       "sha256:9f86d08…": BCFD  # or the token's SHA-256, so the file holds no secrets
       "Kd3…": office
     store: /srv/planvalidator/submissions   # optional; --store wins
+    timezone: America/New_York              # optional: the city's, for times shown to people
     hostname: plans.example.gov             # optional: public host name for the manifest URLs
     tls:                                    # optional: serve HTTPS directly (Office needs HTTPS;
       certfile: cert.pem                    #   or run behind a TLS proxy and set hostname)
@@ -55,7 +56,7 @@ __all__ = ["AddinError", "Unauthorized", "Forbidden", "BadRequest", "NotFound", 
 logger = logging.getLogger("planvalidator.addin.server")
 
 OFFICE = "office"
-SCRIPTS = ("validate", "submit", "clear_highlights")
+SCRIPTS = ("validate", "submit", "clear_highlights", "get_my_plan")
 PROJECT_DIR = Path(__file__).resolve().parent / "files"
 MANIFEST_ID = "5b0f3a52-6c1e-4d8e-9f47-2c1a9e7d3b64"   # planvalidator's own add-in id
 MIN_TOKEN_LENGTH = 16
@@ -100,6 +101,7 @@ class Config:
     tls_keyfile: Path | None = None
     max_body_bytes: int = DEFAULT_MAX_BODY
     limits: Limits = field(default_factory=Limits)
+    timezone: str = "America/New_York"
     source: str = ""
 
     def principal(self, token: str) -> str | None:
@@ -127,10 +129,10 @@ def load_config(path: Path | str | None) -> Config:
         raise ConfigError(f"The config file {path} is not valid YAML: {e}") from None
     if not isinstance(doc, dict):
         raise ConfigError(f"{path}: expected keys such as 'tokens' and 'store'.")
-    unknown = set(doc) - {"tokens", "store", "hostname", "tls", "limits"}
+    unknown = set(doc) - {"tokens", "store", "hostname", "tls", "limits", "timezone"}
     if unknown:
         raise ConfigError(f"{path}: unknown key(s) {', '.join(sorted(map(str, unknown)))}; "
-                          "expected tokens, store, hostname, tls, limits.")
+                          "expected tokens, store, hostname, tls, limits, timezone.")
     config = Config(source=str(path))
     agencies = _known_agencies()
     tokens = doc.get("tokens") or {}
@@ -158,6 +160,8 @@ def load_config(path: Path | str | None) -> Config:
         config.tokens[digest] = principal
     if doc.get("store") is not None:
         config.store = (path.parent / str(doc["store"])).resolve()
+    if doc.get("timezone") is not None:
+        config.timezone = _timezone(path, str(doc["timezone"]).strip())
     if doc.get("hostname") is not None:
         config.hostname = str(doc["hostname"]).strip()
     tls = doc.get("tls") or {}
@@ -183,6 +187,16 @@ def load_config(path: Path | str | None) -> Config:
         else:
             setattr(config.limits, key, value)
     return config
+
+
+def _timezone(path: Path, name: str) -> str:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"{path}: timezone '{name}' is not a time zone; use a name such as "
+                          "America/New_York.") from None
+    return name
 
 
 def _known_agencies() -> set[str]:
@@ -291,6 +305,8 @@ def create_app():
                              "by the Excel add-in.") from None
 
     app.dependency_overrides[dep.authenticate] = authenticate
+    from .agency import add_routes
+    add_routes(app)
     app.dependency_overrides[dep.parse_book_input] = parse_book_input
     for exc_class in (Exception, AddinError, StarletteHTTPException, RequestValidationError,
                       XlwingsError, XlwingsOperationalError):

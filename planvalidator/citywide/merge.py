@@ -318,15 +318,20 @@ def merge_files(specs, out: Path, store_dir: Path | None = None, **kw) -> Consol
     them, and merge one fiscal year and stage (see `merge`: fiscal_year=, stage=)."""
     found = collect(specs) if specs else None
     paths = sorted(found.paths) if found else []
-    if store_dir is not None:
+    not_read = found.not_read if found else []
+    if store_dir is not None:   # only the store's submissions of the year and stage merged
+        year, stage = kw.get("fiscal_year"), kw.get("stage")
         try:
-            paths += [s.path.resolve() for s in store.list_submissions(store_dir)]
+            taken, others = store.chosen(store_dir, year, (stage,) if stage else None,
+                                         choose=not paths)   # else chosen among files too
         except store.StoreError as e:
             raise MergeError(str(e)) from None
+        paths += [s.path.resolve() for s in taken]
+        not_read = not_read + others
     if not paths:
         raise MergeError("Nothing to merge: name plan workbooks, folders or a --store.")
     if out.resolve() in paths:
         raise MergeError(f"The output {out} is one of the inputs; choose another file name.")
     cons = merge(paths, one_plan=True, **kw)
-    cons.not_read = found.not_read if found else []
+    cons.not_read = not_read
     return cons

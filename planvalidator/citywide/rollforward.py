@@ -107,7 +107,11 @@ def roll_forward(consolidated: str | Path, schema: Schema, out_dir: str | Path,
     return result
 
 
-def _fill(wb, schema: Schema, code: str, plan, history: dict[str, str]) -> list[Dropped]:
+def rolled_rows(schema: Schema, code: str, plan, history: dict[str, str]
+                ) -> tuple[list[dict], list[dict], list[Dropped]]:
+    """Last year's `plan` of agency `code` as this year's rows: (services, measures, the
+    services dropped from the catalog). Each row maps column keys to values; the template
+    (`template build --from`) and the add-in's Get my plan both fill from these."""
     catalog = schema.agencies[code].services
     services = rows_by_key(plan.services)
     measures = rows_by_key(plan.measures)
@@ -117,29 +121,25 @@ def _fill(wb, schema: Schema, code: str, plan, history: dict[str, str]) -> list[
                              if m["service_number"] == s["service_number"]))
                for s in services if s["service_number"] not in catalog]
     gone = {d.service for d in dropped}
+    new_services = [{k: s.get(k) for k in SERVICE_CARRIED} | {
+        "service_name": catalog[s["service_number"]].name,
+        "pillar": catalog[s["service_number"]].pillar} for s in kept]
+    new_measures = [{k: m.get(k) for k in CARRIED} | {new: m.get(old) for new, old in history.items()}
+                    for m in measures if m["service_number"] not in gone]
+    return new_services, new_measures, dropped
 
+
+def _fill(wb, schema: Schema, code: str, plan, history: dict[str, str]) -> list[Dropped]:
+    services, measures, dropped = rolled_rows(schema, code, plan, history)
     ws = wb[schema.services.sheet]
     for row in ws.iter_rows(min_row=FIRST_DATA_ROW):   # the catalog's services, pre-filled
         for cell in row:
             cell.value = None
-    keys = schema.services.keys
-    for r, s in enumerate(kept, start=FIRST_DATA_ROW):
-        number = s["service_number"]
-        values = {k: s.get(k) for k in SERVICE_CARRIED} | {
-            "service_name": catalog[number].name, "pillar": catalog[number].pillar}
-        for c, key in enumerate(keys, start=1):
-            _put(ws.cell(r, c), values.get(key))
-
-    ws = wb[schema.measures.sheet]
-    keys = schema.measures.keys
-    r = FIRST_DATA_ROW
-    for m in measures:
-        if m["service_number"] in gone:
-            continue
-        values = {k: m.get(k) for k in CARRIED} | {new: m.get(old) for new, old in history.items()}
-        for c, key in enumerate(keys, start=1):
-            _put(ws.cell(r, c), values.get(key))
-        r += 1
+    for table, rows in ((schema.services, services), (schema.measures, measures)):
+        ws = wb[table.sheet]
+        for r, values in enumerate(rows, start=FIRST_DATA_ROW):
+            for c, key in enumerate(table.keys, start=1):
+                _put(ws.cell(r, c), values.get(key))
     return dropped
 
 

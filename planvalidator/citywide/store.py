@@ -2,9 +2,13 @@
 
 Each submission is one JSON file holding the plan's sheet values ("sheet name → rows", exactly
 what the reading core takes) and metadata, named by fiscal year, agency, UTC time and the
-SHA-256 of its sheet values:
+stage (spaces as underscores), UTC time and the SHA-256 of its sheet values:
 
-    FY2028-BCFD-20270415T143012.123456Z-<64 hex digits>.json
+    FY2028-BCFD-Mid-Year_Update-20270415T143012.123456Z-<64 hex digits>.json
+
+so that `merge --store` and `sync --store` pick their fiscal year and stage by name alone (files
+named before the stage was part of the name, FY2028-BCFD-<time>-<hash>.json, are still read; their
+stage comes from their metadata).
 
 A file is written to a temporary name in the same folder and linked into place, so a reader
 never sees half a file and an existing submission is never overwritten. Nothing in the store is
@@ -31,15 +35,18 @@ from pathlib import Path
 from ..errors import StoreError
 from ..output.atomic import write_atomic
 from ..read.xlsx import CellError
+from ..schema.loader import available_years, load_schema
 
 __all__ = ["StoreError", "StoredSubmission", "Receipt", "store_submission", "read_submission",
-           "list_submissions", "sheets_sha256", "DEFAULT_STORE"]
+           "list_submissions", "select", "chosen", "find_submission", "verify", "local_time", "sheets_sha256", "DEFAULT_STORE"]
 
 DEFAULT_STORE = Path("submissions")
 FORMAT = "planvalidator-submission"
 FORMAT_VERSION = 1
 MAX_FILE_BYTES = 64 * 2**20
-_NAME = re.compile(r"FY(\d{4})-([A-Z0-9]{1,16})-(\d{8}T\d{6}\.\d{6}Z)-([0-9a-f]{64})\.json")
+_NAME = re.compile(r"FY(\d{4})-([A-Z0-9]{1,16})-(?:([A-Za-z][A-Za-z0-9_-]{0,39})-)?"
+                   r"(\d{8}T\d{6}\.\d{6}Z)-([0-9a-f]{64})\.json")
+_STAGE = re.compile(r"[A-Za-z][A-Za-z0-9 -]{0,39}")   # stages that can be spelled in a name
 _STAMP = "%Y%m%dT%H%M%S.%fZ"
 
 
@@ -52,6 +59,7 @@ class StoredSubmission:
     agency: str
     submitted_at: dt.datetime   # UTC, timezone-aware
     sha256: str
+    stage: str = ""             # "Mid-Year Update"; "" when the submission names none
 
 
 @dataclass(frozen=True)
@@ -63,9 +71,10 @@ class Receipt:
     submitted_at: dt.datetime
     sha256: str
     path: Path
+    stage: str = ""
 
     def as_dict(self) -> dict:
-        return {"agency": self.agency, "fiscal_year": self.fiscal_year,
+        return {"agency": self.agency, "fiscal_year": self.fiscal_year, "stage": self.stage,
                 "submitted_at": _iso(self.submitted_at), "sha256": self.sha256,
                 "file": self.path.name}
 
@@ -147,15 +156,17 @@ def store_submission(store_dir, sheet_names: list[str], sheets: dict[str, list[l
         raise StoreError(f"The submission store {store_dir} can't be created "
                          f"({e.strerror or e}).") from None
     moment = (now or dt.datetime.now(dt.timezone.utc)).astimezone(dt.timezone.utc)
+    stage = str(metadata.get("stage") or "")
+    named = f"{stage.replace(' ', '_')}-" if _STAGE.fullmatch(stage) else ""
     for _ in range(100):
-        name = f"FY{year}-{agency}-{moment.strftime(_STAMP)}-{digest}.json"
+        name = f"FY{year}-{agency}-{named}{moment.strftime(_STAMP)}-{digest}.json"
         meta = {**metadata, "format": FORMAT, "format_version": FORMAT_VERSION,
                 "submitted_at": _iso(moment), "sha256": digest}
         body = json.dumps({"metadata": meta, "sheet_names": list(sheet_names), "sheets": encoded},
                           ensure_ascii=False, allow_nan=False, indent=1).encode("utf-8")
         if _link_new(store_dir, name, body):
             return Receipt(agency=agency, fiscal_year=year, submitted_at=moment, sha256=digest,
-                           path=store_dir / name)
+                           path=store_dir / name, stage=stage)
         moment += dt.timedelta(microseconds=1)   # the same plan in the same microsecond
     raise StoreError("The submission could not be given a unique name; try again.")
 
@@ -182,10 +193,67 @@ def list_submissions(store_dir) -> list[StoredSubmission]:
         m = _NAME.fullmatch(path.name)
         if m is None or not path.is_file():
             continue
-        moment = dt.datetime.strptime(m.group(3), _STAMP).replace(tzinfo=dt.timezone.utc)
+        moment = dt.datetime.strptime(m.group(4), _STAMP).replace(tzinfo=dt.timezone.utc)
+        stage = (m.group(3) or "").replace("_", " ") or _stage_inside(path)
         found.append(StoredSubmission(path=path, fiscal_year=int(m.group(1)), agency=m.group(2),
-                                      submitted_at=moment, sha256=m.group(4)))
+                                      submitted_at=moment, sha256=m.group(5), stage=stage))
     return sorted(found, key=lambda s: (s.fiscal_year, s.agency, s.submitted_at, s.sha256))
+
+
+def _stage_inside(path: Path) -> str:
+    """The stage of a submission whose name does not say it (named before names did)."""
+    try:
+        return str(read_submission(path)[2].get("stage") or "")
+    except StoreError:
+        return ""   # damaged: merge reads it and names it unreadable
+
+
+def select(submissions: list[StoredSubmission], fiscal_year: int | None,
+           stages: tuple[str, ...] | None) -> tuple[list[StoredSubmission], list[StoredSubmission]]:
+    """(the submissions of `fiscal_year` in one of `stages`, the others); None: any."""
+    taken, others = [], []
+    for sub in submissions:
+        ok = (fiscal_year is None or sub.fiscal_year == fiscal_year) and \
+            (stages is None or sub.stage in stages)
+        (taken if ok else others).append(sub)
+    return taken, others
+
+
+def chosen(store_dir, fiscal_year: int | None = None, stages: tuple[str, ...] | None = None,
+           command: str = "merge", choose: bool = True
+           ) -> tuple[list[StoredSubmission], list[tuple[Path, str]]]:
+    """What `merge --store` / `sync --store` read: the submissions of one fiscal year (default:
+    the latest in the store) and of `stages` (default: the Plan if the year has one, else its
+    latest stage present), and the others, each named with why it is not read. choose=False:
+    no defaults (files named beside the store take part in choosing)."""
+    subs = list_submissions(store_dir)
+    if not subs:
+        return [], []
+    years = [s.fiscal_year for s in subs if stages is None or s.stage in stages] or [0]
+    year = fiscal_year or (max(years) if choose else None)
+    if stages is None and year is not None and choose:
+        order = _stages(year)
+        present = [s.stage for s in subs if s.fiscal_year == year and s.stage in order]
+        if present:
+            stages = (order[0],) if order[0] in present else \
+                (max(present, key=order.index),)
+    taken, others = select(subs, year, stages)
+    wanted = " ".join(filter(None, [year and f"FY{year}", stages and " or ".join(stages)]))
+    return taken, [(s.path, f"the FY{s.fiscal_year} {s.stage or 'submission'} in the store; "
+                            f"this {command} takes {wanted}") for s in others]
+
+
+def _stages(year: int) -> list[str]:
+    return list(load_schema(year).stages) if year in available_years() else []
+
+
+def find_submission(store_dir, fingerprint: str) -> list[StoredSubmission]:
+    """The submissions whose file name or SHA-256 fingerprint starts with `fingerprint`
+    (a whole fingerprint, or the first characters of one: at least 8)."""
+    wanted = fingerprint.strip().lower()
+    return [s for s in list_submissions(store_dir)
+            if s.path.name == fingerprint.strip()
+            or (len(wanted) >= 8 and s.sha256.startswith(wanted))]
 
 
 def read_submission(path) -> tuple[list[str], dict[str, list[list]], dict]:
@@ -214,3 +282,31 @@ def read_submission(path) -> tuple[list[str], dict[str, list[list]], dict]:
         raise StoreError(f"{path.name} has been changed since it was submitted "
                          "(its SHA-256 fingerprint does not match).")
     return names, sheets, meta
+
+
+def verify(store_dir, fingerprint: str | None = None) -> list[tuple[StoredSubmission, str]]:
+    """Every submission (or those `fingerprint` names, see find_submission), each with "" when
+    it is intact, else what is wrong with it."""
+    subs = find_submission(store_dir, fingerprint) if fingerprint else list_submissions(store_dir)
+    checked = []
+    for sub in subs:
+        try:
+            _, _, meta = read_submission(sub.path)
+        except StoreError as e:
+            checked.append((sub, str(e)))
+            continue
+        named = (meta.get("sha256"), meta.get("agency"), meta.get("fiscal_year"))
+        checked.append((sub, "" if named == (sub.sha256, sub.agency, sub.fiscal_year) else
+                        f"{sub.path.name}: its name does not match its contents (it was renamed)."))
+    return checked
+
+
+def local_time(moment: dt.datetime, timezone: str = "UTC") -> str:
+    """A time of receipt as people read it: the city's local time, to the second."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+    try:
+        local = moment.astimezone(ZoneInfo(timezone))
+    except (ZoneInfoNotFoundError, ValueError):
+        raise StoreError(f"'{timezone}' is not a time zone; use a name such as "
+                         "America/New_York or UTC.") from None
+    return local.strftime("%Y-%m-%d %H:%M:%S ") + (local.tzname() or timezone)

@@ -28,6 +28,7 @@ from ..errors import SyncError
 from .consolidated.write import source_rows
 from .consolidated.read import Citywide, plan_from_rows, read_consolidated, rows_by_key
 from ..findings import Finding, Report, finding
+from . import store
 from .merge import Consolidation, Submission, collect_sources, merge
 from ..read.plan import Plan
 from ..schema.loader import Schema
@@ -81,21 +82,39 @@ class SyncResult:
 def sync_files(consolidated: str | Path, specs: Iterable[str | Path], out: Path,
                schema: Schema | None = None, accept_target_changes: bool = False,
                accept_added: bool = False, accept_removed: bool = False, jobs: int = 1,
-               progress: Callable | None = None) -> SyncResult:
-    """Read the consolidated plan and the updates (files, folders or globs) and apply them.
+               progress: Callable | None = None, store_dir: Path | None = None) -> SyncResult:
+    """Read the consolidated plan and the updates (files, folders or globs, and/or the
+    submission store's updates of the plan's fiscal year) and apply them.
     Raises SyncError, MergeError (no update files found) or ConsolidatedError."""
     consolidated = Path(consolidated).resolve()
-    paths = collect_sources(specs)
+    specs = list(specs)
+    paths = collect_sources(specs) if specs or store_dir is None else []
+    city = None
+    if store_dir is not None:
+        city = read_consolidated(consolidated, schema)
+        paths += _store_updates(store_dir, city.schema)
     if consolidated in paths:
         raise SyncError(f"{consolidated.name} is the consolidated plan; it cannot also be an "
                         f"update.")
     if out.resolve() in paths or out.resolve() == consolidated:
         raise SyncError(f"The output {out} is one of the inputs; choose another file name "
                         f"(the consolidated plan is never changed in place).")
-    city = read_consolidated(consolidated, schema)
+    city = city or read_consolidated(consolidated, schema)
     updates = merge(paths, schema=city.schema, jobs=jobs, progress=progress)
     _check_updates(city, updates)
     return sync(city, updates, accept_target_changes, accept_added, accept_removed)
+
+
+def _store_updates(store_dir: Path, schema: Schema) -> list[Path]:
+    """The store's Mid-Year and Year-End Updates of the plan's fiscal year (only those)."""
+    try:
+        taken, _ = store.chosen(store_dir, schema.fiscal_year, tuple(schema.stages[1:]), "sync")
+    except store.StoreError as e:
+        raise SyncError(str(e)) from None
+    if not taken:
+        raise SyncError(f"The submission store {store_dir} holds no FY{schema.fiscal_year} "
+                        f"{' or '.join(schema.stages[1:])}.")
+    return [s.path.resolve() for s in taken]
 
 
 def _check_updates(city: Citywide, updates: Consolidation) -> None:

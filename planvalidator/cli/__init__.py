@@ -18,6 +18,7 @@ from .citywide import diff_command, merge, sync_command
 from .options import ADDIN_MODULES, Commands, Failure, examples, schemas_option
 from .plans import codes, schema, template, validate
 from .publish import publish_command
+from .store import store
 
 
 @click.group(cls=Commands, context_settings={"help_option_names": ["-h", "--help"]},
@@ -52,5 +53,5 @@ def serve(host, port, store, config_path, workers):
 
 
 for command in (validate, codes, merge, template, sync_command, diff_command, schema, serve,
-                publish_command):
+                store, publish_command):
     main.add_command(command)

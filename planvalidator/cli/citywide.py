@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from .options import (BAD_INPUT, FOUND_ERRORS, OK, examples, exit_code, file_progress,
+from .options import (BAD_INPUT, FOUND_ERRORS, OK, Failure, examples, exit_code, file_progress,
                       format_option, load_chosen_schema, make_folder, quiet_option,
                       schema_options, schemas_option, strict_option, workbook_output)
 
@@ -88,9 +88,14 @@ def merge(sources, out, store_dir, stage, jobs, reject_errors, datapackage, time
 @click.command("sync", epilog=examples(
     "planvalidator sync citywide-fy2027.xlsx midyear/ -o citywide-fy2027-midyear.xlsx",
     "planvalidator sync citywide-fy2027-midyear.xlsx 'yearend/*.xlsx' "
-    "-o citywide-fy2027-yearend.xlsx --accept-target-changes"))
+    "-o citywide-fy2027-yearend.xlsx --accept-target-changes",
+    "planvalidator sync citywide-fy2027.xlsx --store submissions/ -o citywide-fy2027-midyear.xlsx"))
 @click.argument("consolidated", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.argument("updates", nargs=-1, required=True)
+@click.argument("updates", nargs=-1)
+@click.option("--store", "store_dir", type=click.Path(file_okay=False, path_type=Path),
+              metavar="DIR", help="Also apply the updates in the add-in's submission store "
+                                  "(only the consolidated plan's fiscal year and its update "
+                                  "stages are read).")
 @click.option("-o", "--output", "out", type=click.Path(dir_okay=False, path_type=Path),
               required=True, callback=workbook_output,
               help="The synced consolidated workbook to write (atomically); "
@@ -114,11 +119,12 @@ def merge(sources, out, store_dir, stage, jobs, reject_errors, datapackage, time
 @format_option("text", "json")
 @strict_option
 @quiet_option
-def sync_command(consolidated, updates, out, accept_target_changes, accept_added, accept_removed,
-                 jobs, timestamp, schema_file, fmt, strict, quiet):
+def sync_command(consolidated, updates, store_dir, out, accept_target_changes, accept_added,
+                 accept_removed, jobs, timestamp, schema_file, fmt, strict, quiet):
     """Apply Mid-Year and Year-End updates to a consolidated plan, by measure ID.
 
-    UPDATES are files, folders (their .xlsx files) or glob patterns. Actuals, statuses and
+    UPDATES are files, folders (their .xlsx files) or glob patterns, and/or the add-in's
+    submission store (--store). Actuals, statuses and
     status explanations are taken from each agency's latest update; an empty cell changes
     nothing. Targets are locked: a changed one is a target-changed error unless accepted.
     The Changes sheet lists every change; CONSOLIDATED is never modified.
@@ -129,7 +135,10 @@ def sync_command(consolidated, updates, out, accept_target_changes, accept_added
     from ..citywide.summary import sync_json, sync_text
     from ..citywide.sync import sync_files
 
+    if not updates and store_dir is None:
+        raise Failure("Name the update files, folders or a --store to sync from.")
     result = sync_files(consolidated, updates, out, schema=load_chosen_schema(None, schema_file),
+                        store_dir=store_dir,
                         accept_target_changes=accept_target_changes,
                         accept_added=accept_added, accept_removed=accept_removed,
                         jobs=jobs, progress=None if quiet else file_progress)

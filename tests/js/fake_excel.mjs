@@ -110,9 +110,10 @@ class CellModel {
     this.font = {};
     this.wrap = false;
     this.hyperlink = null;
+    this.locked = null; // null: as the file has it (set through format.protection.locked)
   }
   get empty() {
-    return this.value === "" && this.formula === null && this.fill === null && !this.wrap &&
+    return this.value === "" && this.formula === null && this.fill === null && !this.wrap && this.locked === null &&
       this.numberFormat === "General" && Object.keys(this.font).length === 0;
   }
 }
@@ -224,12 +225,14 @@ function sheetSnapshot(s) {
   const fills = {};
   const fonts = {};
   const wrapped = [];
+  const locked = {};
   for (const [key, cell] of s.cells) {
     const addr = a1(...key.split(",").map(Number));
     if (cell.formula !== null) formulas[addr] = cell.formula;
     if (cell.fill !== null) fills[addr] = cell.fill;
     if (Object.keys(cell.font).length) fonts[addr] = cell.font;
     if (cell.wrap) wrapped.push(addr);
+    if (cell.locked !== null) locked[addr] = cell.locked;
   }
   return {
     name: s.name,
@@ -241,6 +244,7 @@ function sheetSnapshot(s) {
     fills,
     fonts,
     wrapped,
+    locked,
     notes: Object.fromEntries(s.notes),
     columnWidths: Object.fromEntries([...s.columnWidths].map(([c, w]) => [colLetters(c), w])),
     hiddenColumns: [...s.hiddenColumns].sort((a, b) => a - b).map(colLetters),
@@ -535,7 +539,26 @@ function checkSheetName(book, name, self) {
   if (other && other !== self) throw excelError("ItemAlreadyExists", `A sheet named ${name} already exists.`);
 }
 
-class WorksheetProtection extends ClientObject {}
+class WorksheetProtection extends ClientObject {
+  // Sheets are protected without a password here (as the templates are).
+  protect(options = {}) {
+    this.context._op(() => {
+      const p = live(this._model).protection;
+      if (p.protected) throw excelError("InvalidOperation", `The sheet ${this._model.name} is already protected.`);
+      Object.assign(p, {
+        protected: true,
+        allowFormatCells: Boolean(options.allowFormatCells),
+        allowFormatColumns: Boolean(options.allowFormatColumns),
+        allowEditObjects: Boolean(options.allowEditObjects),
+      });
+    });
+  }
+  unprotect() {
+    this.context._op(() => {
+      live(this._model).protection.protected = false;
+    });
+  }
+}
 defineScalars(WorksheetProtection, {
   protected: [(m) => m.protection.protected],
   options: [(m) => ({
@@ -884,8 +907,25 @@ class RangeAreas extends ClientObject {
 }
 defineScalars(RangeAreas, { address: [(m, self) => `${quoteSheet(m.name)}!${formatAddress(...self._box)}`] });
 
+class RangeFormatProtection extends ClientObject {
+  constructor(context, sheet, range) {
+    super(context, sheet);
+    this._range = range;
+  }
+}
+defineScalars(RangeFormatProtection, {
+  locked: [(m, self) => uniform(self._range, (c) => c.locked ?? true), (m, v, self) => {
+    const sheet = live(m);
+    if (sheet.protection.protected) throw excelError("AccessDenied", `The sheet ${sheet.name} is protected; cells can't be locked or unlocked.`);
+    self._range._cells((cell) => (cell.locked = Boolean(v)));
+  }],
+});
+
 class RangeFormat extends ClientObject {
-  static navs = ["fill", "font"];
+  static navs = ["fill", "font", "protection"];
+  get protection() {
+    return (this._protection ||= new RangeFormatProtection(this.context, this._model, this._range));
+  }
   constructor(context, sheet, range) {
     super(context, sheet);
     this._range = range;
@@ -1033,6 +1073,18 @@ export class FakeExcelHost {
     this.actions = {};
     this.taskpaneShown = 0;
     this.syncs = 0;
+  }
+  // The analyst types into a cell: refused where a protected sheet's cell is locked (cells
+  // whose locking came with the file count as unlocked: the templates unlock their input cells).
+  type(sheetName, address, input) {
+    const sheet = this.model.sheet(sheetName);
+    if (!sheet) throw new Error(`fake: no sheet ${sheetName}`);
+    const [r, c] = parseCell(address);
+    if (sheet.protection.protected && sheet.peek(r, c)?.locked === true) {
+      return `The cell ${sheetName}!${address} is locked: the sheet is protected.`;
+    }
+    enterValue(sheet, r, c, input);
+    return "";
   }
   isSetSupported(name, version = "1.1") {
     const have = this.requirementSets[String(name).toLowerCase()];

@@ -19,6 +19,9 @@
 //   pane:<script>        a task pane button (data-pv-script="<script>")
 //   token:<text>         type the token into the task pane and save it
 //   finding:<n>          click the n-th finding listed in the task pane (0-based)
+//   click:<id>           click the task pane element with that id
+//   type:<Sheet>!<A1>=<text>  the analyst types text (URI-encoded) into a cell (refused on a
+//                        locked cell of a protected sheet)
 // After each step the result holds the workbook, the task pane, the dialogs (alerts) shown,
 // the requests made (with the actions the server answered: their names, and the callbacks
 // with their data), and every console.error and unhandled rejection. Exit status 1 and a
@@ -272,6 +275,9 @@ function paneState(document) {
       text: clean(li.textContent),
     })),
     globalError: globalError && !globalError.classList.contains("d-none") ? clean(globalError.textContent) : null,
+    fetched: byId("pv-fetched") && !byId("pv-fetched").classList.contains("d-none") ? byId("pv-fetched").children.map((d) => clean(d.textContent)) : null,
+    submissionsStatus: clean(byId("pv-submissions-status")?.textContent),
+    submissions: (byId("pv-submissions-list")?.children || []).map((li) => clean(li.textContent)),
     token: byId("pv-token")?.value ?? null,
     tokenStatus: clean(byId("pv-token-status")?.textContent),
   };
@@ -297,6 +303,14 @@ async function runStep(step, document, host) {
     const form = document.getElementById("pv-token-form");
     const event = form.dispatchEvent(new Event("submit"));
     if (!event.defaultPrevented) errors.push("the token form's submit was not prevented (the page would reload)");
+  } else if (kind === "click") {
+    const element = document.getElementById(arg);
+    if (!element) throw new Error(`the task pane has no element #${arg}`);
+    await Promise.all(element.click()._results);
+  } else if (kind === "type") {
+    const [, sheetName, address, input] = arg.match(/^(.+)!([A-Z]+\d+)=(.*)$/);
+    const refused = host.type(sheetName, address, decodeURIComponent(input));
+    if (refused) host.refusedTyping = [...(host.refusedTyping || []), refused];
   } else if (kind === "finding") {
     const item = document.getElementById("pv-findings").children[Number(arg)];
     if (!item) throw new Error(`the task pane lists no finding ${arg}`);
@@ -333,6 +347,7 @@ async function main() {
       requests: requests.splice(0),
       errors: errors.splice(0),
       taskpaneShown: host.taskpaneShown,
+      refusedTyping: (host.refusedTyping || []).splice(0),
       storedToken: globalThis.localStorage.getItem("planvalidator.token"),
     });
   }

@@ -3,6 +3,7 @@
 Only the scripts live here: xlwings-server calls any attribute of this module by name.
 """
 
+from planvalidator.addin.agency import get_my_plan
 from planvalidator.addin.scripts import clear_highlights, submit, validate
 
-__all__ = ["validate", "submit", "clear_highlights"]
+__all__ = ["validate", "submit", "clear_highlights", "get_my_plan"]

@@ -61,7 +61,8 @@ async function planvalidatorRun(scriptName, errorDisplayMode = "alert") {
   const auth = await globalThis.getAuth();
   const include = await includeFor(scriptName);
   setStatus(
-    { validate: "Checking the plan…", submit: "Submitting…", clear_highlights: "Clearing…" }[
+    { validate: "Checking the plan…", submit: "Submitting…", clear_highlights: "Clearing…",
+      get_my_plan: "Getting your plan…" }[
       scriptName
     ] || "Working…",
   );
@@ -135,8 +136,11 @@ function render(data) {
   const receiptBox = document.getElementById("pv-receipt");
   if (!list || !receiptBox) return; // the ribbon's runtime without a pane
   list.replaceChildren();
-  receiptBox.classList.add("d-none");
-  receiptBox.replaceChildren();
+  if (data && data.command === "submit") {
+    // A receipt stays until the next Submit: Validate or Clear must not take it away.
+    receiptBox.classList.add("d-none");
+    receiptBox.replaceChildren();
+  }
   if (!data || !data.report) {
     setStatus("Highlights cleared.");
     return;

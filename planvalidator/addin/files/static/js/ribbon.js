@@ -17,3 +17,4 @@ function planvalidatorRibbon(scriptName) {
 Office.actions.associate("pv-validate", planvalidatorRibbon("validate"));
 Office.actions.associate("pv-submit", planvalidatorRibbon("submit"));
 Office.actions.associate("pv-clear", planvalidatorRibbon("clear_highlights"));
+Office.actions.associate("pv-get-plan", planvalidatorRibbon("get_my_plan"));
