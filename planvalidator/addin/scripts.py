@@ -89,7 +89,7 @@ def validate(book: xw.Book, our_notes: list | None = None):
     session.unlock_structure(adding=True)
     session.show("validate", report)
     session.annotate(report)
-    book.app.alert(_counts_sentence(report), title="Validate", buttons="ok",
+    book.app.alert(_counts_sentence(report, bool(session.notes)), title="Validate", buttons="ok",
                    mode="critical" if report.errors else "info")
 
 
@@ -108,8 +108,9 @@ def submit(book: xw.Book, current_user: CurrentUser, our_notes: list | None = No
     if report.errors:
         session.show("submit", report)
         session.annotate(report)
-        book.app.alert(f"Not submitted: {_counts_sentence(report)} Fix the errors and submit "
-                       "again.", title="Submit", buttons="ok", mode="critical")
+        book.app.alert(f"Not submitted: {_counts_sentence(report, bool(session.notes))} Fix "
+                       "the errors and submit again.", title="Submit", buttons="ok",
+                       mode="critical")
         return
     if who != OFFICE and plan.agency_code != who:
         raise Forbidden(f"Your token belongs to {who}; this plan names no agency.")
@@ -384,7 +385,7 @@ def _read_marks(api: dict, validation: str | None) -> list[Mark]:
         if not isinstance(sheet_name, str) or not isinstance(cell, str):
             break
         cell = cell.replace("$", "").upper()
-        if not re.fullmatch(r"[A-Z]{1,3}\d{1,7}", cell) or first_cell(cell) is None:
+        if not _is_cell(cell):
             continue   # not a cell: the sheet was edited
         recorded.append(Mark(sheet_name, cell, fill if isinstance(fill, str) else "",
                              note == "note"))
@@ -401,9 +402,13 @@ def _our_notes(sent, notes: dict[str, set[str]]) -> list[Mark]:
             continue
         sheet, cell, text = item[0], _cell(item[1]), item[2]
         fill = note_fill(text)
-        if fill is not None and cell in notes.get(sheet, ()):
+        if fill is not None and cell in notes.get(sheet, ()) and _is_cell(cell):
             found.append(Mark(sheet, cell, _rgb(fill), True))
     return found
+
+
+def _is_cell(cell: str) -> bool:
+    return re.fullmatch(r"[A-Z]{1,3}\d{1,7}", cell) is not None and first_cell(cell) is not None
 
 
 def _cell(address: str) -> str:
@@ -443,11 +448,17 @@ def _link(sheet: str, cell: str) -> str:
     return '=HYPERLINK("' + target.replace('"', '""') + '","' + cell + '")'
 
 
-def _counts_sentence(report: Report) -> str:
+def _counts_sentence(report: Report, notes: bool) -> str:
+    """The alert after Validate; promises notes only where this Excel can show them."""
     if not report.findings:
         return "The plan passed every check."
-    return (f"{summary(report)} Failing cells are red (errors) or amber (warnings) with a note "
-            "saying how to fix them; the Validation sheet and the task pane list every finding.")
+    if notes:
+        return (f"{summary(report)} Failing cells are red (errors) or amber (warnings) with a "
+                "note saying how to fix them; the Validation sheet and the task pane list every "
+                "finding.")
+    return (f"{summary(report)} Failing cells are red (errors) or amber (warnings). This Excel "
+            "can't show notes, so how to fix each one is on the Validation sheet and in the "
+            "task pane.")
 
 
 def _utc(moment: dt.datetime) -> str:
