@@ -258,7 +258,7 @@ class Session:
         targeted = {(m.sheet, m.cell) for m in new}
         for (sheet, cell), old in before.items():
             if old.note and (sheet, cell) not in targeted and self._has_note(sheet, cell):
-                self.book.sheets[sheet].range(cell).note.delete()
+                _note_action(self.book.sheets[sheet].range(cell), "deleteNote")
         for sheet, cells in colors.items():
             self._color(sheet, cells)
         return new
@@ -278,12 +278,12 @@ class Session:
         if self._has_note(sheet, cell):
             if before is None or not before.note:
                 return False   # the agency's own note: keep it, the finding is listed anyway
-            rng.note.text = text
+            _note_action(rng, "setNoteText", text)
             return True
         if self.new_notes >= MAX_NEW_NOTES:
             return False
         self.new_notes += 1
-        rng.add_note(text)
+        _note_action(rng, "addNote", text)
         return True
 
     def _color(self, sheet: str, cells: dict[tuple[int, int], str | None]) -> None:
@@ -405,6 +405,14 @@ def _our_notes(sent, notes: dict[str, set[str]]) -> list[Mark]:
         if fill is not None and cell in notes.get(sheet, ()) and _is_cell(cell):
             found.append(Mark(sheet, cell, _rgb(fill), True))
     return found
+
+
+def _note_action(rng: xw.Range, func: str, *text: str) -> None:
+    """The action xlwings' Range.add_note / Note.text / Note.delete send for `rng`'s note,
+    without their look-up: they find a cell's note by scanning every note of the sheet, so a
+    sheet with 20,000 notes made each of our notes cost a scan. Session.notes already knows
+    which cells have one."""
+    rng.impl.append_json_action(func=func, args=[rng.address, *text])
 
 
 def _is_cell(cell: str) -> bool:

@@ -19,6 +19,9 @@
 //   pane:<script>        a task pane button (data-pv-script="<script>")
 //   token:<text>         type the token into the task pane and save it
 //   finding:<n>          click the n-th finding listed in the task pane (0-based)
+//   protect:<password>   the analyst protects the workbook's structure with a password
+//   delete:<sheet>       the analyst deletes a sheet
+//   type:<Sheet>!<A1>=<value>   the analyst types a value into a cell
 // After each step the result holds the workbook, the task pane, the dialogs (alerts) shown,
 // the requests made (with the actions the server answered: their names, and the callbacks
 // with their data), and every console.error and unhandled rejection. Exit status 1 and a
@@ -266,10 +269,12 @@ function paneState(document) {
     receipt: receipt
       ? { hidden: receipt.classList.contains("d-none"), className: receipt.className, lines: receipt.children.map((d) => clean(d.textContent)), text: clean(receipt.textContent) }
       : null,
+    statusClass: byId("pv-status")?.className ?? null,
     findings: (byId("pv-findings")?.children || []).map((li) => ({
       severity: clean(li.querySelector("span")?.textContent),
       where: clean(li.querySelector("strong")?.textContent),
       text: clean(li.textContent),
+      unbroken: li.querySelectorAll(".text-nowrap").map((span) => span.textContent),
     })),
     globalError: globalError && !globalError.classList.contains("d-none") ? clean(globalError.textContent) : null,
     token: byId("pv-token")?.value ?? null,
@@ -301,6 +306,8 @@ async function runStep(step, document, host) {
     const item = document.getElementById("pv-findings").children[Number(arg)];
     if (!item) throw new Error(`the task pane lists no finding ${arg}`);
     await Promise.all(item.click()._results);
+  } else if (kind === "protect" || kind === "delete" || kind === "type") {
+    host.model.analyst(kind, arg);
   } else {
     throw new Error(`unknown step ${step}`);
   }
