@@ -396,14 +396,18 @@ async function selectCell(sheetName, cell) {
 
 // ---- wiring ------------------------------------------------------------------------------------
 
+// Our own buttons rather than xlwings' xw-click: a command first checks the workbook's
+// protection and reads our notes (sent as the script's argument), which xw-click can't do.
+// Like xw-click, the buttons are disabled while a command runs (all of them: one at a time).
 function wire() {
-  document.querySelectorAll("[data-pv-script]").forEach((button) => {
+  const buttons = document.querySelectorAll("[data-pv-script]");
+  buttons.forEach((button) => {
     button.addEventListener("click", async () => {
-      button.disabled = true;
+      buttons.forEach((b) => (b.disabled = true));
       try {
         await planvalidatorRun(button.getAttribute("data-pv-script"), "taskpane");
       } finally {
-        button.disabled = false;
+        buttons.forEach((b) => (b.disabled = false));
       }
     });
   });
