@@ -24,12 +24,15 @@ const SEVERITY_CLASS = { error: "danger", warning: "warning", info: "info" };
 const NOTE_MARK = "Performance Plan check (planvalidator):"; // = output/marks.py NOTE_MARK
 const NOTE_TEXT_SENT = 4000; // characters of each of our notes sent: enough for its severities
 const VALIDATION_SHEET = "validation";
-// What each marking command says while it runs, and when it was refused or failed.
+// What each command says on the status line while it runs, and when it was refused or failed.
 const COMMANDS = {
   validate: { busy: "Checking the plan…", stopped: "Not checked" },
   submit: { busy: "Checking and submitting the plan…", stopped: "Not submitted" },
   clear_highlights: { busy: "Clearing the highlights…", stopped: "Not cleared" },
 };
+// The commands that mark cells and add or remove the Validation sheet: checked for protection
+// first, and sent our notes (their scripts take `our_notes`).
+const MARKING = new Set(["validate", "submit", "clear_highlights"]);
 
 // ---- the agency token: stays on this computer, sent as the Authorization header ------------
 
@@ -157,16 +160,21 @@ async function planvalidatorRun(scriptName, errorDisplayMode = "alert") {
   shownThisRun = false;
   let refusal = null;
   let args = [];
+  let include = [];
   const auth = await globalThis.getAuth();
-  const names = await sheetNames();
-  const include = await includeFor(scriptName, names);
-  if (COMMANDS[scriptName]) {
-    const present = include.filter((n) => names.includes(n));
-    refusal = await protectionRefusal(scriptName, present);
-    if (!refusal) {
-      const plan = present.filter((n) => n.trim().toLowerCase() !== VALIDATION_SHEET);
-      args = [await ourNotes(plan)];
+  try {
+    const names = await sheetNames();
+    include = await includeFor(scriptName, names);
+    if (MARKING.has(scriptName)) {
+      const present = include.filter((n) => names.includes(n));
+      refusal = await protectionRefusal(scriptName, present);
+      if (!refusal) {
+        const plan = present.filter((n) => n.trim().toLowerCase() !== VALIDATION_SHEET);
+        args = [await ourNotes(plan)];
+      }
     }
+  } catch (error) {
+    refusal = `Excel could not read the workbook (${error.message || error}). Nothing was changed.`;
   }
   if (!refusal) {
     // Errors come back in the page's error bar; we move them to the status line (and an alert
