@@ -236,12 +236,13 @@ def test_validate_of_a_plan_with_more_than_10000_findings_answers(server, tmp_pa
 
 
 def test_marks_read_back_from_the_validation_sheet_are_bounded(book_of, tmp_path):
-    """Two recorded marks, rows 1 and 9,999,999 of one column: the second is outside the
-    sheet the client sent, so it is not trusted, and nothing repaints the rows between."""
+    """Recorded marks at rows 1 and 1,048,576 (Excel's last) of one column: the second is
+    outside the sheet the client sent, so it is not trusted, and nothing repaints the rows
+    between (before: 20,000 cells repainted, and a 1,048,576-row loop per column)."""
     from planvalidator.addin.scripts import INCLUDE, Session
     payload = officejs.payload(DPW, INCLUDE)
-    marks = [["Measures", "M1", "#ffc7ce", None], ["Measures", "M9999999", "#ffc7ce", None],
-             ["Measures", "A2", "#ffc7ce", None]]
+    marks = [["Measures", "M1", "#ffc7ce", None], ["Measures", "M1048576", "#ffc7ce", None],
+             ["Measures", "M9999999", "#ffc7ce", None], ["Measures", "A2", "#ffc7ce", None]]
     rows = [["Validation of x"], [""], [""],
             [""] * 9 + ["planvalidator marks (do not edit)", "Cell", "Fill", "Note"]]
     rows += [[""] * 9 + m[:3] + [""] for m in marks]
