@@ -15,6 +15,7 @@ from openpyxl.utils import get_column_letter
 
 from planvalidator.errors import RefusedInput
 from planvalidator.output.annotate import SEPARATOR, annotate_workbook
+from planvalidator.output.marks import NOTE_MARK
 from planvalidator.findings import Report, finding
 from planvalidator.schema.loader import load_schema
 from planvalidator.output.templates import build_workbook
@@ -122,7 +123,7 @@ def test_info_findings_get_a_note_but_no_fill(plan, tmp_path):
     annotate_workbook(plan, report, tmp_path / "annotated.xlsx")
     cell = openpyxl.load_workbook(tmp_path / "annotated.xlsx")["Measures"]["M4"]
     assert fill_of(cell) is None
-    assert cell.comment.text.startswith(f"[info] {interpreted.message}")
+    assert cell.comment.text.startswith(f"{NOTE_MARK}\n[info] {interpreted.message}")
 
 
 def test_agency_notes_are_kept(plan, tmp_path):
@@ -131,7 +132,7 @@ def test_agency_notes_are_kept(plan, tmp_path):
     ws = openpyxl.load_workbook(tmp_path / "annotated.xlsx")["Measures"]
     agency, ours = ws["M6"].comment.text.split(f"\n{SEPARATOR}\n")
     assert agency == AGENCY_NOTE
-    assert ours.startswith(f"[error] {one(report, 'M6', 'placeholder-target').message}")
+    assert ours.startswith(f"{NOTE_MARK}\n[error] {one(report, 'M6', 'placeholder-target').message}")
     assert ws["C4"].comment.text == OTHER_NOTE and fill_of(ws["C4"]) is None
 
 

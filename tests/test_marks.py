@@ -17,7 +17,7 @@ import pytest
 import officejs
 from planvalidator.findings import Finding, Report
 from planvalidator.output.annotate import annotate_workbook
-from planvalidator.output.marks import CellMark, marks
+from planvalidator.output.marks import NOTE_MARK, CellMark, marks, note_fill
 from planvalidator.rules.validate import validate_workbook
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
@@ -37,15 +37,27 @@ def test_one_mark_per_cell_with_the_worst_fill_and_every_note():
                                   f("info", "Measures", "B9", "fyi")])
     found = marks(report, "plan.xlsx", {"Measures": []})
     assert found.cells == [   # in the report's order
-        CellMark("Measures", "B9", "", "[info] fyi\nFix: h"),
-        CellMark("Measures", "M6", "FFC7CE", "[warning] late\nFix: h\n\n[error] empty\nFix: h"),
+        CellMark("Measures", "B9", "", NOTE_MARK + "\n[info] fyi\nFix: h"),
+        CellMark("Measures", "M6", "FFC7CE",
+                 NOTE_MARK + "\n[warning] late\nFix: h\n\n[error] empty\nFix: h"),
     ]
     assert [(r.finding.cell, r.fill, r.target) for r in found.rows] == [
         ("B9", "DDEBF7", ("Measures", "B9")),
         ("M6", "FFEB9C", ("Measures", "M6")),
         ("M6", "FFC7CE", ("Measures", "M6"))]
     assert found.title == "Validation of plan.xlsx"
-    assert found.summary == "1 error, 1 warning, 1 note."
+    assert found.summary == "1 error, 1 warning, 1 info finding."
+
+
+def test_our_notes_are_known_by_their_first_line_and_tell_the_fill_they_came_with():
+    report = Report("plan.xlsx", [f("warning", "Measures", "M6", "late"),
+                                  f("error", "Measures", "M6", "empty [warning] no"),
+                                  f("warning", "Measures", "M7"), f("info", "Measures", "B9")])
+    notes = {m.cell: m.note for m in marks(report, "plan.xlsx", {"Measures": []}).cells}
+    assert [note_fill(notes[c]) for c in ("M6", "M7", "B9")] == ["FFC7CE", "FFEB9C", ""]
+    # An agency's own note is not ours, even when it quotes ours further down.
+    assert note_fill("[error] M6 is empty\nFix: h") is None
+    assert note_fill("Checked by Ana.\n" + notes["M6"]) is None
 
 
 def test_a_merged_block_is_marked_on_its_first_cell_and_sheetless_findings_are_listed_only():
@@ -151,7 +163,7 @@ def test_the_marks_of_one_example(tmp_path):
     assert sorted((sheet, cell, fill) for (sheet, cell), (fill, _) in cells.items()) == [
         ("Measures", "M10", "ffc7ce"), ("Measures", "M11", "ffc7ce"),
         ("Measures", "M6", "ffc7ce"), ("Measures", "M9", "ffc7ce")]
-    assert rows[1][0][0] == "4 errors, 0 warnings, 0 notes. (Agency DPW, FY2028, stage Plan)"
+    assert rows[1][0][0] == "4 errors, 0 warnings, 0 info findings. (Agency DPW, FY2028, stage Plan)"
     assert [(v[1], v[2], fill, link) for v, fill, link in rows[4:8]] == [
         ("Measures", "M6", "ffc7ce", ("Measures", "M6")),
         ("Measures", "M9", "ffc7ce", ("Measures", "M9")),

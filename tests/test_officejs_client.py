@@ -212,15 +212,15 @@ def test_validate_marks_the_findings_and_clear_removes_only_ours(node, server, t
     validation = sheet(first, VALIDATION)
     assert validation["position"] == len(before["workbook"]["sheets"])
     assert validation["values"][0][0] == f"Validation of {DPW.name}"
-    assert validation["values"][1][0].startswith("4 errors, 0 warnings, 0 notes.")
+    assert validation["values"][1][0].startswith("4 errors, 0 warnings, 0 info findings.")
     assert listed(first) == [(f.severity, f.sheet, f.cell, f.code) for f in report.findings]
     assert validation["formulas"]["C5"] == '=HYPERLINK("#\'Measures\'!M6","M6")'
     # ... the template's structure protection is back on, the analyst is told, the pane lists all.
     assert first["workbook"]["structureProtected"] is True
     [alert] = first["dialogs"]
     assert (alert["title"], alert["mode"]) == ("Validate", "critical")
-    assert alert["prompt"].startswith("4 errors, 0 warnings, 0 notes. (Agency DPW, FY2028, stage Plan)")
-    assert first["pane"]["status"] == "4 errors, 0 warnings, 0 notes. Choose one to go to its cell."
+    assert alert["prompt"].startswith("4 errors, 0 warnings, 0 info findings. (Agency DPW, FY2028, stage Plan)")
+    assert first["pane"]["status"] == "4 errors, 0 warnings, 0 info findings. Choose one to go to its cell."
     assert [(i["severity"], i["where"]) for i in first["pane"]["findings"]] == \
         [(f.severity, f"{f.sheet}!{f.cell}") for f in report.findings]
     assert [(r["path"], r["status"], r["authorization"]) for r in first["requests"]
@@ -277,7 +277,7 @@ def test_a_clean_plan_validated_from_the_task_pane_then_submitted(node, server, 
 
     assert plan_fills(validated) == {} and all_notes(validated) == {}
     validation = sheet(validated, VALIDATION)["values"]
-    assert validation[1][0].startswith("0 errors, 0 warnings, 0 notes. (Agency BCFD, FY2028")
+    assert validation[1][0].startswith("0 errors, 0 warnings, 0 info findings. (Agency BCFD, FY2028")
     assert validation[4][0] == "No findings: the plan passed every check."
     [alert] = validated["dialogs"]
     assert (alert["title"], alert["mode"], alert["prompt"]) == \

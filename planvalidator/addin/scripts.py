@@ -17,9 +17,17 @@ Book API:
 
 What we colored and noted is remembered on the Validation sheet itself (hidden columns J:M),
 so Clear highlights removes exactly our fills, our notes and the Validation sheet, and the next
-Validate clears marks that no longer apply. A cell we colored loses its fill when cleared (the
-client does not send cell formats, so a fill the agency had put on a failing cell is not known);
-fonts, borders and number formats are never touched.
+Validate clears marks that no longer apply. Each note we write starts with NOTE_MARK, so our
+notes (and the fills under them) are known as ours even when the Validation sheet was deleted.
+A recorded mark is trusted only inside the sheet's cells the client sent, and fills are sent
+in short runs, so a doctored record can't make Excel repaint millions of cells. A cell we
+colored loses its fill when cleared (the client does not send cell formats, so a fill the
+agency had put on a failing cell is not known); fonts, borders and number formats are never
+touched.
+
+A structure change (adding or deleting the Validation sheet) is the first action a command
+sends: when the workbook's structure has a password, the task pane refuses before sending
+(main.js) and, from any other client, the unlock fails before a cell is changed.
 
 Values are never read through xlwings' ranges (`rng.value`): its date conversion raises on text
 that looks like an ISO date without "Z". payload.py reads the raw values instead.
@@ -38,7 +46,8 @@ from xlwings_server.models import CurrentUser
 from ..a1 import first_cell
 from ..findings import INFO, Report
 from ..output.marks import (COLUMNS, HEADER_FILL, HEADER_ROW, HEADER_TEXT, NO_FINDINGS,
-                            SUMMARY_ROW, TITLE_ROW, CellMark, Marks, marks, plural, summary)
+                            SUMMARY_ROW, TITLE_ROW, CellMark, Marks, marks, note_fill, plural,
+                            summary)
 from ..output.marks import SHEET as VALIDATION_SHEET
 from ..read.payload import plan_sheets, sheet_rows
 from ..read.plan import read_plan
@@ -51,6 +60,7 @@ WIDTHS = (60, 80, 50, 150, 90, 430, 330)              # the Validation sheet's c
 MARKS_COLUMN = 10                                      # J: sheet, K: cell, L: fill, M: note
 MARKS_HEADER = ("planvalidator marks (do not edit)", "Cell", "Fill", "Note")
 MAX_SET_COLORS = 10_000                                # cells per set_colors action (client limit)
+MAX_GAP = 50             # unmarked rows a set_colors run may span before a new run starts
 MAX_NEW_NOTES = 200      # each note is one action for Excel to replay; the rest are listed anyway
 CLIENT_CALLBACK = "planvalidatorShow"                  # task pane: show findings / receipt
 UNLOCK, RELOCK = "planvalidatorUnlockStructure", "planvalidatorRelockStructure"
@@ -72,32 +82,35 @@ INCLUDE = PLAN_SHEETS + [VALIDATION_SHEET]   # what the client sends: plan sheet
 # ---- the three commands ----------------------------------------------------------------------
 
 @script(include=INCLUDE)
-def validate(book: xw.Book):
+def validate(book: xw.Book, our_notes: list | None = None):
     """Validate: mark the findings in the workbook and list them."""
-    session = Session(book)
+    session = Session(book, our_notes)
     report = session.validate()
+    session.unlock_structure(adding=True)
     session.show("validate", report)
     session.annotate(report)
-    book.app.alert(_counts_sentence(report), title="Validate", buttons="ok",
+    book.app.alert(_counts_sentence(report, bool(session.notes)), title="Validate", buttons="ok",
                    mode="critical" if report.errors else "info")
 
 
 @script(include=INCLUDE)
-def submit(book: xw.Book, current_user: CurrentUser):
+def submit(book: xw.Book, current_user: CurrentUser, our_notes: list | None = None):
     """Submit: validate; refuse with the findings when there are errors, else store the plan
     and answer with a receipt."""
-    session = Session(book)
+    session = Session(book, our_notes)
     plan = session.read()
     who = current_user.id or ""
     if who != OFFICE and plan.agency_code and plan.agency_code != who:
         raise Forbidden(f"Your token belongs to {who}; it can't submit the plan of "
                         f"{plan.agency_code}. Ask the performance office for the right token.")
     report = validate_plan(plan)
+    session.unlock_structure(adding=True)
     if report.errors:
         session.show("submit", report)
         session.annotate(report)
-        book.app.alert(f"Not submitted: {_counts_sentence(report)} Fix the errors and submit "
-                       "again.", title="Submit", buttons="ok", mode="critical")
+        book.app.alert(f"Not submitted: {_counts_sentence(report, bool(session.notes))} Fix "
+                       "the errors and submit again.", title="Submit", buttons="ok",
+                       mode="critical")
         return
     if who != OFFICE and plan.agency_code != who:
         raise Forbidden(f"Your token belongs to {who}; this plan names no agency.")
@@ -127,12 +140,14 @@ def submit(book: xw.Book, current_user: CurrentUser):
 
 
 @script(include=INCLUDE)
-def clear_highlights(book: xw.Book):
+def clear_highlights(book: xw.Book, our_notes: list | None = None):
     """Clear highlights: remove our fills, our notes and the Validation sheet."""
-    session = Session(book)
+    session = Session(book, our_notes)
+    session.unlock_structure(adding=False)
     session.show("clear", None)
     session.apply_marks([])
     session.delete_validation_sheet()
+    session.relock_structure()
 
 
 # ---- one request's workbook -----------------------------------------------------------------
@@ -146,9 +161,11 @@ class Mark:
 
 
 class Session:
-    """The workbook as sent (raw payload values) and the xw.Book that collects the actions."""
+    """The workbook as sent (raw payload values) and the xw.Book that collects the actions.
+    `our_notes`: [[sheet, cell, text], ...], the notes that start with NOTE_MARK as the task
+    pane read them (the client sends where notes are, not their text)."""
 
-    def __init__(self, book: xw.Book):
+    def __init__(self, book: xw.Book, our_notes: list | None = None):
         if book.app.books.active.impl is not book.impl:
             # xlwings' remote App sends app-level actions (the alert, the task pane callback)
             # to the book opened last, so a script must run from getting its book to its end
@@ -166,8 +183,25 @@ class Session:
         if self.validation and not _ours(self.sheet_apis[self.validation]):
             raise Conflict(f"The workbook already has a sheet named '{self.validation}' that the "
                            "Performance Plan add-in did not write. Rename it, then try again.")
-        self.marks = _read_marks(api, self.validation)
+        # Notes are known only where the client can read them (Office.js, ExcelApi 1.18).
+        self.notes = {name: {_cell(n["address"]) for n in sheet.get("notes") or []}
+                      for name, sheet in self.sheet_apis.items()
+                      if self.officejs and sheet.get("notes_supported") is True}
+        recorded = {(m.sheet, m.cell): m for m in _read_marks(api, self.validation)
+                    if self._within(m)}
+        noted = {(m.sheet, m.cell): m for m in _our_notes(our_notes, self.notes)}
+        self.marks = list({**recorded, **noted}.values())
         self.new_notes = 0
+        self.unlocked = False
+
+    def _within(self, mark: Mark) -> bool:
+        """Whether a recorded mark lies in the cells the client sent of its sheet."""
+        sheet = self.sheet_apis.get(mark.sheet)
+        if sheet is None:
+            return False
+        row, col = first_cell(mark.cell)
+        rows = sheet.get("values") or []
+        return row <= max(len(rows), HEADER_ROW) and col <= max((len(r) for r in rows), default=0)
 
     def read(self):
         return read_plan(self.names, self.sheets, source=self.book.name)
@@ -185,16 +219,31 @@ class Session:
                 "report": report.as_dict() if report else None}
         self.book.app.macro(CLIENT_CALLBACK)(data)
 
+    # -- the workbook's structure: unlocked before any change, relocked at the end --------------
+
+    def unlock_structure(self, adding: bool) -> None:
+        """Before changing anything: the Validation sheet will be added (`adding`, when it is
+        not there) or deleted (when it is)."""
+        if self.officejs and (self.validation is None) == adding:
+            self.book.app.macro(UNLOCK)()
+            self.unlocked = True
+
+    def relock_structure(self) -> None:
+        if self.unlocked:
+            self.book.app.macro(RELOCK)()
+            self.unlocked = False
+
     # -- marks: fills and notes on the failing cells ----------------------------------------------
 
     def annotate(self, report: Report) -> None:
         # The client sends no merged blocks: a finding's own cell carries its mark.
         found = marks(report, self.book.name, {name: () for name in self.sheet_apis})
         self.write_validation_sheet(found, self.apply_marks(found.cells))
+        self.relock_structure()
 
     def apply_marks(self, cells: list[CellMark]) -> list[Mark]:
         """Mark `cells` and undo earlier marks that no longer apply; returns the new marks."""
-        before = {(m.sheet, m.cell): m for m in self.marks if m.sheet in self.sheet_apis}
+        before = {(m.sheet, m.cell): m for m in self.marks}
         new: list[Mark] = []
         colors: dict[str, dict[tuple[int, int], str | None]] = {}
         for (sheet, cell), old in before.items():
@@ -209,19 +258,16 @@ class Session:
         targeted = {(m.sheet, m.cell) for m in new}
         for (sheet, cell), old in before.items():
             if old.note and (sheet, cell) not in targeted and self._has_note(sheet, cell):
-                self.book.sheets[sheet].range(cell).note.delete()
+                _note_action(self.book.sheets[sheet].range(cell), "deleteNote")
         for sheet, cells in colors.items():
             self._color(sheet, cells)
         return new
 
     def _notes_supported(self, sheet: str) -> bool:
-        return self.officejs and self.sheet_apis[sheet].get("notes_supported") is True
+        return sheet in self.notes
 
     def _has_note(self, sheet: str, cell: str) -> bool:
-        if not self._notes_supported(sheet):
-            return False
-        return any(n["address"].replace("$", "").upper() == cell
-                   for n in self.sheet_apis[sheet].get("notes") or [])
+        return cell in self.notes.get(sheet, ())
 
     def _note(self, sheet: str, cell: str, text: str, before: Mark | None) -> bool:
         """Write our note on the cell; False when it can't carry one (no notes in this Excel,
@@ -232,12 +278,12 @@ class Session:
         if self._has_note(sheet, cell):
             if before is None or not before.note:
                 return False   # the agency's own note: keep it, the finding is listed anyway
-            rng.note.text = text
+            _note_action(rng, "setNoteText", text)
             return True
         if self.new_notes >= MAX_NEW_NOTES:
             return False
         self.new_notes += 1
-        rng.add_note(text)
+        _note_action(rng, "addNote", text)
         return True
 
     def _color(self, sheet: str, cells: dict[tuple[int, int], str | None]) -> None:
@@ -246,18 +292,15 @@ class Session:
             for (row, col), color in sorted(cells.items()):
                 ws.range((row, col)).color = color or "#ffffff"
             return
-        # One set_colors per column, over the rows between its first and last mark ("..." keeps
-        # a cell's fill): few actions for Excel to replay, and a small answer.
+        # One set_colors per run of nearby marks in a column ("..." keeps a cell's fill): few
+        # actions for Excel to replay, each at most MAX_GAP unmarked cells per mark.
         by_column: dict[int, dict[int, str | None]] = {}
         for (row, col), color in cells.items():
             by_column.setdefault(col, {})[row] = color
         for col, rows in sorted(by_column.items()):
-            top, bottom = min(rows), max(rows)
-            for first in range(top, bottom + 1, MAX_SET_COLORS):
-                last = min(bottom, first + MAX_SET_COLORS - 1)
-                block = [[rows.get(r, ...)] for r in range(first, last + 1)]
-                if any(v is not ... for (v,) in block):
-                    ws.range((first, col), (last, col)).set_colors(block)
+            for first, last in _runs(sorted(rows)):
+                ws.range((first, col), (last, col)).set_colors(
+                    [[rows.get(r, ...)] for r in range(first, last + 1)])
 
     # -- the Validation sheet ---------------------------------------------------------------------
 
@@ -266,11 +309,7 @@ class Session:
             ws = self.book.sheets[self.validation]
             ws.clear()
         else:
-            if self.officejs:
-                self.book.app.macro(UNLOCK)()
             ws = self.book.sheets.add(VALIDATION_SHEET)
-            if self.officejs:
-                self.book.app.macro(RELOCK)()
             self.validation = ws.name
         width = MARKS_COLUMN + len(MARKS_HEADER) - 1
         rows = [[None] * width for _ in range(HEADER_ROW + max(len(found.rows), 1, len(recorded)))]
@@ -303,18 +342,17 @@ class Session:
         if found.rows:
             last = HEADER_ROW + len(found.rows)
             ws.range((HEADER_ROW + 1, 6), (last, 7)).wrap_text = True
-            ws.range((HEADER_ROW + 1, 1), (last, 1)).set_colors(
-                [[_rgb(line.fill) or None] for line in found.rows])
+            for start in range(0, len(found.rows), MAX_SET_COLORS):
+                lines = found.rows[start:start + MAX_SET_COLORS]
+                top = HEADER_ROW + 1 + start
+                ws.range((top, 1), (top + len(lines) - 1, 1)).set_colors(
+                    [[_rgb(line.fill) or None] for line in lines])
         ws.range((1, MARKS_COLUMN), (1, MARKS_COLUMN + len(MARKS_HEADER) - 1)).columns.hidden = True
 
     def delete_validation_sheet(self) -> None:
         if not self.validation:
             return
-        if self.officejs:
-            self.book.app.macro(UNLOCK)()
         self.book.sheets[self.validation].delete()
-        if self.officejs:
-            self.book.app.macro(RELOCK)()
         self.validation = None
 
 
@@ -347,11 +385,55 @@ def _read_marks(api: dict, validation: str | None) -> list[Mark]:
         if not isinstance(sheet_name, str) or not isinstance(cell, str):
             break
         cell = cell.replace("$", "").upper()
-        if not re.fullmatch(r"[A-Z]{1,3}\d{1,7}", cell) or first_cell(cell) is None:
+        if not _is_cell(cell):
             continue   # not a cell: the sheet was edited
         recorded.append(Mark(sheet_name, cell, fill if isinstance(fill, str) else "",
                              note == "note"))
     return recorded
+
+
+def _our_notes(sent, notes: dict[str, set[str]]) -> list[Mark]:
+    """Our marks as our notes show them (NOTE_MARK), whatever the Validation sheet says: the
+    notes the task pane sent that are on a cell the payload says has a note."""
+    found = []
+    for item in sent if isinstance(sent, list) else []:
+        if not (isinstance(item, list) and len(item) == 3
+                and all(isinstance(x, str) for x in item)):
+            continue
+        sheet, cell, text = item[0], _cell(item[1]), item[2]
+        fill = note_fill(text)
+        if fill is not None and cell in notes.get(sheet, ()) and _is_cell(cell):
+            found.append(Mark(sheet, cell, _rgb(fill), True))
+    return found
+
+
+def _note_action(rng: xw.Range, func: str, *text: str) -> None:
+    """The action xlwings' Range.add_note / Note.text / Note.delete send for `rng`'s note,
+    without their look-up: they find a cell's note by scanning every note of the sheet, so a
+    sheet with 20,000 notes made each of our notes cost a scan. Session.notes already knows
+    which cells have one."""
+    rng.impl.append_json_action(func=func, args=[rng.address, *text])
+
+
+def _is_cell(cell: str) -> bool:
+    return re.fullmatch(r"[A-Z]{1,3}\d{1,7}", cell) is not None and first_cell(cell) is not None
+
+
+def _cell(address: str) -> str:
+    """'Measures!$M$6' or '$M$6' → 'M6'."""
+    return address.rsplit("!", 1)[-1].replace("$", "").upper()
+
+
+def _runs(rows: list[int]) -> list[tuple[int, int]]:
+    """Sorted rows → (first, last) runs: a new run after MAX_GAP unmarked rows or at the
+    set_colors limit."""
+    runs: list[tuple[int, int]] = []
+    for row in rows:
+        if runs and row - runs[-1][1] <= MAX_GAP + 1 and row - runs[-1][0] < MAX_SET_COLORS:
+            runs[-1] = (runs[-1][0], row)
+        else:
+            runs.append((row, row))
+    return runs
 
 
 def _rgb(fill: str) -> str:
@@ -374,11 +456,17 @@ def _link(sheet: str, cell: str) -> str:
     return '=HYPERLINK("' + target.replace('"', '""') + '","' + cell + '")'
 
 
-def _counts_sentence(report: Report) -> str:
+def _counts_sentence(report: Report, notes: bool) -> str:
+    """The alert after Validate; promises notes only where this Excel can show them."""
     if not report.findings:
         return "The plan passed every check."
-    return (f"{summary(report)} Failing cells are red (errors) or amber (warnings) with a note "
-            "saying how to fix them; the Validation sheet and the task pane list every finding.")
+    if notes:
+        return (f"{summary(report)} Failing cells are red (errors) or amber (warnings) with a "
+                "note saying how to fix them; the Validation sheet and the task pane list every "
+                "finding.")
+    return (f"{summary(report)} Failing cells are red (errors) or amber (warnings). This Excel "
+            "can't show notes, so how to fix each one is on the Validation sheet and in the "
+            "task pane.")
 
 
 def _utc(moment: dt.datetime) -> str:

@@ -315,7 +315,10 @@ def create_app():
     logger.info("planvalidator add-in backend: %d token(s) from %s; submissions go to %s",
                 len(rt.config.tokens), rt.config.source or "(no config: every call is refused)",
                 rt.store)
-    return _declared_size_limit(main_app, rt.config.max_body_bytes)
+    from xlwings_server.config import settings
+    from .manifest import install as manifest_as_office_expects
+    return _declared_size_limit(manifest_as_office_expects(main_app, settings.app_path),
+                                rt.config.max_body_bytes)
 
 
 def _declared_size_limit(asgi_app, limit: int):

@@ -16,11 +16,14 @@ from ..findings import ERROR, INFO, SEVERITY_ORDER, WARNING, Finding, Report
 
 SHEET = "Validation"
 FILLS = {ERROR: "FFC7CE", WARNING: "FFEB9C"}           # Excel's light red / light amber
-SEVERITY_FILLS = {**FILLS, INFO: "DDEBF7"}              # the Severity column also shows notes
+SEVERITY_FILLS = {**FILLS, INFO: "DDEBF7"}              # the Severity column also shows info
 HEADER_FILL, HEADER_TEXT = "1F4E78", "FFFFFF"         # the header row: fill and text colours
 COLUMNS = ("Severity", "Sheet", "Cell", "Code", "Measure", "Message", "How to fix")
 TITLE_ROW, SUMMARY_ROW, HEADER_ROW = 1, 2, 4
 NO_FINDINGS = "No findings: the plan passed every check."
+# The first line of every note we write: how a note is known to be ours without the Validation
+# sheet's record (the sheet deleted, or never written because a later step failed).
+NOTE_MARK = "Performance Plan check (planvalidator):"
 
 # A merged block, as (min_row, min_col, max_row, max_col): its first cell carries the mark.
 Merged = tuple[int, int, int, int]
@@ -71,12 +74,12 @@ def marks(report: Report, file_name: str, sheets: Mapping[str, Sequence[Merged]]
 
 
 def summary(report: Report) -> str:
-    """'2 errors, 1 warning, 0 notes. (Agency DOT, FY2028, stage plan)'"""
+    """'2 errors, 1 warning, 0 info findings. (Agency DOT, FY2028, stage plan)'"""
     about = ", ".join(a for a in (f"Agency {report.agency}" if report.agency else "",
                                   f"FY{report.fiscal_year}" if report.fiscal_year else "",
                                   f"stage {report.stage}" if report.stage else "") if a)
     return (f"{plural(report.errors, 'error')}, {plural(report.warnings, 'warning')}, "
-            f"{plural(report.count(INFO), 'note')}." + (f" ({about})" if about else ""))
+            f"{plural(report.count(INFO), 'info finding')}." + (f" ({about})" if about else ""))
 
 
 def plural(count: int, word: str) -> str:
@@ -102,4 +105,15 @@ def _worst(found: list[Finding]) -> str:
 
 
 def _note(found: list[Finding]) -> str:
-    return "\n\n".join(f"[{f.severity}] {f.message}\nFix: {f.hint}" for f in found)
+    return NOTE_MARK + "\n" + "\n\n".join(f"[{f.severity}] {f.message}\nFix: {f.hint}"
+                                           for f in found)
+
+
+def note_fill(text: str) -> str | None:
+    """The fill we gave the cell that carries our note `text` (its worst severity's; "" for
+    info only); None when the note is not ours."""
+    if not text.startswith(NOTE_MARK):
+        return None
+    found = {s for s in SEVERITY_ORDER if f"\n[{s}] " in text}
+    worst = min(found, key=SEVERITY_ORDER.get, default="")
+    return FILLS.get(worst, "")

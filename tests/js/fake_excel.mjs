@@ -40,7 +40,7 @@ export function a1(r, c) {
   return `${colLetters(c)}${r + 1}`;
 }
 
-function parseCell(text) {
+export function parseCell(text) {
   const m = /^\$?([A-Za-z]{1,3})\$?(\d{1,7})$/.exec(text);
   if (!m) return null;
   return [Number(m[2]) - 1, colIndex(m[1])];
@@ -196,6 +196,23 @@ export class WorkbookModel {
   checkStructure(what) {
     if (this.structureProtected) {
       throw excelError("InvalidOperation", `The workbook's structure is protected, so Excel can't ${what}.`);
+    }
+  }
+  // What the analyst does by hand between commands (not through the add-in): protect the
+  // structure with a password, delete a sheet (typing into a cell is FakeExcelHost.type).
+  analyst(kind, arg) {
+    if (kind === "protect") {
+      this.structureProtected = true;
+      this.structurePassword = arg || null;
+    } else if (kind === "delete") {
+      const sheet = this.sheet(arg);
+      if (!sheet) throw new Error(`no sheet ${arg} to delete`);
+      this.sheets.splice(this.sheets.indexOf(sheet), 1);
+      sheet.deleted = true;
+      if (this.active === sheet) this.active = this.sheets[0];
+      if (this.selection.sheet === sheet) this.selection = { sheet: this.active, range: [0, 0, 1, 1] };
+    } else {
+      throw new Error(`unknown analyst action ${kind}`);
     }
   }
   snapshot() {

@@ -22,6 +22,8 @@
 //   click:<id>           click the task pane element with that id
 //   type:<Sheet>!<A1>=<text>  the analyst types text (URI-encoded) into a cell (refused on a
 //                        locked cell of a protected sheet)
+//   protect:<password>   the analyst protects the workbook's structure with a password
+//   delete:<sheet>       the analyst deletes a sheet
 // After each step the result holds the workbook, the task pane, the dialogs (alerts) shown,
 // the requests made (with the actions the server answered: their names, and the callbacks
 // with their data), and every console.error and unhandled rejection. Exit status 1 and a
@@ -269,10 +271,12 @@ function paneState(document) {
     receipt: receipt
       ? { hidden: receipt.classList.contains("d-none"), className: receipt.className, lines: receipt.children.map((d) => clean(d.textContent)), text: clean(receipt.textContent) }
       : null,
+    statusClass: byId("pv-status")?.className ?? null,
     findings: (byId("pv-findings")?.children || []).map((li) => ({
       severity: clean(li.querySelector("span")?.textContent),
       where: clean(li.querySelector("strong")?.textContent),
       text: clean(li.textContent),
+      unbroken: li.querySelectorAll(".text-nowrap").map((span) => span.textContent),
     })),
     globalError: globalError && !globalError.classList.contains("d-none") ? clean(globalError.textContent) : null,
     fetched: byId("pv-fetched") && !byId("pv-fetched").classList.contains("d-none") ? byId("pv-fetched").children.map((d) => clean(d.textContent)) : null,
@@ -315,6 +319,8 @@ async function runStep(step, document, host) {
     const item = document.getElementById("pv-findings").children[Number(arg)];
     if (!item) throw new Error(`the task pane lists no finding ${arg}`);
     await Promise.all(item.click()._results);
+  } else if (kind === "protect" || kind === "delete") {
+    host.model.analyst(kind, arg);
   } else {
     throw new Error(`unknown step ${step}`);
   }

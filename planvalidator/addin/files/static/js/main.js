@@ -10,11 +10,30 @@
 //   planvalidatorUnlockStructure(context)       before adding or deleting the Validation sheet:
 //   planvalidatorRelockStructure(context)       templates protect the workbook's structure
 //                                               (without a password); protection is restored.
+//
+// Before a command is sent, the workbook is checked for what would stop its marks halfway
+// (a structure password, a sheet whose cells can't be formatted): the command is refused with
+// a plain message and nothing changes. Our notes are found by their first line (NOTE_MARK) and
+// sent along, since xlwings' client sends where notes are, not their text.
 
 import { config } from "./config.js";
+import { xlAlert } from "./alerts/parent.js";
 
 const TOKEN_KEY = "planvalidator.token";
 const SEVERITY_CLASS = { error: "danger", warning: "warning", info: "info" };
+const NOTE_MARK = "Performance Plan check (planvalidator):"; // = output/marks.py NOTE_MARK
+const NOTE_TEXT_SENT = 4000; // characters of each of our notes sent: enough for its severities
+const VALIDATION_SHEET = "validation";
+// What each command says on the status line while it runs, and when it was refused or failed.
+const COMMANDS = {
+  validate: { busy: "Checking the plan…", stopped: "Not checked" },
+  submit: { busy: "Checking and submitting the plan…", stopped: "Not submitted" },
+  clear_highlights: { busy: "Clearing the highlights…", stopped: "Not cleared" },
+  get_my_plan: { busy: "Getting your plan…", stopped: "Plan not filled in" },
+};
+// The commands that mark cells and add or remove the Validation sheet: checked for protection
+// first, and sent our notes (their scripts take `our_notes`).
+const MARKING = new Set(["validate", "submit", "clear_highlights"]);
 
 // ---- the agency token: stays on this computer, sent as the Authorization header ------------
 
@@ -35,7 +54,7 @@ globalThis.getAuth = async function () {
 
 let scriptsMeta = null;
 
-async function includeFor(scriptName) {
+async function includeFor(scriptName, names) {
   // The sheets a command needs, as the workbook spells them. xlwings compares names exactly and
   // does not apply @script(include=...) to ribbon calls, so the include list is passed here.
   if (scriptsMeta === null) {
@@ -48,37 +67,156 @@ async function includeFor(scriptName) {
     .split(",")
     .map((name) => name.trim().toLowerCase())
     .filter((name) => name);
-  const names = await Excel.run(async (context) => {
+  const present = names.filter((name) => wanted.includes(name.trim().toLowerCase()));
+  return present.length ? present : wanted;
+}
+
+async function sheetNames() {
+  return Excel.run(async (context) => {
     const sheets = context.workbook.worksheets.load("items/name");
     await context.sync();
     return sheets.items.map((sheet) => sheet.name);
   });
-  const present = names.filter((name) => wanted.includes(name.trim().toLowerCase()));
-  return (present.length ? present : wanted).join(",");
 }
 
-async function planvalidatorRun(scriptName, errorDisplayMode = "alert") {
-  const auth = await globalThis.getAuth();
-  const include = await includeFor(scriptName);
-  setStatus(
-    { validate: "Checking the plan…", submit: "Submitting…", clear_highlights: "Clearing…",
-      get_my_plan: "Getting your plan…" }[
-      scriptName
-    ] || "Working…",
-  );
-  await xlwings.runPython({
-    scriptName: scriptName,
-    include: include,
-    auth: auth.token,
-    headers: auth.provider ? { "Auth-Provider": auth.provider } : {},
-    errorDisplayMode: errorDisplayMode,
+function notesSupported() {
+  return Office.context.requirements.isSetSupported("ExcelApi", "1.18");
+}
+
+// Why a marking command can't run to the end here, or null. Checked before anything changes.
+async function protectionRefusal(scriptName, names) {
+  const hasValidation = names.some((n) => n.trim().toLowerCase() === VALIDATION_SHEET);
+  const changesStructure = scriptName === "clear_highlights" ? hasValidation : !hasValidation;
+  return Excel.run(async (context) => {
+    const workbook = context.workbook;
+    const protection = workbook.protection.load("protected");
+    const sheets = names
+      .filter((n) => n.trim().toLowerCase() !== VALIDATION_SHEET)
+      .map((n) => workbook.worksheets.getItem(n).protection.load("protected,options"));
+    await context.sync();
+    if (changesStructure && protection.protected) {
+      try {
+        // Only a password stops this; without one the command unlocks and relocks it itself.
+        workbook.protection.unprotect();
+        workbook.protection.protect();
+        await context.sync();
+      } catch (error) {
+        return (
+          "The workbook's structure is protected with a password, so the Validation sheet " +
+          `can't be ${hasValidation ? "removed" : "added"}. Nothing was changed. Unprotect it ` +
+          "(Review > Protect Workbook) and try again."
+        );
+      }
+    }
+    for (const [i, sheet] of sheets.entries()) {
+      const name = names.filter((n) => n.trim().toLowerCase() !== VALIDATION_SHEET)[i];
+      const options = sheet.options || {};
+      const blocked =
+        sheet.protected &&
+        (!options.allowFormatCells || (notesSupported() && !options.allowEditObjects));
+      if (blocked) {
+        return (
+          `The sheet '${name}' is protected so that its cells can't be colored or given ` +
+          "notes. Nothing was changed. Unprotect it (Review > Unprotect Sheet) and try again."
+        );
+      }
+    }
+    return null;
   });
 }
+
+// Our notes on `names`, as [sheet, cell, text]: recognised by their first line, so they are
+// updated and cleared even when the Validation sheet that records them was deleted.
+async function ourNotes(names) {
+  if (!notesSupported()) return [];
+  return Excel.run(async (context) => {
+    const found = names.map((name) => {
+      const notes = context.workbook.worksheets.getItem(name).notes.load("items/content");
+      return { name, notes };
+    });
+    await context.sync();
+    const located = [];
+    for (const { name, notes } of found) {
+      for (const note of notes.items) {
+        if (String(note.content).startsWith(NOTE_MARK)) {
+          located.push({ name, note, cell: note.getLocation().load("address") });
+        }
+      }
+    }
+    await context.sync();
+    return located.map(({ name, note, cell }) => [
+      name,
+      cell.address.split("!").pop(),
+      String(note.content).slice(0, NOTE_TEXT_SENT),
+    ]);
+  });
+}
+
+let shownThisRun = false;
+
+async function planvalidatorRun(scriptName, errorDisplayMode = "alert") {
+  const command = COMMANDS[scriptName] || { busy: "Working…", stopped: "Not done" };
+  hideGlobalError();
+  setStatus(command.busy, "busy");
+  shownThisRun = false;
+  let refusal = null;
+  let args = [];
+  let include = [];
+  const auth = await globalThis.getAuth();
+  try {
+    const names = await sheetNames();
+    include = await includeFor(scriptName, names);
+    if (MARKING.has(scriptName)) {
+      const present = include.filter((n) => names.includes(n));
+      refusal = await protectionRefusal(scriptName, present);
+      if (!refusal) {
+        const plan = present.filter((n) => n.trim().toLowerCase() !== VALIDATION_SHEET);
+        args = [await ourNotes(plan)];
+      }
+    }
+  } catch (error) {
+    refusal = `Excel could not read the workbook (${error.message || error}). Nothing was changed.`;
+  }
+  if (!refusal) {
+    // Errors come back in the page's error bar; we move them to the status line (and an alert
+    // when the command came from the ribbon, whose pane may be hidden).
+    await xlwings.runPython({
+      scriptName: scriptName,
+      include: include.join(","),
+      auth: auth.token,
+      headers: auth.provider ? { "Auth-Provider": auth.provider } : {},
+      errorDisplayMode: "taskpane",
+      args: args,
+    });
+    refusal = takeGlobalError();
+  }
+  if (refusal) {
+    setStatus(`${command.stopped}: ${refusal}`, "error");
+    if (errorDisplayMode === "alert") await xlAlert(refusal, "Error", "ok", "critical", "");
+  } else if (!shownThisRun) {
+    setStatus("Done.");
+  }
+}
 globalThis.planvalidatorRun = planvalidatorRun;
+
+function hideGlobalError() {
+  const bar = document.getElementById("global-error-alert");
+  if (bar) bar.classList.add("d-none");
+}
+
+// The message xlwings put in the error bar during the run (and the bar hidden), or null.
+function takeGlobalError() {
+  const bar = document.getElementById("global-error-alert");
+  if (!bar || bar.classList.contains("d-none")) return null;
+  bar.classList.add("d-none");
+  const text = bar.querySelector("span");
+  return ((text ? text.textContent : bar.textContent) || "").trim() || "The server did not answer.";
+}
 
 // ---- client callbacks (called by the server's actions) ----------------------------------------
 
 async function planvalidatorShow(context, data) {
+  shownThisRun = true;
   render(data);
   const hasNews = data && ((data.report && data.report.findings.length) || data.receipt);
   if (hasNews && Office.addin && Office.addin.showAsTaskpane) {
@@ -122,9 +260,14 @@ xlwings.registerCallback(planvalidatorRelockStructure);
 
 // ---- the pane --------------------------------------------------------------------------------
 
-function setStatus(text) {
+// The status line; `kind` "error" shows it as a refusal, "busy" as work under way.
+function setStatus(text, kind = "") {
   const status = document.getElementById("pv-status");
-  if (status) status.textContent = text;
+  if (!status) return;
+  status.textContent = text;
+  status.classList.remove("text-danger", "pv-busy");
+  if (kind === "error") status.classList.add("text-danger");
+  if (kind === "busy") status.classList.add("pv-busy");
 }
 
 function plural(n, word) {
@@ -152,7 +295,7 @@ function render(data) {
   } else {
     setStatus(
       `${plural(stats.errors, "error")}, ${plural(stats.warnings, "warning")}, ` +
-        `${plural(stats.infos, "note")}. Choose one to go to its cell.`,
+        `${plural(stats.infos, "info finding")}. Choose one to go to its cell.`,
     );
   }
   if (data.command === "submit" && !data.receipt && stats.errors) {
@@ -164,7 +307,7 @@ function render(data) {
     receiptBox.className = "alert alert-success";
     const lines = [
       `Submitted: FY${r.fiscal_year} plan of ${r.agency}`,
-      `Received: ${r.submitted_at}`,
+      `Received: ${localTime(r.submitted_at)}`,
       `Fingerprint (SHA-256): ${r.sha256}`,
     ];
     for (const line of lines) {
@@ -184,11 +327,18 @@ function render(data) {
     const where = document.createElement("strong");
     where.textContent = f.cell ? `${f.sheet}!${f.cell}` : f.sheet;
     head.append(badge, where);
+    const { about, rest } = withoutLocation(f);
+    if (about) {
+      const what = document.createElement("span");
+      what.className = "small text-body-secondary ms-1";
+      appendKeepingTokens(what, about);
+      head.append(what);
+    }
     const message = document.createElement("div");
-    message.textContent = f.message;
+    appendKeepingTokens(message, rest);
     const hint = document.createElement("div");
     hint.className = "small text-body-secondary";
-    hint.textContent = f.hint;
+    appendKeepingTokens(hint, f.hint);
     item.append(head, message, hint);
     if (f.sheet && f.cell) {
       const go = () => selectCell(f.sheet, f.cell);
@@ -199,6 +349,48 @@ function render(data) {
     }
     list.appendChild(item);
   }
+}
+
+// A finding's message starts with its location ("Measures!M4 (FY2028 Target of measure …)
+// holds …"), which the finding's heading already shows: the heading keeps the location and what
+// the cell is, the message the rest.
+function withoutLocation(f) {
+  const location = f.cell ? `${f.sheet}!${f.cell}` : "";
+  if (!location || !f.message.startsWith(location)) return { about: "", rest: f.message };
+  let rest = f.message.slice(location.length).replace(/^:?\s*/, "");
+  let about = "";
+  const paren = /^\(([^()]*)\)[:,]?\s*/.exec(rest);
+  if (paren) {
+    about = paren[1];
+    rest = rest.slice(paren[0].length);
+  }
+  return { about, rest: rest.charAt(0).toUpperCase() + rest.slice(1) };
+}
+
+// Numbers, percentages, amounts and measure IDs never break across lines.
+const TOKEN = /[A-Z][A-Z0-9]*(?:-[A-Z0-9]+)+|[$]?\d[\d,.]*%?/g;
+
+function appendKeepingTokens(element, text) {
+  let last = 0;
+  for (const match of String(text || "").matchAll(TOKEN)) {
+    if (match.index > last) element.append(text.slice(last, match.index));
+    const token = document.createElement("span");
+    token.className = "text-nowrap";
+    token.textContent = match[0];
+    element.append(token);
+    last = match.index + match[0].length;
+  }
+  if (last < String(text || "").length) element.append(text.slice(last));
+}
+
+// "2026-12-02T02:18:43.123456+00:00" → this computer's local time, to the minute's seconds.
+function localTime(iso) {
+  const moment = new Date(iso);
+  if (Number.isNaN(moment.getTime())) return iso;
+  return moment.toLocaleString(undefined, {
+    year: "numeric", month: "short", day: "numeric",
+    hour: "numeric", minute: "2-digit", second: "2-digit", timeZoneName: "short",
+  });
 }
 
 async function selectCell(sheetName, cell) {
@@ -216,14 +408,18 @@ async function selectCell(sheetName, cell) {
 
 // ---- wiring ------------------------------------------------------------------------------------
 
+// Our own buttons rather than xlwings' xw-click: a command first checks the workbook's
+// protection and reads our notes (sent as the script's argument), which xw-click can't do.
+// Like xw-click, the buttons are disabled while a command runs (all of them: one at a time).
 function wire() {
-  document.querySelectorAll("[data-pv-script]").forEach((button) => {
+  const buttons = document.querySelectorAll("[data-pv-script]");
+  buttons.forEach((button) => {
     button.addEventListener("click", async () => {
-      button.disabled = true;
+      buttons.forEach((b) => (b.disabled = true));
       try {
         await planvalidatorRun(button.getAttribute("data-pv-script"), "taskpane");
       } finally {
-        button.disabled = false;
+        buttons.forEach((b) => (b.disabled = false));
       }
     });
   });
