@@ -9,10 +9,10 @@ import io
 from python_calamine import CalamineWorkbook
 
 from .sheetscan import Scan
-from .xlsx import MAX_CELLS, MAX_COLUMNS, MAX_ROWS, UnreadableWorkbook, damaged
+from .xlsx import PLAN, Limits, UnreadableWorkbook, damaged
 
 def read_values(data: bytes, fname: str, names: list[str],
-                scans: dict[str, Scan]) -> dict[str, list[list]]:
+                scans: dict[str, Scan], limits: Limits = PLAN) -> dict[str, list[list]]:
     out = {}
     try:
         with CalamineWorkbook.from_filelike(io.BytesIO(data)) as wb:
@@ -22,7 +22,7 @@ def read_values(data: bytes, fname: str, names: list[str],
             for name in scans:
                 out[name] = wb.get_sheet_by_name(name).to_python(skip_empty_area=False)
                 total += len(out[name]) * (len(out[name][0]) if out[name] else 0)
-                if total > MAX_CELLS:  # each sheet is within the caps, so this stays bounded
+                if total > limits.cells:  # each sheet is within the caps, so this stays bounded
                     raise UnreadableWorkbook(
                         f"{fname} holds far more cells than a plan workbook; "
                         "send the plan sheets only, as an Excel Workbook (.xlsx).")
@@ -40,7 +40,7 @@ def read_values(data: bytes, fname: str, names: list[str],
         raw = out.pop(name)
         height, width = len(raw), len(raw[0]) if raw else 0
         if scan.rows is None:
-            most_rows, most_cols = MAX_ROWS, MAX_COLUMNS
+            most_rows, most_cols = limits.rows, limits.columns
         else:
             most_rows, most_cols = max(scan.rows, 1), max(scan.cols, 1)
         if height > most_rows or width > most_cols:
@@ -48,7 +48,7 @@ def read_values(data: bytes, fname: str, names: list[str],
         rows = [[None if v == "" else v for v in row] for row in raw]
         del raw
         for (r, c), err in scan.errors.items():
-            if r >= MAX_ROWS or c >= MAX_COLUMNS:
+            if r >= limits.rows or c >= limits.columns:
                 raise damaged(fname)  # can't happen: the scans only report cells within caps
             while len(rows) <= r:
                 rows.append([None] * width)

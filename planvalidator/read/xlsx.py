@@ -39,7 +39,8 @@ from ..a1 import address
 
 from ..errors import UnreadableWorkbook
 
-__all__ = ["CellError", "UnreadableWorkbook", "read_xlsx"]
+__all__ = ["CellError", "Limits", "OUTPUT", "PLAN", "SheetValues", "UnreadableWorkbook",
+           "read_book", "read_xlsx"]
 
 # Limits. A plan workbook is ~50 KB, a consolidated citywide one a few MB.
 MAX_FILE_BYTES = 20 * 2**20
@@ -57,6 +58,37 @@ MAX_EXACT_SCAN_BYTES = 25 * 2**20  # sheet XML too unusual for the quick scan is
 
 
 @dataclass(frozen=True)
+class Limits:
+    """The caps that depend on whose workbook it is (the others hold for every file)."""
+
+    file_bytes: int = MAX_FILE_BYTES
+    inflated_bytes: int = MAX_INFLATED_BYTES
+    rows: int = MAX_ROWS
+    columns: int = MAX_COLUMNS
+    cells: int = MAX_CELLS
+    shared_strings: int = MAX_SHARED_STRINGS
+    exact_scan_bytes: int = MAX_EXACT_SCAN_BYTES
+
+
+PLAN = Limits()   # an agency's plan workbook
+# The office's own outputs (the consolidated plan): a city of 60 agencies x 400 measures and
+# every finding of its merge, many times over (a 24,000-measure, 300,000-finding plan is ~25 MB,
+# ~300 MB inflated), and up to Excel's own row limit; still read by the same guarded path.
+OUTPUT = Limits(file_bytes=200 * 2**20, inflated_bytes=2 * 2**30, rows=1_048_576,
+                cells=16_000_000, shared_strings=8_000_000, exact_scan_bytes=512 * 2**20)
+
+
+@dataclass
+class SheetValues:
+    """What read_book returns: every sheet name in workbook order, the values of the sheets
+    asked for, and which sheets are hidden ("hidden" or "veryHidden")."""
+
+    names: list[str]
+    sheets: dict[str, list[list]]
+    hidden: dict[str, str]
+
+
+@dataclass(frozen=True)
 class CellError:
     """A cell that shows an error in Excel, or a formula with no saved value."""
 
@@ -64,7 +96,14 @@ class CellError:
     formula: str = ""  # the formula text without "=", when the cell had one
 
 
-def read_xlsx(path, wanted: Iterable[str] | None = None) -> tuple[list[str], dict[str, list[list]]]:
+def read_xlsx(path, wanted: Iterable[str] | None = None,
+              limits: Limits = PLAN) -> tuple[list[str], dict[str, list[list]]]:
+    """(names, sheets) of read_book."""
+    book = read_book(path, wanted, limits)
+    return book.names, book.sheets
+
+
+def read_book(path, wanted: Iterable[str] | None = None, limits: Limits = PLAN) -> SheetValues:
     """Return (all sheet names in workbook order, {sheet name: rows}) for the sheets whose names
     match `wanted` (compared with name.strip().casefold(); None = all sheets). rows is a list of
     rows, each a list of cell values: None for an empty cell, str, int/float, bool,
@@ -78,10 +117,10 @@ def read_xlsx(path, wanted: Iterable[str] | None = None) -> tuple[list[str], dic
     from .zipguard import Book, check_header, read_file, read_zip_directory
 
     fname = os.path.basename(os.fspath(path)) or "The file"
-    data = read_file(path, fname)
+    data = read_file(path, fname, limits)
     check_header(data, fname)
     members = read_zip_directory(data, fname)
-    book = Book(data, members, fname)
+    book = Book(data, members, fname, limits)
     names, parts = book.structure()
     if wanted is None:
         chosen = list(names)
@@ -95,19 +134,19 @@ def read_xlsx(path, wanted: Iterable[str] | None = None) -> tuple[list[str], dic
     scans = {}
     for n in chosen:
         try:
-            scans[n] = scan_sheet(sheet_xml[parts[n]], fname)
+            scans[n] = scan_sheet(sheet_xml[parts[n]], fname, limits)
         except Beyond as far:
             row, col = far.args   # 0-based
             raise UnreadableWorkbook(
                 f"Sheet '{n}' in {fname} has a cell at {address(row + 1, col + 1)}, beyond what a "
-                f"plan sheet may use ({MAX_ROWS:,} rows and {MAX_COLUMNS} columns); delete the rows "
+                f"plan sheet may use ({limits.rows:,} rows and {limits.columns} columns); delete the rows "
                 "and columns below and to the right of the plan, save and try again.") from None
         except TooMuch:
             raise UnreadableWorkbook(
                 f"Sheet '{n}' in {fname} holds far more than a plan sheet (huge or with very many "
                 "formulas that have no saved value); send the plan as an Excel Workbook (.xlsx) "
                 "saved from Excel.") from None
-    return names, read_values(data, fname, names, scans)
+    return SheetValues(names, read_values(data, fname, names, scans, limits), book.hidden)
 
 
 # ---------------------------------------------------------------------------------------------
