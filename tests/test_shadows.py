@@ -18,6 +18,7 @@ import pytest
 from click.testing import CliRunner
 
 import hostile_plans
+from libreoffice import convert
 from officejs import payload
 from plans import fill_template, measure, sheets
 from serving import INCLUDE, actions, call, shown
@@ -61,6 +62,14 @@ def test_a_very_hidden_shadow_does_not_replace_the_visible_measures_sheet(tmp_pa
     result = run("validate", path)
     assert result.exit_code == 1, result.output
     assert "duplicate-sheet" in result.output and "missing-target" in result.output
+
+
+def test_the_shadow_re_saved_by_libreoffice_is_caught_too(tmp_path):
+    """LibreOffice keeps the shadow sheet but writes it as hidden (it has no very hidden)."""
+    path = convert(built("shadow-measures-very-hidden", tmp_path), tmp_path / "lo")
+    report = validate_workbook(path)
+    assert codes(report) == SHADOWED
+    assert "not 'Measures ' (hidden)" in report.findings[0].message
 
 
 def test_the_add_in_reports_the_same_shadow_and_hidden_sheet(server, tmp_path):
