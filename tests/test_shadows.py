@@ -76,11 +76,19 @@ def test_the_add_in_reports_the_same_shadow_and_hidden_sheet(server, tmp_path):
     """The same rule in both doors: Office.js sends each sheet's visibility (tests/officejs.py,
     as xlwings-server's client does; 'Measures ' is not in the ribbon's include list, so it
     arrives without values), and Validate on a real server gives the file's findings."""
-    for name in ("shadow-measures-very-hidden", "measures-hidden"):
+    for name, expected in (("shadow-measures-very-hidden", SHADOWED),
+                           ("measures-hidden", [("Measures", "", "hidden-sheet")])):
         path = built(name, tmp_path)
         report = shown(actions(call(server, "validate", payload(path, INCLUDE))))["report"]
-        assert [(f["sheet"], f["cell"], f["code"]) for f in report["findings"]] == \
-            codes(validate_workbook(path)), name
+        assert [(f["sheet"], f["cell"], f["code"]) for f in report["findings"]] == expected, name
+        assert codes(validate_workbook(path)) == expected, name
+
+
+def test_a_hidden_plan_sheet_is_reported(tmp_path):
+    path = built("measures-hidden", tmp_path)
+    result = run("validate", path)
+    assert result.exit_code == 0, result.output   # a warning: the sheet is still checked
+    assert "hidden-sheet" in result.output and "The 'Measures' sheet is hidden" in result.output
 
 
 def test_two_visible_sheets_of_one_name_are_an_error_naming_both():
@@ -257,9 +265,12 @@ def test_the_next_run_removes_only_stale_temp_files_of_its_own_outputs(tmp_path)
     long_ago = time.time() - 3600
     for name in stale:
         os.utime(tmp_path / name, (long_ago, long_ago))
-    young = tmp_path / ".citywide.xlsx.young.tmp"
+    young = tmp_path / ".citywide.xlsx.young123.tmp"
     young.write_bytes(b"a run killed a moment ago")
-    live = tmp_path / ".citywide.xlsx.live.tmp"
+    mine = tmp_path / ".citywide.xlsx.my-notes.tmp"   # the office's own: not named as ours
+    mine.write_bytes(b"kept")
+    os.utime(mine, (long_ago, long_ago))
+    live = tmp_path / ".citywide.xlsx.live1234.tmp"
     live.write_bytes(b"a concurrent run is writing this")
     os.utime(live, (long_ago, long_ago))
     holder = subprocess.Popen(
@@ -277,8 +288,8 @@ def test_the_next_run_removes_only_stale_temp_files_of_its_own_outputs(tmp_path)
         holder.stdin.close()
         holder.wait(timeout=30)
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
-        [".citywide.xlsx.live.tmp", ".citywide.xlsx.young.tmp", "citywide.xlsx", "notes.tmp",
-         "open-data"])
+        [".citywide.xlsx.live1234.tmp", ".citywide.xlsx.my-notes.tmp", ".citywide.xlsx.young123.tmp",
+         "citywide.xlsx", "notes.tmp", "open-data"])
     assert sorted(p.name for p in package.iterdir()) == [
         "README.txt", "datapackage.json", "measures.csv", "services.csv", "summary.csv"]
 

@@ -2,7 +2,8 @@
 (same content, same bytes). Every file planvalidator writes goes through write_atomic; a set of
 files that belong together (open data) is written into a temporary folder swapped in whole.
 
-A temporary file or folder is named `.<name>.<random>.tmp` beside its target and locked
+A temporary file or folder is named `.<name>.<8 random letters>.tmp` (as tempfile names them)
+beside its target and locked
 (flock) while it is being written, so a later run can tell one left by a killed process (no
 lock, not new) from one a concurrent run is writing, and removes only the former.
 
@@ -17,6 +18,7 @@ import errno
 import functools
 import io
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -155,7 +157,7 @@ class StagedFolder:
             _fsync_dir(self.tmp)
             if self.path.exists():
                 _carry_over(self.path, self.tmp)
-                old = self.path.parent / f".{self.path.name}.{os.urandom(6).hex()}.tmp"
+                old = self.path.parent / f".{self.path.name}.{os.urandom(4).hex()}.tmp"
                 os.rename(self.path, old)   # removed below (or, after a crash, as stale)
             os.rename(self.tmp, self.path)
         except OSError as e:
@@ -198,12 +200,11 @@ def _carry_over(old: Path, new: Path) -> None:
 
 
 def remove_stale(path: Path) -> None:
-    """Remove the temporary files and folders of `path` (`.<name>.*.tmp` beside it) that a
+    """Remove the temporary files and folders of `path` (named as ours are, beside it) that a
     killed run left behind: unlocked and older than STALE_AFTER. Others' files are left alone."""
-    prefix = f".{path.name}."
+    ours = re.compile(re.escape(f".{path.name}.") + r"[a-z0-9_]{8}\.tmp")
     try:
-        entries = [e for e in os.scandir(path.parent)
-                   if e.name.startswith(prefix) and e.name.endswith(".tmp")]
+        entries = [e for e in os.scandir(path.parent) if ours.fullmatch(e.name)]
     except OSError:
         return   # no folder yet, or not readable: the write itself will say
     for entry in entries:
