@@ -100,6 +100,29 @@ CATALOGUE: dict[str, Code] = {c.code: c for c in [
        "The workbook has no sheet named 'Measures'",
        message="The workbook has no sheet named '{sheet}'.",
        hint="Start from the current template, or restore the '{sheet}' sheet."),
+    _c("duplicate-sheet", ERROR, "structure", "Two sheets have the same plan sheet's name",
+       "Two or more sheets have the name of one plan sheet once letter case and spaces around "
+       "the name are ignored (such as 'Measures' and a hidden 'Measures '). Only one of them is "
+       "checked: the one Excel shows.",
+       "Keep one sheet with this name: delete the others or give them a different name.",
+       "The workbook has 2 sheets named 'Measures': 'Measures' was checked, not 'Measures ' "
+       "(very hidden)",
+       message="The workbook has {count} sheets named '{sheet}': '{read}' was checked, not "
+               "{others}.",
+       hint="Keep one sheet named '{sheet}': delete the others or rename them (a very hidden "
+            "sheet can only be removed by copying your entries into the current template)."),
+    _c("hidden-sheet", WARNING, "structure", "A plan sheet is hidden",
+       "A plan sheet is hidden in Excel, so what is checked and submitted is not what the "
+       "analyst sees on screen.",
+       "Unhide the sheet (right-click a sheet tab > Unhide) and check its entries.",
+       "The Measures sheet is hidden",
+       message={
+           "hidden": "The '{sheet}' sheet is hidden in Excel.",
+           "veryHidden": "The '{sheet}' sheet is very hidden: Excel does not list it under "
+                         "Unhide."},
+       hint={
+           "veryHidden": "Copy your entries into the current template, whose plan sheets are "
+                         "all visible, and send that workbook."}),
     _c("missing-column", ERROR, "structure", "A required column is missing",
        "The header row of the sheet has no column with this label.",
        "Restore the column header exactly as in the template (it may have been renamed or deleted).",

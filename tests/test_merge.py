@@ -255,17 +255,19 @@ def test_open_data_where_a_file_is_is_a_plain_message(tmp_path):
 
 
 def test_a_failed_open_data_write_leaves_the_previous_package_whole(tmp_path, merged):
-    """Disk full while the first open-data file is put in place: exit 2, a plain message, and
-    the package published before is byte-identical, with no temp file beside it."""
+    """Disk full while the new package is put in place (every rename in the folder that holds
+    it fails): exit 2, a plain message, the package published before is byte-identical, and
+    neither the workbook nor a temp file is left beside it."""
     out, package = tmp_path / "citywide.xlsx", tmp_path / "open-data"
     shutil.copytree(merged[0].parent / "open-data", package)
     before = {p.name: p.read_bytes() for p in package.iterdir()}
     assert sorted(before) == ["datapackage.json", "measures.csv", "services.csv", "summary.csv"]
     done = subprocess.run([sys.executable, "-c", FAULTY_MERGE, "merge", str(EXAMPLES), "-o", str(out),
                            "--datapackage", str(package)],
-                          env={**os.environ, "PV_FAULT": f"replace:raise:{package}"},
+                          env={**os.environ, "PV_FAULT": f"replace:raise:{tmp_path}"},
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 2, done.stdout + done.stderr
     assert "No space left on device" in done.stdout + done.stderr
     assert "Traceback" not in done.stdout + done.stderr
     assert {p.name: p.read_bytes() for p in package.iterdir()} == before
+    assert [p.name for p in tmp_path.iterdir()] == ["open-data"]

@@ -77,6 +77,9 @@ def all_findings(tmp_path):
     found += validated(with_identity(sheets(), template_version="2028.0", agency="DOT"))
     found += validated(with_identity(sheets(), fiscal_year="2027"))
     found += validated(sheets(agency={"Fiscal Year": 2027}), schema=SCHEMA)
+    # sheets a person does not see: a very hidden second Measures sheet, a hidden Services sheet
+    found += validated(dict(sheets(), **{"Measures ": sheets()["Measures"]}),
+                       hidden={"Measures ": "veryHidden", "Services": "hidden"})
     # an unreadable file, a measure ID two agencies use, an update against the approved plan
     (tmp_path / "minutes.xlsx").write_text("not a workbook")
     [report] = validate_files([tmp_path / "minutes.xlsx"])

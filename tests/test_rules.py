@@ -131,4 +131,4 @@ def test_every_rule_is_catalogued_and_every_data_code_has_a_rule():
     assert set(CATALOGUE) - ruled == {
         "unreadable-workbook", "missing-sheet", "missing-column", "template-outdated",
         "value-interpreted", "measure-id-collision", "target-changed", "measure-added",
-        "measure-removed"}
+        "measure-removed", "duplicate-sheet", "hidden-sheet"}

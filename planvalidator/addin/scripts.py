@@ -49,7 +49,7 @@ from ..output.marks import (COLUMNS, HEADER_FILL, HEADER_ROW, HEADER_TEXT, NO_FI
                             SUMMARY_ROW, TITLE_ROW, CellMark, Marks, marks, note_fill, plural,
                             summary)
 from ..output.marks import SHEET as VALIDATION_SHEET
-from ..read.payload import plan_sheets, sheet_rows
+from ..read.payload import hidden_sheets, plan_sheets, sheet_rows
 from ..read.plan import read_plan
 from ..schema.loader import IDENTITY_SHEET, available_years, load_schema
 from .server import OFFICE, Conflict, Forbidden, Unavailable, runtime
@@ -176,6 +176,7 @@ class Session:
         self.client = api.get("client", "")
         self.officejs = self.client == "Office.js"
         self.names, self.sheets = plan_sheets(api, PLAN_SHEETS)
+        self.hidden = hidden_sheets(api)
         self.sheet_apis = {s["name"]: s for s in api["sheets"]}
         self.validation = next((s["name"] for s in api["sheets"]
                                 if s["name"].strip().casefold() == VALIDATION_SHEET.casefold()),
@@ -204,7 +205,7 @@ class Session:
         return row <= max(len(rows), HEADER_ROW) and col <= max((len(r) for r in rows), default=0)
 
     def read(self):
-        return read_plan(self.names, self.sheets, source=self.book.name)
+        return read_plan(self.names, self.sheets, source=self.book.name, hidden=self.hidden)
 
     def validate(self) -> Report:
         return validate_plan(self.read())

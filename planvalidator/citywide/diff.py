@@ -15,7 +15,7 @@ from pathlib import Path
 
 from .consolidated.read import read_consolidated, rows_by_key
 from ..read.plan import Plan, read_workbook
-from ..read.xlsx import CellError, read_xlsx
+from ..read.xlsx import OUTPUT, CellError, read_xlsx
 
 ADDED, REMOVED, CHANGED = "added", "removed", "changed"
 
@@ -64,7 +64,7 @@ def read_plans(path: str | Path) -> tuple[dict[str, Plan], bool]:
     """(agency code → Plan, whether the file is a consolidated plan), from a plan workbook or a
     consolidated plan. Raises UnreadableWorkbook or ConsolidatedError."""
     path = Path(path)
-    names, _ = read_xlsx(path, wanted=())
+    names, _ = read_xlsx(path, wanted=(), limits=OUTPUT)   # names only; a plan is read below
     folded = {n.strip().casefold() for n in names}
     if "summary" in folded and "agency" not in folded:
         return {code: sub.plan for code, sub in read_consolidated(path).agencies.items()}, True

@@ -64,8 +64,7 @@ def merge(sources, out, store_dir, stage, jobs, reject_errors, datapackage, time
     """
     import datetime as dt
 
-    from ..citywide.consolidated.write import write_consolidated
-    from ..output.opendata import write_datapackage
+    from ..citywide.consolidated.write import write_merge_outputs
     from ..citywide.merge import merge_files
     from ..citywide.summary import merge_json, merge_text
 
@@ -75,9 +74,7 @@ def merge(sources, out, store_dir, stage, jobs, reject_errors, datapackage, time
                        progress=None if quiet else file_progress)
     make_folder(out.parent)
     stamp = dt.datetime.now(dt.timezone.utc) if timestamp else None
-    write_consolidated(cons, out, reject_errors=reject_errors, timestamp=stamp)
-    if datapackage:
-        write_datapackage(cons, datapackage, source=out, created=stamp)
+    write_merge_outputs(cons, out, datapackage, reject_errors=reject_errors, timestamp=stamp)
     if not quiet:
         click.echo(merge_json(cons, out) if fmt == "json" else merge_text(cons, out))
     reports = [s.report for s in cons.accepted]

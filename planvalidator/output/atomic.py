@@ -1,5 +1,11 @@
 """Writing outputs: atomically (temp file + fsync + rename) and workbooks deterministically
-(same content, same bytes). Every file planvalidator writes goes through write_atomic.
+(same content, same bytes). Every file planvalidator writes goes through write_atomic; a set of
+files that belong together (open data) is written into a temporary folder swapped in whole.
+
+A temporary file or folder is named `.<name>.<8 random letters>.tmp` (as tempfile names them)
+beside its target and locked
+(flock) while it is being written, so a later run can tell one left by a killed process (no
+lock, not new) from one a concurrent run is writing, and removes only the former.
 
 openpyxl stamps docProps with the current time and each zip entry with the clock; both are
 pinned here, so a generated template or a consolidated plan can be compared byte for byte.
@@ -7,11 +13,15 @@ pinned here, so a generated template or a consolidated plan can be compared byte
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import functools
 import io
 import os
+import re
+import shutil
 import tempfile
+import time
 from datetime import datetime, timezone
 from pathlib import Path
 from zipfile import ZIP_DEFLATED, ZipFile, ZipInfo
@@ -20,7 +30,13 @@ from openpyxl.writer.excel import ExcelWriter
 
 from ..errors import PlanValidatorError
 
+try:
+    import fcntl
+except ImportError:  # Windows: a file being written can't be deleted anyway
+    fcntl = None
+
 FIXED_TIMESTAMP = datetime(2000, 1, 1)
+STALE_AFTER = 60   # seconds: a temporary file younger than this may still be getting its lock
 
 
 class WriteError(PlanValidatorError):
@@ -46,36 +62,180 @@ def write_atomic(path, data: bytes, *, exclusive: bool = False, mode: int | None
     then renamed over `path`. With exclusive=True it is linked instead, which fails rather than
     replace a file: then nothing is written and the answer is False. The temporary file never
     stays behind. `mode` defaults to the replaced file's, or 0o644. A failure is a WriteError."""
-    path = Path(path)
+    staged = StagedFile(path, data, mode)
     try:
-        return _write_atomic(path, data, exclusive, mode)
-    except OSError as e:
-        raise _write_error(type(e))(e.errno, e.strerror, str(path)) from e
-
-
-def _write_atomic(path: Path, data: bytes, exclusive: bool, mode: int | None) -> bool:
-    if mode is None:
-        mode = path.stat().st_mode & 0o777 if path.exists() else 0o644  # mkstemp makes it 0o600
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        os.chmod(tmp, mode)
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        if exclusive:
-            try:
-                os.link(tmp, path)
-            except FileExistsError:
-                return False
-        else:
-            os.replace(tmp, path)
+        return staged.commit(exclusive)
     finally:
+        staged.discard()
+
+
+class StagedFile:
+    """`data` written and fsynced under a temporary name beside `path`, put in place by commit()
+    (or removed by discard()), so that another output can be finished in between."""
+
+    def __init__(self, path, data: bytes, mode: int | None = None):
+        self.path = Path(path)
+        self.tmp = None
+        self._fd = None
+        with self._as_write_error():
+            if mode is None:   # mkstemp makes it 0o600
+                mode = self.path.stat().st_mode & 0o777 if self.path.exists() else 0o644
+            remove_stale(self.path)
+            self._fd, self.tmp = tempfile.mkstemp(dir=self.path.parent,
+                                                  prefix=f".{self.path.name}.", suffix=".tmp")
+            _lock(self._fd)   # held until the file is closed, by us or by the kernel as we die
+            os.chmod(self.tmp, mode)
+            with os.fdopen(self._fd, "wb", closefd=False) as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+
+    def commit(self, exclusive: bool = False) -> bool:
+        with self._as_write_error():
+            if exclusive:
+                try:
+                    os.link(self.tmp, self.path)
+                except FileExistsError:
+                    return False
+            else:
+                os.replace(self.tmp, self.path)
+                self.tmp = None
+            _fsync_dir(self.path.parent)   # the rename itself survives a crash
+        return True
+
+    def discard(self) -> None:
+        """Remove the temporary file (after a link or a failure; nothing after a rename)."""
+        if self.tmp is not None:
+            try:
+                os.unlink(self.tmp)
+            except FileNotFoundError:
+                pass
+            self.tmp = None
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+    @contextlib.contextmanager
+    def _as_write_error(self):
         try:
-            os.unlink(tmp)   # after a link or on failure; gone after a rename
-        except FileNotFoundError:
+            yield
+        except OSError as e:
+            self.discard()
+            raise _write_error(type(e))(e.errno, e.strerror, str(self.path)) from e
+
+
+class StagedFolder:
+    """A folder written in full under a temporary name, then swapped in for `path` (commit) or
+    removed (discard): a reader finds the old folder's files or the new ones, never a mix.
+
+    The swap is two renames (the old folder aside, the new one in), so a crash between them
+    leaves no folder at `path` rather than a mixed one; the next write removes what is left.
+    Files of the old folder that the new one does not write (the office's own) are kept."""
+
+    def __init__(self, path):
+        self.path = Path(path)
+        if self.path.is_symlink():
+            self.path = self.path.resolve()   # swap the folder it points to, keep the link
+        self._fd = None
+        try:
+            if self.path.exists() and not self.path.is_dir():
+                raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR))
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            remove_stale(self.path)
+            self.tmp = Path(tempfile.mkdtemp(dir=self.path.parent, prefix=f".{self.path.name}.",
+                                             suffix=".tmp"))
+            self._fd = os.open(self.tmp, os.O_RDONLY)
+            _lock(self._fd)
+            mode = self.path.stat().st_mode & 0o777 if self.path.is_dir() else 0o755
+            os.chmod(self.tmp, mode)   # mkdtemp makes it 0o700
+        except OSError as e:
+            raise _write_error(type(e))(e.errno, e.strerror, str(self.path)) from e
+
+    def commit(self) -> None:
+        old = None
+        try:
+            _fsync_dir(self.tmp)
+            if self.path.exists():
+                _carry_over(self.path, self.tmp)
+                old = self.path.parent / f".{self.path.name}.{os.urandom(4).hex()}.tmp"
+                os.rename(self.path, old)   # removed below (or, after a crash, as stale)
+            os.rename(self.tmp, self.path)
+        except OSError as e:
+            if old is not None and not self.path.exists():
+                os.rename(old, self.path)   # put the old folder back
+            self.discard()
+            raise _write_error(type(e))(e.errno, e.strerror, str(self.path)) from e
+        self._release()
+        _fsync_dir(self.path.parent)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+
+    def discard(self) -> None:
+        """Remove the temporary folder (after a failure; nothing once committed)."""
+        if self._fd is not None:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+            self._release()
+
+    def _release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+
+def _carry_over(old: Path, new: Path) -> None:
+    """Hard-link (or copy) into `new` what `old` holds that `new` lacks."""
+    for entry in os.scandir(old):
+        target = new / entry.name
+        if os.path.lexists(target):
+            continue
+        if entry.is_dir(follow_symlinks=False):
+            shutil.copytree(entry.path, target, symlinks=True)
+        elif entry.is_symlink():
+            os.symlink(os.readlink(entry.path), target)
+        else:
+            try:
+                os.link(entry.path, target)
+            except OSError:
+                shutil.copy2(entry.path, target)
+
+
+def remove_stale(path: Path) -> None:
+    """Remove the temporary files and folders of `path` (named as ours are, beside it) that a
+    killed run left behind: unlocked and older than STALE_AFTER. Others' files are left alone."""
+    ours = re.compile(re.escape(f".{path.name}.") + r"[a-z0-9_]{8}\.tmp")
+    try:
+        entries = [e for e in os.scandir(path.parent) if ours.fullmatch(e.name)]
+    except OSError:
+        return   # no folder yet, or not readable: the write itself will say
+    for entry in entries:
+        try:
+            if time.time() - entry.stat(follow_symlinks=False).st_mtime < STALE_AFTER:
+                continue
+            fd = os.open(entry.path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+        except OSError:
+            continue
+        try:
+            if not _lock(fd):
+                continue   # a live run's
+            if entry.is_dir(follow_symlinks=False):
+                shutil.rmtree(entry.path, ignore_errors=True)
+            else:
+                os.unlink(entry.path)
+        except OSError:
             pass
-    _fsync_dir(path.parent)   # the rename itself survives a crash
+        finally:
+            os.close(fd)
+
+
+def _lock(fd: int) -> bool:
+    """Take an exclusive lock on an open file or folder without waiting; False if another
+    process holds it."""
+    if fcntl is None:
+        return True
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return False
     return True
 
 

@@ -8,6 +8,10 @@ name fiscal years (`fy2025_actual`, "FY2025 Actual"), so a package holds one fis
 latest of the plans; plans of other years are left out of it (none in a one-year merge).
 The city's name in the package title is the first word of the schema_id.
 Files are readable by everyone (write_atomic's 0o644): they are published.
+
+The package is written whole into a temporary folder and swapped in (atomic.StagedFolder), so
+its files always come from one run; datapackage.json records the SHA-256 of each CSV and of
+the consolidated workbook it was made with, so that a reader can check they belong together.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from pathlib import Path
 
 from ..errors import MergeError, SchemaError
 from ..schema.loader import Column
-from .atomic import FIXED_TIMESTAMP, write_atomic
+from .atomic import FIXED_TIMESTAMP, StagedFolder, write_atomic
 
 FRICTIONLESS_TYPES = {"text": "string", "integer": "integer", "number": "number",
                       "dollars": "number", "measure": "number", "date": "date"}
@@ -114,10 +118,11 @@ def public_name(title: str) -> str:
 
 
 def write_datapackage(cons, out_dir: Path, source: Path | None = None,
-                      created: datetime | None = None) -> None:
-    """The open data of `cons` in `out_dir`. `source`: the consolidated workbook, already written
-    (named with its SHA-256 in the package's sources); `created`: the merge's document time
-    (None: the fixed one, so that the same inputs give the same bytes)."""
+                      created: datetime | None = None, source_sha256: str | None = None) -> None:
+    """The open data of `cons` in `out_dir`, replacing the folder's files all at once.
+    `source`: the consolidated workbook (named with its SHA-256 in the package's sources: the
+    given `source_sha256`, else the file's); `created`: the merge's document time (None: the
+    fixed one, so that the same inputs give the same bytes)."""
     accepted = cons.accepted
     if not accepted:
         raise MergeError("There is no plan to publish as open data.")
@@ -146,9 +151,18 @@ def write_datapackage(cons, out_dir: Path, source: Path | None = None,
                    [[s.agency, s.agency_name, s.fiscal_year, s.stage, len(s.plan.services.rows),
                      len(s.plan.measures.rows), NEEDS_REVISION if s.report.errors else ACCEPTED]
                     for s in plans]))
-    out_dir.mkdir(parents=True, exist_ok=True)
+    folder = StagedFolder(out_dir)
+    try:
+        _write_package(folder.tmp, tables, schema, year, source, created, source_sha256)
+        folder.commit()
+    finally:
+        folder.discard()
+
+
+def _write_package(out_dir: Path, tables, schema, year, source, created, source_sha256) -> None:
+    hashes = {}
     for name, _title, _description, fields, rows in tables:
-        _write(out_dir / f"{name}.csv", [f["name"] for f in fields], rows)
+        hashes[name] = _write(out_dir / f"{name}.csv", [f["name"] for f in fields], rows)
     when = created.astimezone(timezone.utc) if created else FIXED_TIMESTAMP
     city = schema.schema_id.split("-")[0].capitalize()
     package = {
@@ -162,8 +176,10 @@ def write_datapackage(cons, out_dir: Path, source: Path | None = None,
     }
     if source is not None:
         package["sources"] = [{"title": source.name, "path": source.name,
-                               "sha256": hashlib.sha256(source.read_bytes()).hexdigest()}]
-    package["resources"] = [_resource(*table[:4]) for table in tables]
+                               "sha256": source_sha256
+                               or hashlib.sha256(source.read_bytes()).hexdigest()}]
+    package["resources"] = [dict(_resource(*table[:4]), hash=f"sha256:{hashes[table[0]]}")
+                            for table in tables]
     write_atomic(out_dir / "datapackage.json", json.dumps(package, indent=2).encode())
 
 
@@ -186,9 +202,12 @@ def _resource(name: str, title: str, description: str, fields: list[dict]) -> di
             "schema": {"fields": fields}}
 
 
-def _write(path: Path, header: list[str], rows: list[list]) -> None:
+def _write(path: Path, header: list[str], rows: list[list]) -> str:
+    """Write a CSV; its SHA-256."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(header)
     writer.writerows([csv_text(v) for v in row] for row in rows)
-    write_atomic(path, buf.getvalue().encode("utf-8"))
+    data = buf.getvalue().encode("utf-8")
+    write_atomic(path, data)
+    return hashlib.sha256(data).hexdigest()

@@ -20,8 +20,7 @@ from python_calamine import CalamineWorkbook
 
 from ..a1 import column_number
 from .sheetscan import Scan
-from .xlsx import (MAX_CELL_TEXT, MAX_CELLS, MAX_COLUMNS, MAX_ROWS, UnreadableWorkbook, damaged,
-                   finite_or_text)
+from .xlsx import PLAN, MAX_CELL_TEXT, Limits, UnreadableWorkbook, damaged, finite_or_text
 
 # A saved value that is negative or has letters in it (NaN, inf, 1e309, #N/A, text); the
 # rfind of "<c " before it gives its cell.
@@ -88,7 +87,7 @@ def _as_saved(value, text: str) -> bool:
 
 
 def read_values(data: bytes, fname: str, names: list[str], scans: dict[str, Scan],
-                odd: dict[str, dict] | None = None) -> dict[str, list[list]]:
+                limits: Limits = PLAN, odd: dict[str, dict] | None = None) -> dict[str, list[list]]:
     """{sheet name: rows}; `odd` gives each sheet's odd_cells."""
     out = {}
     try:
@@ -99,7 +98,7 @@ def read_values(data: bytes, fname: str, names: list[str], scans: dict[str, Scan
             for name in scans:
                 out[name] = wb.get_sheet_by_name(name).to_python(skip_empty_area=False)
                 total += len(out[name]) * (len(out[name][0]) if out[name] else 0)
-                if total > MAX_CELLS:  # each sheet is within the caps, so this stays bounded
+                if total > limits.cells:  # each sheet is within the caps, so this stays bounded
                     raise UnreadableWorkbook(
                         f"{fname} holds far more cells than a plan workbook; "
                         "send the plan sheets only, as an Excel Workbook (.xlsx).")
@@ -117,7 +116,7 @@ def read_values(data: bytes, fname: str, names: list[str], scans: dict[str, Scan
         raw = out.pop(name)
         height, width = len(raw), len(raw[0]) if raw else 0
         if scan.rows is None:
-            most_rows, most_cols = MAX_ROWS, MAX_COLUMNS
+            most_rows, most_cols = limits.rows, limits.columns
         else:
             most_rows, most_cols = max(scan.rows, 1), max(scan.cols, 1)
         if height > most_rows or width > most_cols:
@@ -125,7 +124,7 @@ def read_values(data: bytes, fname: str, names: list[str], scans: dict[str, Scan
         rows = [[None if v == "" else finite_or_text(v) for v in row] for row in raw]
         del raw
         for (r, c), err in scan.errors.items():
-            if r >= MAX_ROWS or c >= MAX_COLUMNS:
+            if r >= limits.rows or c >= limits.columns:
                 raise damaged(fname)  # can't happen: the scans only report cells within caps
             while len(rows) <= r:
                 rows.append([None] * width)

@@ -41,7 +41,7 @@ from ..errors import PayloadError
 from .xlsx import MAX_CELL_TEXT, CellError, finite_or_text
 
 __all__ = ["PayloadError", "ERROR_VALUES", "cell_value", "sheet_rows", "plan_sheets",
-           "check_payload", "Limits"]
+           "hidden_sheets", "check_payload", "Limits"]
 
 # What Office.js and the VBA client send for an error value (Excel's error literals).
 ERROR_VALUES = frozenset({
@@ -114,6 +114,15 @@ def plan_sheets(api: dict, wanted) -> tuple[list[str], dict[str, list[list]]]:
     sheets = {s["name"]: sheet_rows(s["values"]) for s in api["sheets"]
               if s["name"].strip().casefold() in keys}
     return names, sheets
+
+
+def hidden_sheets(api: dict) -> dict[str, str]:
+    """Sheet name → "hidden" or "veryHidden" for each sheet Excel does not show (Office.js'
+    `Worksheet.visibility`; a client that sends none, like the VBA one, shows every sheet) —
+    what xlsx.read_book gives for a file, for reading.read_plan."""
+    states = {"hidden": "hidden", "veryhidden": "veryHidden"}
+    return {s["name"]: states[v.casefold()] for s in api["sheets"]
+            if isinstance(v := s.get("visibility"), str) and v.casefold() in states}
 
 
 # ---- the shape of a request, checked once at the door ------------------------------------------

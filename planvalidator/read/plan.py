@@ -18,7 +18,7 @@ from pathlib import Path
 from ..a1 import address
 from ..findings import Finding, finding
 from ..schema.loader import IDENTITY_SHEET, NUMERIC_TYPES, Column, Schema, SchemaError, Table, load_schema
-from .xlsx import CellError, read_xlsx
+from .xlsx import CellError, read_book
 
 HEADER_SEARCH_ROWS = 30
 
@@ -73,8 +73,9 @@ def _norm_label(text) -> str:
 def read_workbook(path: str | Path, schema: Schema | None = None, stage: str | None = None) -> Plan:
     """Read a plan workbook from disk. Raises UnreadableWorkbook for unsafe or broken files."""
     path = Path(path)
-    names, sheets = read_xlsx(path, wanted=_wanted_sheets(schema))
-    return read_plan(names, sheets, source=path.name, schema=schema, stage=stage)
+    book = read_book(path, wanted=_wanted_sheets(schema))
+    return read_plan(book.names, book.sheets, source=path.name, schema=schema, stage=stage,
+                     hidden=book.hidden)
 
 
 def _wanted_sheets(schema: Schema | None) -> list[str]:
@@ -83,19 +84,56 @@ def _wanted_sheets(schema: Schema | None) -> list[str]:
 
 
 def read_plan(sheet_names: list[str], sheets: dict[str, list[list]], source: str,
-              schema: Schema | None = None, stage: str | None = None) -> Plan:
-    """Turn "sheet name → rows" into a Plan, choosing the schema from the workbook's fiscal year."""
-    by_name = {name.strip().casefold(): name for name in sheets}
+              schema: Schema | None = None, stage: str | None = None,
+              hidden: dict[str, str] | None = None) -> Plan:
+    """Turn "sheet name → rows" into a Plan, choosing the schema from the workbook's fiscal year.
+    `hidden`: sheet name → "hidden" or "veryHidden" for the sheets Excel does not show."""
+    hidden = hidden or {}
+    by_name = _shown_first(sheets, hidden)
     identity = _identity(sheets.get(by_name.get(IDENTITY_SHEET.casefold(), ""), []))
     findings: list[Finding] = []
     if schema is None:
         schema = _schema_for(identity, sheets, by_name)
+    for table in schema.tables:
+        findings.extend(_shadows(table.sheet, sheets, hidden, by_name))
     agency = _read_fields(schema, schema.agency, sheets, by_name, findings)
     plan_stage = stage or _stage_of(agency, schema)
     services = _read_table(schema, schema.services, sheets, by_name, findings)
     measures = _read_table(schema, schema.measures, sheets, by_name, findings)
     return Plan(source=source, schema=schema, stage=plan_stage, agency=agency, services=services,
                 measures=measures, identity=identity, findings=findings)
+
+
+def _shown_first(sheets: dict, hidden: dict[str, str]) -> dict[str, str]:
+    """Folded name → the sheet read for it: of the sheets whose names match once case and
+    surrounding spaces are ignored, the first one Excel shows (else the first)."""
+    by_name: dict[str, str] = {}
+    for name in sheets:
+        key = name.strip().casefold()
+        if key not in by_name or (by_name[key] in hidden and name not in hidden):
+            by_name[key] = name
+    return by_name
+
+
+def _shadows(sheet: str, sheets: dict, hidden: dict[str, str], by_name) -> list[Finding]:
+    """What a person would not see of a plan sheet: other sheets matching its name (an error
+    naming them all) and hidden ones (a warning each)."""
+    key = sheet.casefold()
+    matching = [n for n in sheets if n.strip().casefold() == key]
+    out = []
+    if len(matching) > 1:
+        read = by_name[key]
+        others = " and ".join(f"'{n}'" + (f" ({_STATE[hidden[n]]})" if n in hidden else "")
+                              for n in matching if n != read)
+        out.append(finding("duplicate-sheet", {"sheet": sheet, "read": read, "others": others,
+                                               "count": len(matching)}, sheet=read))
+    for n in matching:
+        if n in hidden:
+            out.append(finding("hidden-sheet", {"sheet": n, "variant": hidden[n]}, sheet=n))
+    return out
+
+
+_STATE = {"hidden": "hidden", "veryHidden": "very hidden"}
 
 
 def _identity(rows: list[list]) -> dict[str, str]:

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 import pyexpat
 
 from ..a1 import address, column_letter, column_number
-from .xlsx import (MAX_COLUMNS, MAX_ERROR_CELLS, MAX_EXACT_SCAN_BYTES, MAX_ROWS, CellError,
-                   damaged)
+from .xlsx import MAX_ERROR_CELLS, PLAN, CellError, Limits, damaged
 
 @dataclass
 class Scan:
@@ -54,10 +54,12 @@ def _max_col_regex(n: int) -> bytes:
 # within the caps (or is an empty element), and no r attribute appears anywhere except right
 # after "<c " or "<row ". (calamine places a cell by its last r attribute, or by counting when
 # it has none, and drops cells without content.)
-_IN_CAPS = _max_col_regex(MAX_COLUMNS) + _max_int_regex(MAX_ROWS)
-_ODD_CELL = re.compile(rb'<c(?! r="' + _IN_CAPS + rb'")'
-                       rb'(?! r="[A-Z]{1,3}[0-9]{1,7}"(?: [A-Za-z]+="[^"<>]*")*/>)[\s/>]')
-# (the second lookahead lets through formatted empty cells anywhere: calamine drops them)
+@lru_cache(maxsize=4)
+def _odd_cell(rows: int, cols: int) -> re.Pattern:
+    in_caps = _max_col_regex(cols) + _max_int_regex(rows)
+    return re.compile(rb'<c(?! r="' + in_caps + rb'")'
+                      rb'(?! r="[A-Z]{1,3}[0-9]{1,7}"(?: [A-Za-z]+="[^"<>]*")*/>)[\s/>]')
+    # (the second lookahead lets through formatted empty cells anywhere: calamine drops them)
 _PREFIXED_CELL = re.compile(rb":c[\s/>]")
 _OTHER_R = re.compile(rb"r(?<=[\s\"']r)(?<!<c r)(?<!<row r)\s*=")
 _T_ERR = re.compile(rb' t="e"')  # as the writers write it; a literal, so a fast search
@@ -66,19 +68,19 @@ _REF = re.compile(r"([A-Za-z]{0,3})([0-9]{1,7})")
 _STRING_TYPES = ("str", "s", "inlineStr")
 
 
-def scan_sheet(xml: bytes, fname: str) -> Scan:
-    scan = _scan_fast(xml)
+def scan_sheet(xml: bytes, fname: str, limits: Limits = PLAN) -> Scan:
+    scan = _scan_fast(xml, limits)
     if scan is None:  # irregular XML, or cells beyond the caps: look closer
-        if len(xml) > MAX_EXACT_SCAN_BYTES:
+        if len(xml) > limits.exact_scan_bytes:
             raise TooMuch()
-        scan = _scan_exact(xml, fname)
+        scan = _scan_exact(xml, fname, limits)
     return scan
 
 
-def _scan_fast(xml: bytes) -> Scan | None:
+def _scan_fast(xml: bytes, limits: Limits) -> Scan | None:
     """The common case (Excel, LibreOffice, openpyxl write cells as <c r="A1" ...>): a few
     regex searches over the part prove every cell is within the caps; None when they can't."""
-    if _ODD_CELL.search(xml) or _PREFIXED_CELL.search(xml) or _OTHER_R.search(xml):
+    if _odd_cell(limits.rows, limits.columns).search(xml) or _PREFIXED_CELL.search(xml) or _OTHER_R.search(xml):
         return None
     errors = {}
     if b"<f" in xml or b't="e"' in xml:
@@ -252,8 +254,9 @@ class _ExactScan:
     range (calamine drops them), but they do advance calamine's column counter.
     """
 
-    def __init__(self, fname: str):
+    def __init__(self, fname: str, limits: Limits):
         self.fname = fname
+        self.most = (limits.rows, limits.columns)
         self.row = self.col = 0
         self.rows = self.cols = 0
         self.cell: _Cell | None = None
@@ -299,7 +302,7 @@ class _ExactScan:
         if cell is not None and local == "c":
             row, col = self.pos
             if self.has_child:
-                if row >= MAX_ROWS or col >= MAX_COLUMNS:
+                if row >= self.most[0] or col >= self.most[1]:
                     raise Beyond(row, col)  # stop at the first one: no need to read on
                 self.rows = max(self.rows, row + 1)
                 self.cols = max(self.cols, col + 1)
@@ -336,8 +339,8 @@ class _ExactScan:
         return int(m.group(2)) - 1, col
 
 
-def _scan_exact(xml: bytes, fname: str) -> Scan:
-    scan = _ExactScan(fname)
+def _scan_exact(xml: bytes, fname: str, limits: Limits) -> Scan:
+    scan = _ExactScan(fname, limits)
     parser = pyexpat.ParserCreate()
     parser.buffer_text = True
     parser.StartElementHandler = scan.start

@@ -41,7 +41,8 @@ from ..a1 import address
 from ..errors import UnreadableWorkbook
 from ..safetext import MAX_CELL_TEXT   # one limit for both doors, and for what we write
 
-__all__ = ["CellError", "UnreadableWorkbook", "read_xlsx", "finite_or_text", "MAX_CELL_TEXT"]
+__all__ = ["CellError", "Limits", "OUTPUT", "PLAN", "SheetValues", "UnreadableWorkbook",
+           "read_book", "read_xlsx", "finite_or_text", "MAX_CELL_TEXT"]
 
 # Limits. A plan workbook is ~50 KB, a consolidated citywide one a few MB.
 MAX_FILE_BYTES = 20 * 2**20
@@ -57,6 +58,37 @@ MAX_SHARED_STRINGS = 1_000_000  # the announced count calamine reserves memory f
 MAX_ERROR_CELLS = 100_000       # error cells and formulas without a saved value, per sheet
 MAX_EXACT_SCAN_BYTES = 25 * 2**20  # sheet XML too unusual for the quick scan is parsed, slowly
 SHARED_STRINGS = "xl/sharedStrings.xml"   # where Excel and LibreOffice put them
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The caps that depend on whose workbook it is (the others hold for every file)."""
+
+    file_bytes: int = MAX_FILE_BYTES
+    inflated_bytes: int = MAX_INFLATED_BYTES
+    rows: int = MAX_ROWS
+    columns: int = MAX_COLUMNS
+    cells: int = MAX_CELLS
+    shared_strings: int = MAX_SHARED_STRINGS
+    exact_scan_bytes: int = MAX_EXACT_SCAN_BYTES
+
+
+PLAN = Limits()   # an agency's plan workbook
+# The office's own outputs (the consolidated plan): sized for Excel's own row limit, far beyond
+# a city of 60 agencies x 400 measures and their findings (a 20,790-measure consolidated plan
+# measured 1.4 MB, 20 MB inflated); still read by the same guarded path.
+OUTPUT = Limits(file_bytes=200 * 2**20, inflated_bytes=2 * 2**30, rows=1_048_576,
+                cells=16_000_000, shared_strings=8_000_000, exact_scan_bytes=512 * 2**20)
+
+
+@dataclass
+class SheetValues:
+    """What read_book returns: every sheet name in workbook order, the values of the sheets
+    asked for, and which sheets are hidden ("hidden" or "veryHidden")."""
+
+    names: list[str]
+    sheets: dict[str, list[list]]
+    hidden: dict[str, str]
 
 
 @dataclass(frozen=True)
@@ -78,7 +110,14 @@ def finite_or_text(value):
     return value
 
 
-def read_xlsx(path, wanted: Iterable[str] | None = None) -> tuple[list[str], dict[str, list[list]]]:
+def read_xlsx(path, wanted: Iterable[str] | None = None,
+              limits: Limits = PLAN) -> tuple[list[str], dict[str, list[list]]]:
+    """(names, sheets) of read_book."""
+    book = read_book(path, wanted, limits)
+    return book.names, book.sheets
+
+
+def read_book(path, wanted: Iterable[str] | None = None, limits: Limits = PLAN) -> SheetValues:
     """Return (all sheet names in workbook order, {sheet name: rows}) for the sheets whose names
     match `wanted` (compared with name.strip().casefold(); None = all sheets). rows is a list of
     rows, each a list of cell values: None for an empty cell, str, int/float, bool,
@@ -92,10 +131,10 @@ def read_xlsx(path, wanted: Iterable[str] | None = None) -> tuple[list[str], dic
     from .zipguard import Book, check_header, read_file, read_zip_directory
 
     fname = os.path.basename(os.fspath(path)) or "The file"
-    data = read_file(path, fname)
+    data = read_file(path, fname, limits)
     check_header(data, fname)
     members = read_zip_directory(data, fname)
-    book = Book(data, members, fname)
+    book = Book(data, members, fname, limits)
     names, parts = book.structure()
     if wanted is None:
         chosen = list(names)
@@ -110,12 +149,12 @@ def read_xlsx(path, wanted: Iterable[str] | None = None) -> tuple[list[str], dic
     scans = {}
     for n in chosen:
         try:
-            scans[n] = scan_sheet(sheet_xml[parts[n]], fname)
+            scans[n] = scan_sheet(sheet_xml[parts[n]], fname, limits)
         except Beyond as far:
             row, col = far.args   # 0-based
             raise UnreadableWorkbook(
                 f"Sheet '{n}' in {fname} has a cell at {address(row + 1, col + 1)}, beyond what a "
-                f"plan sheet may use ({MAX_ROWS:,} rows and {MAX_COLUMNS} columns); delete the rows "
+                f"plan sheet may use ({limits.rows:,} rows and {limits.columns} columns); delete the rows "
                 "and columns below and to the right of the plan, save and try again.") from None
         except TooMuch:
             raise UnreadableWorkbook(
@@ -124,7 +163,7 @@ def read_xlsx(path, wanted: Iterable[str] | None = None) -> tuple[list[str], dic
                 "saved from Excel.") from None
     shared = long_shared(sheet_xml.pop(SHARED_STRINGS, b""))
     odd = {n: odd_cells(sheet_xml[parts[n]], shared) for n in chosen}
-    return names, read_values(data, fname, names, scans, odd)
+    return SheetValues(names, read_values(data, fname, names, scans, limits, odd), book.hidden)
 
 
 # ---------------------------------------------------------------------------------------------

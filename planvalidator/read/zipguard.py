@@ -14,21 +14,22 @@ from dataclasses import dataclass
 
 import pyexpat
 
-from .xlsx import (MAX_FILE_BYTES, MAX_INFLATED_BYTES, MAX_MEMBERS, MAX_RATIO, MAX_SHARED_STRINGS,
-                   MAX_SHEETS, RATIO_FLOOR, UnreadableWorkbook, damaged, macros, not_excel, too_big)
+from .xlsx import (MAX_MEMBERS, MAX_RATIO, MAX_SHEETS, PLAN, RATIO_FLOOR, Limits,
+                   UnreadableWorkbook, damaged, macros, not_excel, too_big)
 
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 
 
-def read_file(path, fname: str) -> bytes:
+def read_file(path, fname: str, limits: Limits = PLAN) -> bytes:
+    most = limits.file_bytes
     try:
         with open(path, "rb") as f:
             size = os.fstat(f.fileno()).st_size
-            if size > MAX_FILE_BYTES:
+            if size > most:
                 raise UnreadableWorkbook(
                     f"{fname} is {size / 2**20:.0f} MB, larger than a plan workbook may be "
-                    f"(the limit is {MAX_FILE_BYTES // 2**20} MB).")
-            data = f.read(MAX_FILE_BYTES + 1)
+                    f"(the limit is {most // 2**20} MB).")
+            data = f.read(most + 1)
     except FileNotFoundError:
         raise UnreadableWorkbook(f"{fname} could not be found.") from None
     except IsADirectoryError:
@@ -36,10 +37,10 @@ def read_file(path, fname: str) -> bytes:
     except OSError as exc:
         reason = exc.strerror or "read failed"
         raise UnreadableWorkbook(f"{fname} could not be opened ({reason}).") from exc
-    if len(data) > MAX_FILE_BYTES:
+    if len(data) > most:
         raise UnreadableWorkbook(
             f"{fname} is larger than a plan workbook may be "
-            f"(the limit is {MAX_FILE_BYTES // 2**20} MB).")
+            f"(the limit is {most // 2**20} MB).")
     return data
 
 
@@ -163,7 +164,7 @@ def _zip_key(name: str) -> str:
 class Book:
     """The zip members of one workbook, their inflated-size budget, and its structure."""
 
-    def __init__(self, data: bytes, members: list[Member], fname: str):
+    def __init__(self, data: bytes, members: list[Member], fname: str, limits: Limits = PLAN):
         self.data = data
         self.fname = fname
         self.by_key: dict[str, Member] = {}
@@ -173,11 +174,13 @@ class Book:
             if key in self.by_key:
                 raise damaged(fname)  # two parts calamine could confuse
             self.by_key[key] = m
-        self.budget = MAX_INFLATED_BYTES
-        if sum(m.usize for m in members) > MAX_INFLATED_BYTES or any(
+        self.limits = limits
+        self.budget = limits.inflated_bytes
+        if sum(m.usize for m in members) > limits.inflated_bytes or any(
                 m.usize > max(RATIO_FLOOR, MAX_RATIO * m.csize) for m in members):
             raise too_big(fname)  # as declared; the real sizes are counted while inflating
         self.inflated: dict[str, bytes | None] = {}  # name -> bytes kept (None: counted only)
+        self.hidden: dict[str, str] = {}   # sheet name -> "hidden" or "veryHidden" (structure())
 
     # -- members -------------------------------------------------------------------------------
 
@@ -319,8 +322,14 @@ class Book:
                 raise macros(fname)
             if kind not in ("worksheet", "chartsheet", "dialogsheet"):
                 raise damaged(fname)
+            part = target[1:] if target.startswith("/") else xl_path + target
+            if _traverses(part):
+                raise damaged(fname)  # Excel and LibreOffice resolve it elsewhere, or nowhere
             names.append(name)
-            parts[name] = target[1:] if target.startswith("/") else xl_path + target
+            parts[name] = part
+            state = attrs.get("state", "visible")
+            if state != "visible":
+                self.hidden[name] = "veryHidden" if state == "veryHidden" else "hidden"
         if len(names) > MAX_SHEETS:
             raise too_many_sheets(fname, len(names))
 
@@ -329,10 +338,17 @@ class Book:
         if shared is not None:
             for value in _UNIQUE_COUNT.findall(shared):
                 for digits in re.findall(rb"[0-9]+", value):
-                    if len(digits) > 9 or int(digits) > MAX_SHARED_STRINGS:
+                    if len(digits) > 9 or int(digits) > self.limits.shared_strings:
                         raise too_big(fname)
         self.xml_part(xl_path + "styles.xml")
         return names, parts
+
+
+def _traverses(part: str) -> bool:
+    """A part name with `.` or `..` segments: calamine opens the zip member of that literal
+    name, Excel and LibreOffice the path it resolves to (outside the package for `xl/../../x.xml`),
+    so the sheet one reads is not the sheet the other shows."""
+    return any(seg in ("", ".", "..") for seg in part.replace("\\", "/").split("/"))
 
 
 def too_many_sheets(fname: str, n: int) -> UnreadableWorkbook:

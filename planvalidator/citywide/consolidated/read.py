@@ -1,7 +1,8 @@
 """Reading a consolidated citywide plan back: each agency's rows → its Plan, with the one reader.
 
 The consolidated workbook (consolidated.py) is ours, but it is still a file from disk, so it is
-read with the safe reader (xlsx.read_xlsx). Its Measures and Services sheets carry the schema's
+read with the safe reader (xlsx.read_xlsx), with the caps of our own outputs (xlsx.OUTPUT: a
+whole city's plans and findings), not those of one agency's plan sheet. Its Measures and Services sheets carry the schema's
 labels for its fiscal year: each agency's rows are put back into the template's layout (title,
 note, header, data) and handed to reading.read_plan, which finds the columns by label as it
 does in any plan workbook — there is no second reader. Summary, Findings, Sources and Changes
@@ -22,7 +23,7 @@ from ...findings import Finding, Report
 from ..merge import Submission
 from ...read.plan import Plan, read_plan
 from ...schema.loader import Schema, SchemaError, load_schema
-from ...read.xlsx import UnreadableWorkbook, read_xlsx
+from ...read.xlsx import OUTPUT, UnreadableWorkbook, read_xlsx
 
 SHEETS = ("Summary", "Measures", "Services", "Findings", "Sources", "Changes")
 AGENCY_COLUMNS = ("Agency Code", "Agency Name", "Fiscal Year")
@@ -81,7 +82,7 @@ def read_consolidated(path: str | Path, schema: Schema | None = None) -> Citywid
     Raises ConsolidatedError with a plain message when it is not one."""
     path = Path(path)
     try:
-        names, sheets = read_xlsx(path, wanted=SHEETS)
+        names, sheets = read_xlsx(path, wanted=SHEETS, limits=OUTPUT)
     except UnreadableWorkbook as e:
         raise ConsolidatedError(str(e)) from None
     except OSError as e:

@@ -5,16 +5,25 @@ Each sheet is laid out with openpyxl (submissions.py: Summary, Findings, Sources
 Measures, Services, Changes; dashboard.py: By Pillar and Dashboard); the big ones get their
 rows from output/bigsheet.py, which is ~20× faster per cell. layout.py holds what they share;
 output/printing.py sets every sheet up for printing.
+
+`write_merge_outputs` writes the workbook and its open data as one run's pair: the workbook is
+written under a temporary name first, the open data (naming the workbook's SHA-256) is swapped
+in whole, and only then is the workbook renamed into place. A failure anywhere before that
+rename changes neither; a kill between the two renames leaves open data whose recorded hash
+names a workbook that is not (yet) there, never a new workbook beside last run's open data.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+from pathlib import Path
 
 from openpyxl import Workbook
 
 from ..merge import Consolidation, Submission
-from ...output.atomic import save_workbook
+from ...output.atomic import StagedFile, workbook_bytes, write_atomic
+from ...output.opendata import write_datapackage
 from ...output.bigsheet import splice
 from ...output.printing import set_up_printing
 from ...schema.loader import Schema
@@ -22,12 +31,31 @@ from . import submissions, values
 from .dashboard import by_pillar, dashboard
 from .submissions import source_rows
 
-__all__ = ["write_consolidated", "source_rows"]   # source_rows: sync.py's import
+__all__ = ["write_consolidated", "write_merge_outputs", "source_rows"]   # source_rows: sync.py's import
 CREATOR = "planvalidator"
 
 
 def write_consolidated(cons: Consolidation, out, reject_errors: bool = False,
                        timestamp: dt.datetime | None = None) -> None:
+    write_atomic(out, consolidated_bytes(cons, reject_errors, timestamp))
+
+
+def write_merge_outputs(cons: Consolidation, out: Path, datapackage: Path | None = None,
+                        reject_errors: bool = False, timestamp: dt.datetime | None = None) -> None:
+    """The consolidated workbook at `out` and, with `datapackage`, its open data there."""
+    data = consolidated_bytes(cons, reject_errors, timestamp)
+    workbook = StagedFile(out, data)
+    try:
+        if datapackage is not None:
+            write_datapackage(cons, datapackage, source=Path(out), created=timestamp,
+                              source_sha256=hashlib.sha256(data).hexdigest())
+        workbook.commit()
+    finally:
+        workbook.discard()
+
+
+def consolidated_bytes(cons: Consolidation, reject_errors: bool = False,
+                       timestamp: dt.datetime | None = None) -> bytes:
     wb = Workbook()
     wb.remove(wb.active)
     accepted = cons.accepted
@@ -50,7 +78,7 @@ def write_consolidated(cons: Consolidation, out, reject_errors: bool = False,
     wb.active = 0
     wb.properties.title = title
     wb.properties.creator = wb.properties.lastModifiedBy = CREATOR
-    save_workbook(wb, out, timestamp=timestamp, transform=splice(big))
+    return workbook_bytes(wb, timestamp=timestamp, transform=splice(big))
 
 
 def _schemas(accepted: list[Submission]) -> list[Schema]:
