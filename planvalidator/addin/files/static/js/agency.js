@@ -76,7 +76,6 @@ async function planvalidatorProtectSheets(context, data) {
 
 async function planvalidatorFetched(context, data) {
   const box = byId("pv-fetched");
-  const status = byId("pv-status");
   if (!box) return; // the ribbon's runtime without a pane
   const from = data.from;
   const lines = data.rolled_forward
@@ -99,7 +98,6 @@ async function planvalidatorFetched(context, data) {
     }),
   );
   box.classList.remove("d-none");
-  if (status) status.textContent = "Your plan is filled in.";
 }
 
 xlwings.registerCallback(planvalidatorUnprotectSheets);

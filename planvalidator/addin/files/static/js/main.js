@@ -29,7 +29,11 @@ const COMMANDS = {
   validate: { busy: "Checking the plan…", stopped: "Not checked" },
   submit: { busy: "Checking and submitting the plan…", stopped: "Not submitted" },
   clear_highlights: { busy: "Clearing the highlights…", stopped: "Not cleared" },
-  get_my_plan: { busy: "Getting your plan…", stopped: "Plan not filled in" },
+  get_my_plan: {
+    busy: "Getting your plan…",
+    stopped: "Plan not filled in",
+    done: "Your plan is filled in.",
+  },
 };
 // The commands that mark cells and add or remove the Validation sheet: checked for protection
 // first, and sent our notes (their scripts take `our_notes`).
@@ -194,7 +198,7 @@ async function planvalidatorRun(scriptName, errorDisplayMode = "alert") {
     setStatus(`${command.stopped}: ${refusal}`, "error");
     if (errorDisplayMode === "alert") await xlAlert(refusal, "Error", "ok", "critical", "");
   } else if (!shownThisRun) {
-    setStatus("Done.");
+    setStatus(command.done || "Done.");
   }
 }
 globalThis.planvalidatorRun = planvalidatorRun;
