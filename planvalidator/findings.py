@@ -16,6 +16,14 @@ from typing import Any
 from .a1 import column_number as _column_number
 
 ERROR, WARNING, INFO = "error", "warning", "info"
+# A report's bounds, so that its size and the work of wording it grow with the plan, never
+# with the plan's findings squared (a plan at the reader's caps can have 400,000 failing
+# cells). A real plan (at most ~400 measures) rarely has 100 findings of one code in a column;
+# beyond that the cells share a cause and one summary serves the analyst better. 1,000 findings
+# keep a text report under ~300 KB, cost well under a second to word, and stay far within
+# xlwings' 10,000 cells per set_colors call in the add-in.
+COLUMN_CAP = 100        # findings of one code on one column of a sheet
+MAX_FINDINGS = 1_000    # findings in one report, besides more-findings summaries
 SEVERITY_ORDER = {ERROR: 0, WARNING: 1, INFO: 2}
 DOCUMENTED = ("code", "severity", "family", "title", "explanation", "fix", "example")
 
@@ -302,6 +310,22 @@ CATALOGUE: dict[str, Code] = {c.code: c for c in [
        "Measure DOT-684-02 of the approved plan is missing from the Measures sheet",
        message="Measure {measure_id} of the approved FY{year} plan ('{name}') is missing "
        "from the {sheet} sheet."),
+    # report: the bounds of a report (see `bounded`)
+    _c("more-findings", INFO, "report", "More cells of a column have the same finding",
+       f"A report lists at most {COLUMN_CAP} findings of one code in one column; this one "
+       "counts the others. They usually share one cause, such as a row copied down the sheet.",
+       "Fix the cells listed (the others likely share their cause) and validate again.",
+       "19,897 more cells of Measure ID on the Measures sheet, from A104 on, are "
+       "duplicate-measure-id",
+       message="{count:,} more cells of {column} on the {sheet} sheet, from {first} on, are "
+       "{code} like the {listed} listed."),
+    _c("too-many-findings", INFO, "report", "The plan has more findings than a report lists",
+       f"A report lists at most {MAX_FINDINGS:,} findings, errors first, then in sheet and row "
+       "order; this one counts the others.",
+       "Fix the findings listed and validate again to see the rest.",
+       "2,000 more findings are not listed",
+       message="{count:,} more findings are not listed: a report lists at most {limit:,}, "
+       "errors first."),
 ]}
 
 
@@ -337,6 +361,45 @@ def finding(code: str, facts: dict, **where) -> Finding:
     entry = CATALOGUE[code]
     return Finding(code=code, severity=entry.severity, message=entry.message(**facts),
                    hint=entry.hint(**facts), **where)
+
+
+def more_findings(code: str, count: int, **where) -> Finding:
+    """The summary of `count` findings of `code` beyond COLUMN_CAP in the column at `where`
+    (sheet, column, and the first left out: cell, row)."""
+    return finding("more-findings", {
+        "count": count, "code": code, "column": where["column"], "sheet": where["sheet"],
+        "first": where["cell"], "listed": COLUMN_CAP}, value=count, **where)
+
+
+def bounded(findings: list[Finding]) -> list[Finding]:
+    """At most COLUMN_CAP findings of one code on one column (the first in report order) and
+    one more-findings counting the rest; at most MAX_FINDINGS in all, errors first, and one
+    too-many-findings counting the rest. Summaries among `findings` are kept as they are, so
+    bounding bounded findings changes nothing."""
+    groups: dict[tuple, list[Finding]] = {}
+    summaries, left_out = [], 0
+    for f in findings:
+        if f.code == "too-many-findings":
+            left_out += f.value
+        elif f.code == "more-findings":
+            summaries.append(f)
+        else:
+            groups.setdefault((f.code, f.sheet, f.column), []).append(f)
+    listed = []
+    for (code, *_), members in groups.items():
+        members.sort(key=Finding.sort_key)
+        listed += members[:COLUMN_CAP]
+        if len(members) > COLUMN_CAP:
+            first = members[COLUMN_CAP]
+            summaries.append(more_findings(code, len(members) - COLUMN_CAP, sheet=first.sheet,
+                                           column=first.column, cell=first.cell, row=first.row))
+    listed.sort(key=lambda f: (SEVERITY_ORDER[f.severity], f.sort_key()))
+    left_out += max(0, len(listed) - MAX_FINDINGS)
+    out = listed[:MAX_FINDINGS] + summaries
+    if left_out:
+        out.append(finding("too-many-findings", {"count": left_out, "limit": MAX_FINDINGS},
+                           value=left_out))
+    return out
 
 
 def _jsonable(value):
