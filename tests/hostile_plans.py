@@ -1,7 +1,7 @@
 """Plans built to break the tool (issue 10): each builder writes one hostile .xlsx with code,
 inside a real plan template and within every documented cap.
 
-`BUILDERS` maps a name to `build(path)`. tests/test_hostile_limits.py runs every registered
+`BUILDERS` maps a name to `build(path)`, `CODES` a name to the codes its report must hold. tests/test_hostile_limits.py runs every registered
 plan through `validate`, `validate --format json`, `validate --annotate` and `merge` under a
 memory and time limit, so a builder added here is covered by all four doors at once.
 """
@@ -15,12 +15,15 @@ from typing import Callable
 from xml.sax.saxutils import escape
 
 BUILDERS: dict[str, Callable[[Path], None]] = {}
+CODES: dict[str, tuple[str, ...]] = {}   # codes a plan's report must hold when it is read
 
 
-def hostile(name: str):
-    """Register a builder under `name`."""
+def hostile(name: str, codes: tuple[str, ...] = ()):
+    """Register a builder under `name`; `codes`: finding codes its report must hold when the
+    plan is read (exit 0 or 1)."""
     def register(build: Callable[[Path], None]):
         BUILDERS[name] = build
+        CODES[name] = codes
         return build
     return register
 
@@ -44,7 +47,7 @@ def _measures(path: Path, rows) -> None:
     as many as the reader's row cap allows."""
     from planvalidator.a1 import column_letter
     from planvalidator.read.xlsx import MAX_ROWS
-    from tests.plans import SCHEMA, measure, plan_file
+    from plans import SCHEMA, measure, plan_file
     keys = SCHEMA.measures.keys
     letters = [column_letter(n) for n in range(1, len(keys) + 1)]
     xml_rows = []
@@ -69,13 +72,13 @@ def _forever(row: dict):
         yield row
 
 
-@hostile("duplicate-ids")
+@hostile("duplicate-ids", codes=("duplicate-measure-id", "more-findings"))
 def duplicate_ids(path: Path) -> None:
     """One measure ID on every row: a duplicate check listing the other rows is quadratic."""
     _measures(path, _forever({"mid": "BCFD-602-01", "svc": 602}))
 
 
-@hostile("formulas-without-values")
+@hostile("formulas-without-values", codes=("formula-error", "more-findings"))
 def formulas_without_values(path: Path) -> None:
     """Five number columns of formulas never calculated (openpyxl saves no values): ~100,000
     formula-error cells, each a finding."""
@@ -85,7 +88,7 @@ def formulas_without_values(path: Path) -> None:
                       "target": formula} for n in range(10**6)))
 
 
-@hostile("findings-on-every-cell")
+@hostile("findings-on-every-cell", codes=("not-in-list", "more-findings", "too-many-findings"))
 def findings_on_every_cell(path: Path) -> None:
     """Every cell of every measure is wrong in its own way: a plan of findings."""
     wrong = {"mid": "BCFD609-1", "svc": 999, "measure_name": None, "measure_type": "Output?",
