@@ -30,27 +30,34 @@ def run_chunks(work: Callable[[list], list], chunks: list[list], jobs: int,
                failed: Callable[[object, str], object]) -> Iterator[list]:
     """work(chunk) for each chunk, in order: in this process (jobs = 1) or in `jobs` worker
     processes. An item that fails alone gives failed(item, reason) in place of its result."""
+    # A failed chunk is re-run after its `except` block: the traceback holds the frames, and
+    # with them the data, of the work that ran out of memory.
     if jobs <= 1:
         for chunk in chunks:
             try:
-                yield work(chunk)
+                result = work(chunk)
             except Exception:   # MemoryError among them: find the file that causes it
-                yield [_alone_here(work, item, failed) for item in chunk]
+                result = None
+            yield result if result is not None else [_alone_here(work, item, failed)
+                                                     for item in chunk]
         return
     with _pool(jobs) as pool:
         futures = [pool.submit(work, chunk) for chunk in chunks]
         for chunk, future in zip(chunks, futures):
             try:
-                yield future.result()
+                result = future.result()
             except Exception:   # BrokenProcessPool too: every chunk not done yet gets here
-                yield [_alone(work, item, failed) for item in chunk]
+                result = None
+            yield result if result is not None else [_alone(work, item, failed)
+                                                     for item in chunk]
 
 
 def _alone_here(work, item, failed):
     try:
         return work([item])[0]
     except Exception as e:
-        return failed(item, _reason(e))
+        reason = _reason(e)
+    return failed(item, reason)
 
 
 def _alone(work, item, failed):
