@@ -19,7 +19,6 @@ import pytest
 from hostile_plans import BUILDERS
 from test_hostile_limits import EXAMPLES, GOOD
 
-ROOT = Path(__file__).resolve().parent.parent
 # Enough for a merge of the bundled plans (~300 MiB), not for reading a plan at the reader's
 # row cap as well: a real limit, as an office's server or container would set it.
 TIGHT = 380 * 2**20
@@ -38,7 +37,8 @@ def merge(folder: Path, out: Path, *options: str, memory: int | None = None) -> 
     limit = ["prlimit", f"--as={memory}", "--"] if memory else []
     return subprocess.Popen([*limit, sys.executable, "-m", "planvalidator", "merge", str(folder),
                              "-o", str(out), "--format", "json", *options],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            cwd=out.parent)
 
 
 @pytest.mark.parametrize("jobs", ["1", "2"])

@@ -17,6 +17,8 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
+from ..errors import PlanValidatorError
+
 PR_SET_PDEATHSIG = 1   # linux/prctl.h
 
 CRASHED = ("The process checking this file stopped abruptly (stopped by the system or a "
@@ -36,6 +38,8 @@ def run_chunks(work: Callable[[list], list], chunks: list[list], jobs: int,
         for chunk in chunks:
             try:
                 result = work(chunk)
+            except PlanValidatorError:   # about the whole run (a schema folder): not a file's
+                raise
             except Exception:   # MemoryError among them: find the file that causes it
                 result = None
             yield result if result is not None else [_alone_here(work, item, failed)
@@ -46,6 +50,8 @@ def run_chunks(work: Callable[[list], list], chunks: list[list], jobs: int,
         for chunk, future in zip(chunks, futures):
             try:
                 result = future.result()
+            except PlanValidatorError:
+                raise
             except Exception:   # BrokenProcessPool too: every chunk not done yet gets here
                 result = None
             yield result if result is not None else [_alone(work, item, failed)
