@@ -310,7 +310,7 @@ CATALOGUE: dict[str, Code] = {c.code: c for c in [
        "Measure DOT-684-02 of the approved plan is missing from the Measures sheet",
        message="Measure {measure_id} of the approved FY{year} plan ('{name}') is missing "
        "from the {sheet} sheet."),
-    # report: the bounds of a report (see `bounded`)
+    # report: the bounds of a report (bounds.py)
     _c("more-findings", INFO, "report", "More cells of a column have the same finding",
        f"A report lists at most {COLUMN_CAP} findings of one code in one column; this one "
        "counts the others. They usually share one cause, such as a row copied down the sheet.",
@@ -361,45 +361,6 @@ def finding(code: str, facts: dict, **where) -> Finding:
     entry = CATALOGUE[code]
     return Finding(code=code, severity=entry.severity, message=entry.message(**facts),
                    hint=entry.hint(**facts), **where)
-
-
-def more_findings(code: str, count: int, **where) -> Finding:
-    """The summary of `count` findings of `code` beyond COLUMN_CAP in the column at `where`
-    (sheet, column, and the first left out: cell, row)."""
-    return finding("more-findings", {
-        "count": count, "code": code, "column": where["column"], "sheet": where["sheet"],
-        "first": where["cell"], "listed": COLUMN_CAP}, value=count, **where)
-
-
-def bounded(findings: list[Finding]) -> list[Finding]:
-    """At most COLUMN_CAP findings of one code on one column (the first in report order) and
-    one more-findings counting the rest; at most MAX_FINDINGS in all, errors first, and one
-    too-many-findings counting the rest. Summaries among `findings` are kept as they are, so
-    bounding bounded findings changes nothing."""
-    groups: dict[tuple, list[Finding]] = {}
-    summaries, left_out = [], 0
-    for f in findings:
-        if f.code == "too-many-findings":
-            left_out += f.value
-        elif f.code == "more-findings":
-            summaries.append(f)
-        else:
-            groups.setdefault((f.code, f.sheet, f.column), []).append(f)
-    listed = []
-    for (code, *_), members in groups.items():
-        members.sort(key=Finding.sort_key)
-        listed += members[:COLUMN_CAP]
-        if len(members) > COLUMN_CAP:
-            first = members[COLUMN_CAP]
-            summaries.append(more_findings(code, len(members) - COLUMN_CAP, sheet=first.sheet,
-                                           column=first.column, cell=first.cell, row=first.row))
-    listed.sort(key=lambda f: (SEVERITY_ORDER[f.severity], f.sort_key()))
-    left_out += max(0, len(listed) - MAX_FINDINGS)
-    out = listed[:MAX_FINDINGS] + summaries
-    if left_out:
-        out.append(finding("too-many-findings", {"count": left_out, "limit": MAX_FINDINGS},
-                           value=left_out))
-    return out
 
 
 def _jsonable(value):

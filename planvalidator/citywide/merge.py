@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import MergeError
-from ..findings import COLUMN_CAP, Finding, Report, bounded, finding, more_findings
+from ..bounds import bounded, more_findings
+from ..findings import COLUMN_CAP, Finding, Report, finding
 from . import store
 from .workers import run_chunks
 from ..read.plan import Plan, read_plan, read_workbook
@@ -297,7 +298,7 @@ def _add_collisions(accepted: list[Submission]) -> None:
         label = m.table.column("measure_id").label
         rows = [i for i, mid in enumerate(m.values.get("measure_id", [])) if mid in shared]
         extra: list[Finding] = []
-        for i in rows[:COLUMN_CAP]:   # the rest counted, not worded (findings.bounded)
+        for i in rows[:COLUMN_CAP]:   # the rest counted, not worded (bounds.bounded)
             mid = m.values["measure_id"][i]
             others = ", ".join(sorted(shared[mid] - {sub.agency}))
             extra.append(finding(

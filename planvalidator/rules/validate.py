@@ -20,7 +20,8 @@ from pathlib import Path
 import numpy as np
 
 from . import checks
-from ..findings import COLUMN_CAP, Finding, Report, bounded, finding, more_findings
+from ..bounds import bounded, more_findings
+from ..findings import COLUMN_CAP, Finding, Report, finding
 from .frames import cells_frame, measures_frame, services_frame, table_of
 from .rule import CELLS, MEASURES, SERVICES, Context, Rule
 from ..read.plan import Plan, read_workbook
