@@ -16,6 +16,14 @@ from .a1 import column_number as _column_number
 from .safetext import cell_text, json_text, quote
 
 ERROR, WARNING, INFO = "error", "warning", "info"
+# A report's bounds, so that its size and the work of wording it grow with the plan, never
+# with the plan's findings squared (a plan at the reader's caps can have 400,000 failing
+# cells). The largest real plans have ~400 measures, so a real column is never cut; beyond
+# that the cells share a cause and one summary serves the analyst better. 2,000 findings keep
+# a text report under ~600 KB, cost well under a second to word, and stay far within xlwings'
+# 10,000 cells per set_colors call in the add-in.
+COLUMN_CAP = 500        # findings of one code on one column of a sheet
+MAX_FINDINGS = 2_000    # findings in one report, besides more-findings summaries
 SEVERITY_ORDER = {ERROR: 0, WARNING: 1, INFO: 2}
 DOCUMENTED = ("code", "severity", "family", "title", "explanation", "fix", "example")
 
@@ -346,6 +354,22 @@ CATALOGUE: dict[str, Code] = {c.code: c for c in [
        "Measure DOT-684-02 of the approved plan is missing from the Measures sheet",
        message="Measure {measure_id} of the approved FY{year} plan ('{name}') is missing "
        "from the {sheet} sheet."),
+    # report: the bounds of a report (bounds.py)
+    _c("more-findings", INFO, "report", "More cells of a column have the same finding",
+       f"A report lists at most {COLUMN_CAP} findings of one code in one column; this one "
+       "counts the others. They usually share one cause, such as a row copied down the sheet.",
+       "Fix the cells listed (the others likely share their cause) and validate again.",
+       "19,497 more cells of Measure ID on the Measures sheet, from A504 on, are "
+       "duplicate-measure-id",
+       message="{count:,} more cells of {column} on the {sheet} sheet, from {first} on, are "
+       "{code} like the {listed} listed."),
+    _c("too-many-findings", INFO, "report", "The plan has more findings than a report lists",
+       f"A report lists at most {MAX_FINDINGS:,} findings, errors first, then in sheet and row "
+       "order; this one counts the others.",
+       "Fix the findings listed and validate again to see the rest.",
+       "6,000 more findings are not listed",
+       message="{count:,} more findings are not listed: a report lists at most {limit:,}, "
+       "errors first."),
 ]}
 
 

@@ -8,7 +8,7 @@ from plans import SCHEMA, measure, plan_file, sheets
 
 from planvalidator.citywide.merge import merge
 from planvalidator.citywide.sync import apply_update
-from planvalidator.findings import CATALOGUE
+from planvalidator.findings import CATALOGUE, COLUMN_CAP
 from planvalidator.read.plan import read_plan
 from planvalidator.read.xlsx import CellError
 from planvalidator.rules.validate import validate_files, validate_plan
@@ -80,6 +80,10 @@ def all_findings(tmp_path):
     # sheets a person does not see: a very hidden second Measures sheet, a hidden Services sheet
     found += validated(dict(sheets(), **{"Measures ": sheets()["Measures"]}),
                        hidden={"Measures ": "veryHidden", "Services": "hidden"})
+    # a report's bounds: 101 rows wrong in 11 columns (more-findings, too-many-findings)
+    wrong = dict(svc=999, measure_type="?", unit="?", direction="?", frequency="?",
+                 actual_y3="x", actual_y2=-5, target_y1="x", target=0, key_measure="?")
+    found += validated(sheets([measure("BCFD609-1", **wrong)] * (COLUMN_CAP + 1)))
     # an unreadable file, a measure ID two agencies use, an update against the approved plan
     (tmp_path / "minutes.xlsx").write_text("not a workbook")
     [report] = validate_files([tmp_path / "minutes.xlsx"])

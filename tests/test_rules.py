@@ -127,8 +127,9 @@ def test_every_rule_is_catalogued_and_every_data_code_has_a_rule():
     from planvalidator.rules.checks import RULES
     ruled = {r.code for r in RULES}
     assert ruled <= set(CATALOGUE)
-    # the rest are found by the reader, the template check, merge and sync
+    # the rest are found by the reader, the template check, merge and sync, or bound a report
     assert set(CATALOGUE) - ruled == {
         "unreadable-workbook", "missing-sheet", "missing-column", "template-outdated",
         "value-interpreted", "measure-id-collision", "target-changed", "measure-added",
-        "measure-removed", "duplicate-sheet", "hidden-sheet"}
+        "measure-removed", "duplicate-sheet", "hidden-sheet", "more-findings",
+        "too-many-findings"}

@@ -2,7 +2,7 @@
 
 A map over chunks of files — hash, read, normalize and validate with the same library call as
 `validate` (one pandera pass per chunk: a typical city is one chunk) — in a process pool when
-jobs > 1, then one write (consolidated.py). Memory stays bounded with thousands of files: a
+jobs > 1 (workers.py: a file that fails or crashes its worker costs only itself), then one write (consolidated.py). Memory stays bounded with thousands of files: a
 submission's plan is dropped as soon as a later one of the same agency, fiscal year and stage
 supersedes it; only its report and provenance are kept. A merge consolidates one fiscal year
 and one stage; the other submissions are left out, by name (merge_files).
@@ -13,13 +13,14 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import MergeError
-from ..findings import Finding, Report, finding
+from ..bounds import bounded, more_findings
+from ..findings import COLUMN_CAP, Finding, Report, finding
 from . import store
+from .workers import run_chunks
 from ..read.plan import Plan, read_plan, read_workbook
 from ..read.sources import collect, collect_sources  # noqa: F401 (sync, bench)
 from ..schema.loader import Schema
@@ -161,6 +162,16 @@ def read_submission(path: Path, schema: Schema | None = None) -> Submission:
     return sub
 
 
+def _failed(item: tuple[Path, Schema | None], reason: str) -> Submission:
+    """A file whose reading and validation failed on its own (workers.py): named, left out."""
+    path = item[0]
+    with path.open("rb") as f:
+        sha256 = hashlib.file_digest(f, "sha256").hexdigest()
+    stat = path.stat()
+    return Submission(path=path, sha256=sha256, size=stat.st_size, mtime=stat.st_mtime,
+                      report=unreadable_report(path, reason))
+
+
 def _read_and_validate(chunk: list[tuple[Path, Schema | None]]) -> list[Submission]:
     """Read a chunk of files and validate their plans together (one pandera pass): the unit
     of work of a worker process, or of this one when jobs = 1."""
@@ -199,19 +210,19 @@ def merge(paths: list[Path], schema: Schema | None = None, jobs: int = 1,
     work = [(p, schema) for p in paths]
     size = chunk_size(len(work), jobs)
     chunks = [work[i:i + size] for i in range(0, len(work), size)]
-    with ProcessPoolExecutor(jobs) if jobs > 1 else _Serial() as pool:
-        results = (sub for chunk in pool.map(_read_and_validate, chunks) for sub in chunk)
-        for sub in progress(results, len(work)) if progress else results:
-            cons.submissions.append(sub)
-            if sub.plan is None:
-                continue
-            current = best.get(_group(sub))
-            if current is None or sub.sort_key() > current.sort_key():
-                if current is not None:
-                    current.plan = None  # superseded: keep its report, drop its data
-                best[_group(sub)] = sub
-            else:
-                sub.plan = None
+    results = (sub for chunk in run_chunks(_read_and_validate, chunks, jobs, _failed)
+               for sub in chunk)
+    for sub in progress(results, len(work)) if progress else results:
+        cons.submissions.append(sub)
+        if sub.plan is None:
+            continue
+        current = best.get(_group(sub))
+        if current is None or sub.sort_key() > current.sort_key():
+            if current is not None:
+                current.plan = None  # superseded: keep its report, drop its data
+            best[_group(sub)] = sub
+        else:
+            sub.plan = None
     readable = [s for s in cons.submissions if s.readable]
     if one_plan and readable:
         _choose(cons, readable, fiscal_year, stage)
@@ -272,19 +283,6 @@ def _key(sub: Submission) -> str:
     return sub.agency or f"file:{sub.path}"
 
 
-class _Serial:
-    """The pool's interface, in this process (jobs = 1)."""
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
-
-    def map(self, fn, items):
-        return map(fn, items)
-
-
 def _add_collisions(accepted: list[Submission]) -> None:
     """measure-id-collision: a measure ID used by more than one agency."""
     owners: dict[str, set[str]] = {}
@@ -297,18 +295,26 @@ def _add_collisions(accepted: list[Submission]) -> None:
         return
     for sub in accepted:
         m = sub.plan.measures
+        label = m.table.column("measure_id").label
+        rows = [i for i, mid in enumerate(m.values.get("measure_id", [])) if mid in shared]
         extra: list[Finding] = []
-        for i, mid in enumerate(m.values.get("measure_id", [])):
-            if mid in shared:
-                others = ", ".join(sorted(shared[mid] - {sub.agency}))
-                extra.append(finding(
-                    "measure-id-collision", {"location": f"{m.sheet}!{m.address('measure_id', i)}",
-                                             "measure_id": mid, "others": others},
-                    sheet=m.sheet, cell=m.address("measure_id", i), row=m.rows[i],
-                    column=m.table.column("measure_id").label, measure_id=mid, value=mid))
+        for i in rows[:COLUMN_CAP]:   # the rest counted, not worded (bounds.bounded)
+            mid = m.values["measure_id"][i]
+            others = ", ".join(sorted(shared[mid] - {sub.agency}))
+            extra.append(finding(
+                "measure-id-collision", {"location": f"{m.sheet}!{m.address('measure_id', i)}",
+                                         "measure_id": mid, "others": others},
+                sheet=m.sheet, cell=m.address("measure_id", i), row=m.rows[i],
+                column=label, measure_id=mid, value=mid))
+        if len(rows) > COLUMN_CAP:
+            i = rows[COLUMN_CAP]
+            extra.append(more_findings("measure-id-collision", len(rows) - COLUMN_CAP,
+                                       sheet=m.sheet, column=label, row=m.rows[i],
+                                       cell=m.address("measure_id", i)))
         if extra:
             r = sub.report
-            sub.report = Report(source=r.source, findings=r.findings + extra, agency=r.agency,
+            sub.report = Report(source=r.source, findings=bounded(r.findings + extra),
+                                agency=r.agency,
                                 fiscal_year=r.fiscal_year, stage=r.stage,
                                 template_version=r.template_version)
 

@@ -36,6 +36,9 @@ class Commands(click.Group):
             if e.errno == errno.EPIPE:   # output piped into `head`: click's own quiet exit
                 raise
             raise Failure(os_sentence(e)) from None
+        except MemoryError:   # e.g. under a memory limit (ulimit -v, a container)
+            raise Failure("The command needed more memory than this process may use; "
+                          "nothing was written.") from None
 
 
 def os_sentence(e: OSError) -> str:

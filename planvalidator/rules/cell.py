@@ -79,10 +79,28 @@ def _percent_facts(plan, data, column, i, row):
     return {"unit": plan.schema.roles.percent_unit, "variant": "did-you-mean" if meant else ""}
 
 
+OTHERS_SHOWN = 10   # rows a duplicate's message names; the rest are counted
+_last_column: tuple = (None, {})   # the column last asked about, and its rows by value
+
+
 def _others(plan, data, column, i, row):
-    value = data.values[column.key][i]
-    return {"others": ", ".join(str(data.rows[j]) for j, v in enumerate(data.values[column.key])
-                                if v == value and j != i)}
+    """The other rows holding the value, at most OTHERS_SHOWN named. The column's rows by
+    value are gathered once (kept for the next duplicate in the same column), so 20,000
+    copies of one ID cost one pass, not 20,000."""
+    global _last_column
+    values = data.values[column.key]
+    column_values, rows_by_value = _last_column   # one read: other threads may replace it
+    if column_values is not values:
+        rows_by_value = {}
+        for j, v in enumerate(values):
+            rows_by_value.setdefault(v, []).append(data.rows[j])
+        _last_column = (values, rows_by_value)
+    others = rows_by_value[values[i]]
+    this = data.rows[i]
+    shown = [r for r in others[:OTHERS_SHOWN + 1] if r != this][:OTHERS_SHOWN]
+    rest = len(others) - 1 - len(shown)
+    shown = ", ".join(map(str, shown))
+    return {"others": f"{shown}, … and {rest:,} more" if rest > 0 else shown}
 
 
 def _length(plan, data, column, i, row):

@@ -11,6 +11,7 @@ data.
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from contextlib import nullcontext
 from dataclasses import dataclass
 from functools import lru_cache
@@ -19,7 +20,8 @@ from pathlib import Path
 import numpy as np
 
 from . import checks
-from ..findings import Finding, Report, finding
+from ..bounds import bounded, more_findings
+from ..findings import COLUMN_CAP, Finding, Report, finding
 from .frames import cells_frame, measures_frame, services_frame, table_of
 from .rule import CELLS, MEASURES, SERVICES, Context, Rule
 from ..read.plan import Plan, read_workbook
@@ -53,8 +55,8 @@ def compile_schema(schema: Schema) -> Compiled:
     return Compiled(*build(CELLS), *build(MEASURES), *build(SERVICES))
 
 
-def _failures(pandera_schema, frame) -> list[tuple[int, int]]:
-    """(check number, frame row) of every failure, for every check (lazily: none stops early).
+def _failures(pandera_schema, frame) -> list[tuple[int, np.ndarray]]:
+    """(check number, failing frame rows) of every failing check (lazily: none stops early).
 
     The schema's checks run through pandera's check backend and we read each CheckResult's
     boolean output. `DataFrameSchema.validate` would compute the same and then reshape the
@@ -65,8 +67,19 @@ def _failures(pandera_schema, frame) -> list[tuple[int, int]]:
     for number, check in enumerate(pandera_schema.checks):
         result = check(frame)
         if not result.check_passed:
-            failures += [(number, int(n)) for n in np.flatnonzero(~result.check_output.to_numpy())]
+            failures.append((number, np.flatnonzero(~result.check_output.to_numpy())))
     return failures
+
+
+def _by_column(frame, rows: np.ndarray, cell_rule: bool):
+    """The failing rows split by the plan and column they land on, in frame order: (the
+    first's frame row, rows). A cell rule's rows land on their own column, a row rule's on
+    one column per plan."""
+    groups = frame["column_of"].to_numpy() if cell_rule else frame["plan"].to_numpy()
+    ids = groups[rows]
+    for g in np.unique(ids):
+        at = rows[ids == g]
+        yield at[0], at
 
 
 def validate_plans(plans: list[Plan]) -> list[Report]:
@@ -75,6 +88,10 @@ def validate_plans(plans: list[Plan]) -> list[Report]:
     by_schema: dict[Schema, list[int]] = {}
     for n, plan in enumerate(plans):
         by_schema.setdefault(plan.schema, []).append(n)
+    # Failures beyond COLUMN_CAP of one code in one column are counted, not worded: a plan at
+    # the reader's caps can fail on 400,000 cells, and wording one costs ~0.1 ms.
+    counts: Counter = Counter()   # (plan, code, table, key) → failures so far
+    first_left_out: dict[tuple, int] = {}
     for schema, members in by_schema.items():
         group = [plans[n] for n in members]
         compiled = compile_schema(schema)
@@ -85,16 +102,29 @@ def validate_plans(plans: list[Plan]) -> list[Report]:
             failures = _failures(pandera_schema, frame)
             if not failures:
                 continue
+            if row_table is None:
+                frame["column_of"] = frame.groupby(["plan", "table", "key"], sort=False).ngroup()
             plan_of, i_of = frame["plan"].to_numpy(), frame["i"].to_numpy()
-            for check_number, n in failures:
+            for check_number, rows in failures:
                 rule = rules[check_number]
-                p = plan_of[n]
-                if row_table is None:   # a cell rule: the failing cell itself
-                    table, key, row = frame["table"].iat[n], frame["key"].iat[n], None
-                else:
-                    table, key, row = row_table, rule.lands_on, frame.iloc[[n]]
-                found[members[p]].append(_finding(group[p], rule, table, key, int(i_of[n]), row))
-    return [Report(source=p.source, findings=f, agency=p.agency_code,
+                for n0, at_rows in _by_column(frame, rows, row_table is None):
+                    p = plan_of[n0]
+                    if row_table is None:   # a cell rule: the failing cell itself
+                        table, key = frame["table"].iat[n0], frame["key"].iat[n0]
+                    else:
+                        table, key = row_table, rule.lands_on
+                    at = (members[p], rule.code, table, key)
+                    room = max(0, COLUMN_CAP - counts[at])
+                    counts[at] += len(at_rows)
+                    for n in at_rows[:room]:
+                        row = None if row_table is None else frame.iloc[[n]]
+                        found[at[0]].append(_finding(group[p], rule, table, key, int(i_of[n]),
+                                                     row))
+                    if len(at_rows) > room:
+                        first_left_out.setdefault(at, int(i_of[at_rows[room]]))
+    for at, i in first_left_out.items():
+        found[at[0]].append(_more(plans[at[0]], *at[1:], i, counts[at] - COLUMN_CAP))
+    return [Report(source=p.source, findings=bounded(f), agency=p.agency_code,
                    fiscal_year=p.schema.fiscal_year, stage=p.stage,
                    template_version=p.identity.get("template_version", ""))
             for p, f in zip(plans, found)]
@@ -155,6 +185,14 @@ def _finding(plan: Plan, rule: Rule, table: str, key: str, i: int, row=None) -> 
     return finding(rule.code, ctx.fields(), sheet=data.sheet, cell=cell,
                    row=data.row_of(key, i) if cell else 0, column=column.label,
                    measure_id=measure_id, value=_shown(raw))
+
+
+def _more(plan: Plan, code: str, table: str, key: str, i: int, count: int) -> Finding:
+    """The summary of `count` findings of `code` in a column, the first left out at row i."""
+    data = table_of(plan, table)
+    cell = data.address(key, i) if key in data.columns else ""
+    return more_findings(code, count, sheet=data.sheet, column=data.table.column(key).label,
+                         cell=cell, row=data.row_of(key, i) if cell else 0)
 
 
 def _shown(raw):

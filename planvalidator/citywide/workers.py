@@ -1,0 +1,98 @@
+"""Merge's unit of work over chunks of files, so that no single file can take a merge down.
+
+A chunk whose work raises (MemoryError on a hostile file under a memory limit, or anything
+else) or whose worker process dies (killed by the system, a crash in native code: the pool is
+then broken) is run again one file at a time, each in a process of its own when jobs > 1. A
+file that fails alone is the one to blame: only it is left out, named with a plain reason by
+`failed`. Workers die with the merge on Linux (PR_SET_PDEATHSIG), so a merge killed with
+SIGKILL leaves no worker processes behind.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import signal
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+
+from ..errors import PlanValidatorError
+
+PR_SET_PDEATHSIG = 1   # linux/prctl.h
+
+CRASHED = ("The process checking this file stopped abruptly (stopped by the system or a "
+           "crash), so it was left out of the merge.")
+NO_MEMORY = ("Checking this file needed more memory than the merge may use, so it was left "
+             "out of the merge.")
+FAILED = "Checking this file failed unexpectedly, so it was left out of the merge."
+
+
+def run_chunks(work: Callable[[list], list], chunks: list[list], jobs: int,
+               failed: Callable[[object, str], object]) -> Iterator[list]:
+    """work(chunk) for each chunk, in order: in this process (jobs = 1) or in `jobs` worker
+    processes. An item that fails alone gives failed(item, reason) in place of its result."""
+    # A failed chunk is re-run after its `except` block: the traceback holds the frames, and
+    # with them the data, of the work that ran out of memory.
+    if jobs <= 1:
+        for chunk in chunks:
+            try:
+                result = work(chunk)
+            except PlanValidatorError:   # about the whole run (a schema folder): not a file's
+                raise
+            except Exception:   # MemoryError among them: find the file that causes it
+                result = None
+            yield result if result is not None else [_alone_here(work, item, failed)
+                                                     for item in chunk]
+        return
+    with _pool(jobs) as pool:
+        futures = [pool.submit(work, chunk) for chunk in chunks]
+        for chunk, future in zip(chunks, futures):
+            try:
+                result = future.result()
+            except PlanValidatorError:
+                raise
+            except Exception:   # BrokenProcessPool too: every chunk not done yet gets here
+                result = None
+            yield result if result is not None else [_alone(work, item, failed)
+                                                     for item in chunk]
+
+
+def _alone_here(work, item, failed):
+    try:
+        return work([item])[0]
+    except Exception as e:
+        reason = _reason(e)
+    return failed(item, reason)
+
+
+def _alone(work, item, failed):
+    """work([item]) in a worker of its own: its crash breaks only its own pool."""
+    with _pool(1) as pool:
+        try:
+            return pool.submit(work, [item]).result()[0]
+        except BrokenProcessPool:
+            return failed(item, CRASHED)
+        except Exception as e:
+            return failed(item, _reason(e))
+
+
+def _reason(error: Exception) -> str:
+    return NO_MEMORY if isinstance(error, MemoryError) else FAILED
+
+
+def _pool(jobs: int) -> ProcessPoolExecutor:
+    # Workers are started by the thread that submits, which waits for them in run_chunks:
+    # PR_SET_PDEATHSIG fires when that thread ends, so never while the merge runs.
+    return ProcessPoolExecutor(jobs, initializer=_die_with_parent, initargs=(os.getpid(),))
+
+
+def _die_with_parent(parent: int) -> None:
+    """In a worker: be killed when the merge process dies, however it dies (Linux)."""
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):   # not Linux: workers end when the pool shuts down
+        return
+    prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:   # the merge died before prctl took effect
+        os._exit(1)

@@ -1,0 +1,124 @@
+"""Every plan of tests/hostile_plans.py through every door, as an agency or the office would
+run it, in a child process under a memory limit (prlimit --as 1 GiB) and a time limit:
+`validate`, `validate --format json`, `validate --annotate` and `merge` with two good plans.
+
+Each ends in exit 0/1 with the plan's findings, or exit 2 with one plain sentence; never a
+traceback. A merge writes the consolidated plan of the good files and names the hostile one
+(merged, or unreadable with exit 2: the documented rule). A builder registered later is run
+through all four doors without an edit here.
+
+The time limit is 10 s of CPU (prlimit --cpu, kernel-enforced) and 10 s of wall time on a
+machine to ourselves; a shared machine (load above its cores) stretches the wall limit by
+its load, since the other processes' work is not ours.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from hostile_plans import BUILDERS, CODES
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
+GOOD = ("bpd-plan-fy2028-not-in-list.xlsx", "mocfs-plan-fy2028-unknown-service.xlsx")
+MEMORY = 2**30
+SECONDS = 10
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    """name → the hostile plan, each built once (lazily: a module of many builders)."""
+    folder = tmp_path_factory.mktemp("hostile")
+    paths = {}
+
+    def get(name: str) -> Path:
+        if name not in paths:
+            paths[name] = folder / f"{name}.xlsx"
+            BUILDERS[name](paths[name])
+        return paths[name]
+    return get
+
+
+def run(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    """planvalidator *args, limited as the module says; a run over the limits fails the test."""
+    wall = SECONDS * max(1.0, os.getloadavg()[0] / (os.cpu_count() or 1))
+    command = ["prlimit", f"--as={MEMORY}", f"--cpu={SECONDS}", "--",
+               sys.executable, "-m", "planvalidator", *args]
+    try:
+        proc = subprocess.run(command, capture_output=True, text=True, cwd=cwd, timeout=wall)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"planvalidator {' '.join(args)} ran over {wall:.0f} s")
+    assert proc.returncode in (0, 1, 2), \
+        f"exit {proc.returncode} (a signal: the CPU limit?)\n{proc.stderr[-2000:]}"
+    for stream in (proc.stdout, proc.stderr):
+        assert "Traceback" not in stream and "Error:" not in stream.replace("Error: ", ""), \
+            stream[-2000:]
+    if proc.returncode == 2:
+        assert proc.stderr.count("\n") <= 1 and len(proc.stderr) < 400, proc.stderr
+    return proc
+
+
+def codes_of(report: dict) -> set[str]:
+    return {f["code"] for f in report["findings"]}
+
+
+@pytest.mark.parametrize("name", BUILDERS)
+def test_validate(name, built, tmp_path):
+    proc = run("validate", str(built(name)), cwd=tmp_path)
+    if proc.returncode != 2:
+        for code in CODES[name]:
+            assert code in proc.stdout
+
+
+@pytest.mark.parametrize("name", BUILDERS)
+def test_validate_json(name, built, tmp_path):
+    proc = run("validate", "--format", "json", str(built(name)), cwd=tmp_path)
+    if proc.returncode != 2:
+        report = json.loads(proc.stdout, parse_constant=lambda c: pytest.fail(f"{c} in JSON"))
+        assert set(CODES[name]) <= codes_of(report)
+        assert proc.returncode == (1 if report["stats"]["errors"] else 0)
+
+
+# output/annotate.py rewrites the whole workbook with openpyxl (~0.1 ms a cell): a plan at the
+# reader's row cap takes over a minute. Its owner (branch finite) is to bound it; strict, so
+# the mark goes when it passes.
+SLOW_ANNOTATE = pytest.mark.xfail(strict=True, reason="annotate rewrites every cell (openpyxl)")
+
+
+@pytest.mark.parametrize("name", [pytest.param(n, marks=SLOW_ANNOTATE) if n in (
+    "duplicate-ids", "formulas-without-values", "findings-on-every-cell") else n
+    for n in BUILDERS])
+def test_validate_annotate(name, built, tmp_path):
+    path = built(name)
+    before = path.read_bytes()
+    proc = run("validate", "--annotate", str(tmp_path / "checked.xlsx"), str(path), cwd=tmp_path)
+    assert path.read_bytes() == before
+    if proc.returncode != 2:
+        assert (tmp_path / "checked.xlsx").is_file()
+        assert [p.name for p in tmp_path.iterdir()] == ["checked.xlsx"]   # no temp file left
+
+
+@pytest.mark.parametrize("name", BUILDERS)
+def test_merge_beside_two_good_plans(name, built, tmp_path):
+    inputs = tmp_path / "submissions"
+    inputs.mkdir()
+    shutil.copy(built(name), inputs)
+    for good in GOOD:
+        shutil.copy(EXAMPLES / good, inputs)
+    out = tmp_path / "citywide.xlsx"
+    proc = run("merge", str(inputs), "-o", str(out), "--format", "json", cwd=tmp_path)
+    summary = json.loads(proc.stdout)
+    merged = {a["source"] for a in summary["agencies"]}
+    unreadable = {u["source"] for u in summary["unreadable"]}
+    assert set(GOOD) <= merged and out.is_file()
+    hostile = f"{name}.xlsx"
+    assert hostile in merged | unreadable | {s["source"] for s in summary["left_out"]}
+    # the documented rule: 2 if an input could not be read, else 1 (the good plans have errors)
+    assert proc.returncode == (2 if hostile in unreadable else 1)
