@@ -113,6 +113,10 @@ class ScriptPool:
         is replaced."""
         self.start()
         worker = await self._idle.get()
+        while not worker.process.is_alive():   # died while idle (killed, out of memory)
+            worker.kill()
+            self._start_worker()
+            worker = await self._idle.get()
         loop = asyncio.get_running_loop()
         try:
             outcome = await asyncio.wait_for(
