@@ -142,12 +142,13 @@ def test_every_request_leaves_one_audit_line(server, home):
     """Validate, a stored Submit, a refused Submit, an unknown token and the task pane: one JSON
     line each, in order, telling a stored Submit (with its fingerprint) from a refused one."""
     clean = officejs.body(EXAMPLES / "bcfd-plan-fy2028-clean.xlsx", INCLUDE)
-    broken = officejs.body(EXAMPLES / "bcfd-plan-fy2028-errors.xlsx", INCLUDE)
+    broken = officejs.body(EXAMPLES / "dpw-plan-fy2028-missing-targets.xlsx", INCLUDE)
     before = len(audit(home))
     bcfd = auth(TOKENS["BCFD"])
     assert server.post(VALIDATE, headers=bcfd, content=clean).status_code == 200
     receipt = shown(actions(server.post(SUBMIT, headers=bcfd, content=clean)))["receipt"]
-    assert shown(actions(server.post(SUBMIT, headers=bcfd, content=broken)))["receipt"] is None
+    refused = server.post(SUBMIT, headers=auth(TOKENS["DPW"]), content=broken)
+    assert shown(actions(refused))["receipt"] is None
     assert server.post(SUBMIT, headers=auth("not-a-token-" + "z" * 20),
                        content=clean).status_code == 401
     assert server.get("/taskpane.html").status_code == 200
@@ -156,7 +157,7 @@ def test_every_request_leaves_one_audit_line(server, home):
             for a in lines] == [
         ("BCFD", "validate", 200, "ok", None),
         ("BCFD", "submit", 200, "stored", receipt["sha256"]),
-        ("BCFD", "submit", 200, "refused", None),
+        ("DPW", "submit", 200, "refused", None),
         (None, "submit", 401, "refused", None),
         (None, "GET /taskpane.html", 200, "ok", None)]
     [stored] = [s for s in list_submissions(home / "submissions") if s.agency == "BCFD"]

@@ -48,7 +48,7 @@ def audit_logger(path: Path | None) -> logging.Logger:
 
 
 def audited(asgi_app, logger: logging.Logger, on_startup=None):
-    """`asgi_app`, logging one line per HTTP request after its answer is sent (or it failed).
+    """`asgi_app`, logging one line per HTTP request as its answer completes (or it failed).
     What the app learnt (principal, result, fingerprint) it leaves in the request's state."""
 
     async def app(scope, receive, send):
@@ -58,18 +58,26 @@ def audited(asgi_app, logger: logging.Logger, on_startup=None):
             return await asgi_app(scope, receive, send)
         start = time.perf_counter()
         state = scope.setdefault("state", {})
-        status = 500   # unless an answer starts
+        status, logged = 500, False   # 500 unless an answer starts
+
+        def log():
+            nonlocal logged
+            if not logged:
+                logged = True
+                logger.info(json.dumps(_line(scope, state, status, time.perf_counter() - start)))
 
         async def send_status(message):
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
+            elif message["type"] == "http.response.body" and not message.get("more_body"):
+                log()   # before the last bytes go out: the client never sees an answer unlogged
             await send(message)
 
         try:
             await asgi_app(scope, receive, send_status)
         finally:
-            logger.info(json.dumps(_line(scope, state, status, time.perf_counter() - start)))
+            log()
     return app
 
 
