@@ -280,7 +280,7 @@ def create_app():
     from xlwings_server.object_handles import XlwingsOperationalError
 
     from .audit import audit_logger, audited
-    from .workers import ScriptPool, TimedOut, WorkerDied
+    from .workers import ScriptPool, script_endpoint
 
     limits = rt.config.limits
 
@@ -305,36 +305,11 @@ def create_app():
 
     pool = ScriptPool(rt.config.processes, rt.config.time_limit)
 
-    async def call_script(script_name: str, request: Request,
-                          user: User = Depends(authenticate)):
-        """xlwings-server's custom-scripts-call, with the script run in a worker process."""
-        from fastapi.responses import Response
-        if script_name not in SCRIPTS:
-            raise NotFound(f"There is no add-in command '{script_name[:40]}'.")
-        body = await request.body()   # bounded by the body limit; parsed by the worker
-        if not body:
-            raise BadRequest(EMPTY_BODY)
-        try:
-            outcome = await pool.run(script_name, body, user.model_dump())
-        except TimedOut:
-            raise Unavailable(
-                f"Checking this workbook took longer than {rt.config.time_limit:g} seconds, so "
-                "the server stopped. Nothing in your workbook was changed. Delete unused rows "
-                "and sheets and try again; if it keeps happening, tell the performance office."
-            ) from None
-        except WorkerDied as e:
-            return _server_error(request, str(e))
-        if outcome.crash:
-            return _server_error(request, outcome.crash)
-        request.state.result, request.state.fingerprint = outcome.result, outcome.fingerprint
-        return Response(outcome.body, status_code=outcome.status,
-                        media_type="application/json")
-
     app.dependency_overrides[dep.authenticate] = authenticate
     app.dependency_overrides[dep.parse_book_input] = parse_book_input
     # ahead of xlwings-server's own route for the same path, which runs scripts on the loop
     app.add_api_route(f"{settings.app_path}/xlwings/custom-scripts-call/{{script_name}}",
-                      call_script, methods=["POST"])
+                      script_endpoint(pool, authenticate), methods=["POST"])
     app.router.routes.insert(0, app.router.routes.pop())
     for exc_class in (Exception, AddinError, StarletteHTTPException, RequestValidationError,
                       XlwingsError, XlwingsOperationalError):
@@ -416,13 +391,13 @@ async def handle_exception(request, exc):
     elif isinstance(exc, XlwingsError) and type(exc).__name__ != "LicenseError":
         status, message = 400, str(exc)
     else:
-        return _server_error(request, exc)
+        return server_error(request, exc)
     if status == 401:
         headers = {**(headers or {}), "WWW-Authenticate": "Bearer"}
     return JSONResponse({"detail": message}, status_code=status, headers=headers)
 
 
-def _server_error(request, cause):
+def server_error(request, cause):
     """A 500 whose message gives a reference; the log line under it has the cause (an exception,
     or a worker's traceback text)."""
     from fastapi.responses import JSONResponse

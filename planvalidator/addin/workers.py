@@ -14,7 +14,6 @@ limit has its worker killed and replaced and its request answered with a plain m
 that dies is replaced too.
 """
 
-from __future__ import annotations
 
 import asyncio
 import json
@@ -25,7 +24,7 @@ from dataclasses import dataclass
 
 from ..errors import AddinError
 
-__all__ = ["Outcome", "ScriptPool", "TimedOut", "WorkerDied"]
+__all__ = ["Outcome", "ScriptPool", "TimedOut", "WorkerDied", "script_endpoint"]
 
 READY = "ready"
 
@@ -131,6 +130,38 @@ class ScriptPool:
         await self._idle.put(worker)
         return outcome
 
+
+
+def script_endpoint(pool: ScriptPool, authenticate):
+    """xlwings-server's custom-scripts-call (POST .../custom-scripts-call/{script_name}), with
+    the script run by `pool`; the token is checked and the script name looked up first."""
+    from fastapi import Depends, Request
+    from fastapi.responses import Response
+    from xlwings_server.models import User
+    from .server import EMPTY_BODY, SCRIPTS, BadRequest, NotFound, Unavailable, server_error
+
+    async def call_script(script_name: str, request: Request,
+                          user: User = Depends(authenticate)):
+        if script_name not in SCRIPTS:
+            raise NotFound(f"There is no add-in command '{script_name[:40]}'.")
+        body = await request.body()   # bounded by the body limit; parsed by the worker
+        if not body:
+            raise BadRequest(EMPTY_BODY)
+        try:
+            outcome = await pool.run(script_name, body, user.model_dump())
+        except TimedOut:
+            raise Unavailable(
+                f"Checking this workbook took longer than {pool.time_limit:g} seconds, so the "
+                "server stopped. Nothing in your workbook was changed. Delete unused rows and "
+                "sheets and try again; if it keeps happening, tell the performance office."
+            ) from None
+        except WorkerDied as e:
+            return server_error(request, str(e))
+        if outcome.crash:
+            return server_error(request, outcome.crash)
+        request.state.result, request.state.fingerprint = outcome.result, outcome.fingerprint
+        return Response(outcome.body, status_code=outcome.status, media_type="application/json")
+    return call_script
 
 
 # ---- the worker process ----------------------------------------------------------------------
