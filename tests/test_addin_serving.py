@@ -240,3 +240,29 @@ def _running(pid: int) -> bool:
         return Path(f"/proc/{pid}/stat").read_text().split(") ")[1][0] != "Z"
     except (FileNotFoundError, ProcessLookupError):
         return False
+
+
+# ---- 5. the config keys ----------------------------------------------------------------------
+
+@pytest.mark.parametrize("text, complaint", [
+    ("processes: 0\n", "processes must be a positive number"),
+    ("time_limit: fast\n", "time_limit must be a positive number"),
+    ("time_limit: true\n", "time_limit must be a positive number"),
+])
+def test_wrong_execution_keys_are_refused(tmp_path, text, complaint):
+    from planvalidator.addin.server import load_config
+    from planvalidator.errors import ConfigError
+    config = tmp_path / "addin.yaml"
+    config.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError, match=complaint):
+        load_config(config)
+
+
+def test_execution_keys_are_read(tmp_path):
+    from planvalidator.addin.server import load_config
+    config = tmp_path / "addin.yaml"
+    config.write_text("processes: 3\ntime_limit: 2.5\naudit_log: logs/audit.jsonl\n",
+                      encoding="utf-8")
+    read = load_config(config)
+    assert (read.processes, read.time_limit, read.audit_log) == (
+        3, 2.5, tmp_path / "logs" / "audit.jsonl")

@@ -168,8 +168,11 @@ def script_endpoint(pool: ScriptPool, authenticate):
 
 def _work(conn) -> None:
     """A worker's life: import once, then run one job at a time until the server goes away."""
-    from .server import runtime
-    import custom_scripts   # the project folder xlwings-server's config put on sys.path
+    import sys
+    from .server import PROJECT_DIR, runtime
+    if str(PROJECT_DIR) not in sys.path:
+        sys.path.insert(0, str(PROJECT_DIR))
+    import custom_scripts   # the scripts module xlwings-server calls, from the project folder
     loop = asyncio.new_event_loop()
     limits = runtime().config.limits
     conn.send(READY)
