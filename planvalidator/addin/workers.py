@@ -168,20 +168,22 @@ def script_endpoint(pool: ScriptPool, authenticate):
 
 def _work(conn) -> None:
     """A worker's life: import once, then run one job at a time until the server goes away."""
+    import signal
     import sys
+    signal.signal(signal.SIGINT, signal.SIG_IGN)   # the server ends its workers, not Ctrl+C
     from .server import PROJECT_DIR, runtime
     if str(PROJECT_DIR) not in sys.path:
         sys.path.insert(0, str(PROJECT_DIR))
     import custom_scripts   # the scripts module xlwings-server calls, from the project folder
     loop = asyncio.new_event_loop()
     limits = runtime().config.limits
-    conn.send(READY)
-    while True:
-        try:
+    try:
+        conn.send(READY)
+        while True:
             job = conn.recv()
-        except (EOFError, OSError, KeyboardInterrupt):
-            return
-        conn.send(_run(loop, custom_scripts, limits, *job))
+            conn.send(_run(loop, custom_scripts, limits, *job))
+    except (EOFError, OSError):   # the server went away
+        return
 
 
 def _run(loop, module, limits, script: str, body: bytes, user: dict) -> Outcome:
