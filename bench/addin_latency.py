@@ -1,6 +1,7 @@
 """Validate round trip over HTTP: the Excel add-in backend on loopback.
 
-    python bench/addin_latency.py [--measures 120] [--requests 300] [--workers 1] [--seed 2028]
+    python bench/addin_latency.py [--measures 120] [--requests 300] [--runs 3] [--processes 2]
+                                  [--out bench/RESULTS-addin.md]
 
 Starts `planvalidator serve` on 127.0.0.1 (a free port, a throw-away store and config), builds a
 filled FY2028 plan workbook with bench/corpus.py's make_plan (BCHD, ~10% of measure rows with a
@@ -11,7 +12,9 @@ sending the request to having read the whole answer (the actions Excel replays):
 - 1 client: requests one after another on one keep-alive connection;
 - 16 clients: 16 connections sending at once, each its next request as soon as it has an answer.
 
-Every answer is checked: status 200 and the findings it carries. Prints a Markdown table.
+Every answer is checked: status 200 and the findings it carries. Each scenario runs `--runs`
+times on the same server; the results file (`--out`, rewritten whole) lists every run and the
+medians, with the machine, its load average and the command that reproduces it.
 
     python bench/addin_latency.py --phases
 
@@ -57,9 +60,10 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(home: Path, workers: int) -> tuple[subprocess.Popen, str]:
+def start_server(home: Path, workers: int, processes: int) -> tuple[subprocess.Popen, str]:
     config = home / "addin.yaml"
-    config.write_text(f'tokens:\n  "{TOKEN}": office\n', encoding="utf-8")
+    config.write_text(f'tokens:\n  "{TOKEN}": office\nprocesses: {processes}\n'
+                      f'audit_log: audit.jsonl\n', encoding="utf-8")
     port = free_port()
     env = {**os.environ, "XLWINGS_LICENSE_KEY": os.environ.get("XLWINGS_LICENSE_KEY") or "noncommercial"}
     proc = subprocess.Popen(
@@ -181,10 +185,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--measures", type=int, default=120)
     parser.add_argument("--bad", type=float, default=0.10, help="share of measure rows with a mistake")
-    parser.add_argument("--requests", type=int, default=300, help="timed requests per scenario")
+    parser.add_argument("--requests", type=int, default=300, help="timed requests per run")
+    parser.add_argument("--runs", type=int, default=3, help="repeats of each scenario")
     parser.add_argument("--clients", type=int, default=16)
-    parser.add_argument("--workers", type=int, default=1, help="server processes")
+    parser.add_argument("--workers", type=int, default=1, help="uvicorn processes")
+    parser.add_argument("--processes", type=int, default=os.cpu_count() or 1,
+                        help="script worker processes (config key `processes`)")
     parser.add_argument("--seed", type=int, default=2028)
+    parser.add_argument("--out", type=Path, help="write the results here (Markdown)")
     parser.add_argument("--phases", action="store_true",
                         help="time the server-side steps in-process instead")
     args = parser.parse_args()
@@ -198,32 +206,76 @@ def main() -> None:
         if args.phases:
             return phases(workbook, ["Agency", "Services", "Measures", "_planvalidator",
                                      "Validation"])
-        proc, url = start_server(home, args.workers)
+        load_before = os.getloadavg()[0]
+        proc, url = start_server(home, args.workers, args.processes)
+        rows = []
         try:
             meta = httpx.get(url + "/xlwings/custom-scripts-meta.json").json()
             include = next(m["include"] for m in meta if m["function_name"] == "validate")
             body = officejs.body(workbook, include.split(","))   # what the ribbon sends
             one_client(url, body, 30, expected)                       # warm-up
-            single = one_client(url, body, args.requests, expected)
             asyncio.run(many_clients(url, body, args.clients, args.clients * 4, expected))
-            concurrent, wall = asyncio.run(
-                many_clients(url, body, args.clients, args.requests, expected))
+            for run in range(1, args.runs + 1):
+                start = time.perf_counter()
+                single = one_client(url, body, args.requests, expected)
+                rows.append((run, 1, single, time.perf_counter() - start))
+                concurrent, wall = asyncio.run(
+                    many_clients(url, body, args.clients, args.requests, expected))
+                rows.append((run, args.clients, concurrent, wall))
         finally:
             proc.terminate()
             proc.wait(timeout=20)
 
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    print(f"Validate round trip, {args.measures}-measure workbook ({len(expected)} findings), "
-          f"request body {len(body) / 1024:.0f} KiB, {args.workers} server process(es); "
-          f"{os.cpu_count()} CPUs, Python {platform.python_version()}, load average {load:.2f}\n")
-    print("| clients | requests | p50 (ms) | p95 (ms) | p99 (ms) | mean (ms) | requests/s |")
-    print("|---:|---:|---:|---:|---:|---:|---:|")
-    print(f"| 1 | {len(single)} | {pct(single, 50):.1f} | {pct(single, 95):.1f} | "
-          f"{pct(single, 99):.1f} | {statistics.mean(single) * 1000:.1f} | "
-          f"{len(single) / sum(single):.1f} |")
-    print(f"| {args.clients} | {len(concurrent)} | {pct(concurrent, 50):.1f} | "
-          f"{pct(concurrent, 95):.1f} | {pct(concurrent, 99):.1f} | "
-          f"{statistics.mean(concurrent) * 1000:.1f} | {len(concurrent) / wall:.1f} |")
+    load = os.getloadavg()[0]
+    lines = [f"Validate round trip, {args.measures}-measure workbook ({len(expected)} findings), "
+             f"request body {len(body) / 1024:.0f} KiB; {args.workers} uvicorn process(es), "
+             f"{args.processes} script process(es); {os.cpu_count()} CPUs, Python "
+             f"{platform.python_version()}; load average {load_before:.2f} before, "
+             f"{load:.2f} after.", "",
+             "| run | clients | requests | p50 (ms) | p95 (ms) | p99 (ms) | requests/s |",
+             "|---:|---:|---:|---:|---:|---:|---:|"]
+    for run, clients, times, wall in rows:
+        lines.append(f"| {run} | {clients} | {len(times)} | {pct(times, 50):.1f} | "
+                     f"{pct(times, 95):.1f} | {pct(times, 99):.1f} | {len(times) / wall:.1f} |")
+    for clients in (1, args.clients):
+        mine = [(times, wall) for _, c, times, wall in rows if c == clients]
+        lines.append(f"| **median** | {clients} | {len(mine[0][0])} | "
+                     f"**{statistics.median(pct(t, 50) for t, _ in mine):.1f}** | "
+                     f"**{statistics.median(pct(t, 95) for t, _ in mine):.1f}** | "
+                     f"{statistics.median(pct(t, 99) for t, _ in mine):.1f} | "
+                     f"{statistics.median(len(t) / w for t, w in mine):.1f} |")
+    table = "\n".join(lines)
+    print(table)
+    if args.out:
+        write_results(args, table)
+
+
+def write_results(args, table: str) -> None:
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
+                            capture_output=True, text=True).stdout.strip() or "unknown"
+    command = " ".join(["python", "bench/addin_latency.py", *sys.argv[1:]])
+    args.out.write_text(f"""# Excel add-in backend: Validate round trip over HTTP
+
+Written by `bench/addin_latency.py` ({time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())},
+git {commit}). Reproduce, from the repository root with `pip install -e '.[bench]'`:
+
+```sh
+{command}
+```
+
+`planvalidator serve` on 127.0.0.1 with `processes: {args.processes}` (scripts run in that many
+worker processes, off the event loop), a {args.measures}-measure FY2028 plan built by
+`bench/corpus.py` (BCHD, seed {args.seed}), and the exact body xlwings' Office.js client posts
+for it. A round trip is from sending the request to having read the whole answer; every answer
+is checked against `planvalidator validate` on the file. 1 client: one keep-alive connection,
+back to back. {args.clients} clients: {args.clients} connections at once, each sending its next
+request as soon as it has an answer. The load generator shares the machine with the server;
+the load average says how busy the machine was otherwise (other sessions share these CPUs).
+Target (issue 11 item 9): {args.clients} clients, p95 ≤ 250 ms.
+
+{table}
+""", encoding="utf-8")
+    print(f"wrote {args.out}")
 
 
 if __name__ == "__main__":

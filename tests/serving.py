@@ -35,6 +35,7 @@ def running(home: Path, tokens: dict[str, str], office: str, extra_config: str =
             [sys.executable, "-m", "planvalidator", "serve", "--host", "127.0.0.1", "--port",
              str(port), "--store", str(home / "submissions"), "--config", str(config)],
             cwd=home, env=env, stdout=log, stderr=subprocess.STDOUT)
+        (home / "server.pid").write_text(str(proc.pid))
         url = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 60
         while True:

@@ -358,6 +358,8 @@ def test_only_blocks_that_cannot_run_are_skipped_and_each_says_why():
                               "both scripts are produced"),
         ("docs/addin-vba.md", "", "a line of a file on an agency PC, read by Excel"),
         ("docs/addin-vba.md", "vb", "VBA runs in Excel"),
+        ("docs/addin.md", "json", "one line of the audit trail"),
+        ("docs/addin.md", "logrotate", "a logrotate configuration"),
         ("docs/addin.md", "nginx", "a reverse proxy's configuration"),
         ("docs/addin.md", "", "a sample file name"),
         ("docs/addin.md", "bash", "needs a store filled by Submit; tests/test_addin.py merges one"),

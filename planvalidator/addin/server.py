@@ -34,6 +34,11 @@ Config file (YAML, `--config FILE`):
       max_body_bytes: 8388608
       max_sheets: 250
       max_cells: 1000000
+    processes: 2                  # optional: scripts run in this many worker processes
+                                  #   (default: one per CPU), never on the event loop
+    time_limit: 60                # optional: seconds a script may run before it is stopped
+    audit_log: /var/log/planvalidator/audit.jsonl   # optional: one JSON line per request
+                                                    #   (default: stderr); see audit.py
 """
 
 
@@ -61,6 +66,8 @@ PROJECT_DIR = Path(__file__).resolve().parent / "files"
 MANIFEST_ID = "5b0f3a52-6c1e-4d8e-9f47-2c1a9e7d3b64"   # planvalidator's own add-in id
 MIN_TOKEN_LENGTH = 16
 DEFAULT_MAX_BODY = 8 * 2**20    # a 20,000-row plan sheet is ~5 MB of JSON
+DEFAULT_TIME_LIMIT = 60.0       # a real plan takes well under 1 s; the heaviest body the
+                                # limits let in, over a minute on 2 busy CPUs
 ENV_CONFIG, ENV_STORE = "PLANVALIDATOR_CONFIG", "PLANVALIDATOR_STORE"
 
 
@@ -102,6 +109,9 @@ class Config:
     max_body_bytes: int = DEFAULT_MAX_BODY
     limits: Limits = field(default_factory=Limits)
     timezone: str = "America/New_York"
+    processes: int = field(default_factory=lambda: os.cpu_count() or 1)
+    time_limit: float = DEFAULT_TIME_LIMIT
+    audit_log: Path | None = None
     source: str = ""
 
     def principal(self, token: str) -> str | None:
@@ -129,10 +139,12 @@ def load_config(path: Path | str | None) -> Config:
         raise ConfigError(f"The config file {path} is not valid YAML: {e}") from None
     if not isinstance(doc, dict):
         raise ConfigError(f"{path}: expected keys such as 'tokens' and 'store'.")
-    unknown = set(doc) - {"tokens", "store", "hostname", "tls", "limits", "timezone"}
+    keys = ("tokens", "store", "hostname", "tls", "limits", "timezone", "processes", "time_limit",
+            "audit_log")
+    unknown = set(doc) - set(keys)
     if unknown:
         raise ConfigError(f"{path}: unknown key(s) {', '.join(sorted(map(str, unknown)))}; "
-                          "expected tokens, store, hostname, tls, limits, timezone.")
+                          f"expected {', '.join(keys)}.")
     config = Config(source=str(path))
     agencies = _known_agencies()
     tokens = doc.get("tokens") or {}
@@ -186,6 +198,15 @@ def load_config(path: Path | str | None) -> Config:
             config.max_body_bytes = value
         else:
             setattr(config.limits, key, value)
+    for key, kind in (("processes", int), ("time_limit", (int, float))):
+        value = doc.get(key)
+        if value is None:
+            continue
+        if not isinstance(value, kind) or isinstance(value, bool) or value <= 0:
+            raise ConfigError(f"{path}: {key} must be a positive number.")
+        setattr(config, key, value)
+    if doc.get("audit_log") is not None:
+        config.audit_log = (path.parent / str(doc["audit_log"])).resolve()
     return config
 
 
@@ -269,9 +290,13 @@ def create_app():
     from starlette.middleware.body_limit import RequestBodyLimitMiddleware  # noqa: F401 (Starlette >= 1.6)
     from xlwings import XlwingsError
     from xlwings_server import dependencies as dep
+    from xlwings_server.config import settings
     from xlwings_server.main import app, main_app
     from xlwings_server.models import User
     from xlwings_server.object_handles import XlwingsOperationalError
+
+    from .audit import audit_logger, audited
+    from .workers import ScriptPool, script_endpoint
 
     limits = rt.config.limits
 
@@ -285,29 +310,25 @@ def create_app():
         if who is None:
             raise Unauthorized("The token was not accepted. Check the token in the Performance "
                                "Plan task pane, or ask the performance office for a new one.")
+        request.state.principal = who
         return User(id=who, name=who, roles=[OFFICE if who == OFFICE else "agency"])
 
     async def parse_book_input(request: Request, _user: User = Depends(authenticate)) -> dict:
         script = request.path_params.get("script_name")
         if script is not None and script not in SCRIPTS:
             raise NotFound(f"There is no add-in command '{script[:40]}'.")
-        body = await request.body()   # bounded by the body limit
-        if not body:
-            raise BadRequest("The request is empty; it should hold the workbook sent by the "
-                             "Excel add-in.")
-        try:
-            data = json.loads(body, parse_constant=_no_constants)
-            return check_payload(data, limits)
-        except PayloadError as e:
-            raise BadRequest(str(e)) from None
-        except (ValueError, RecursionError):
-            raise BadRequest("The request is not valid JSON; it should hold the workbook sent "
-                             "by the Excel add-in.") from None
+        return parse_body(await request.body(), limits)   # bounded by the body limit
+
+    pool = ScriptPool(rt.config.processes, rt.config.time_limit)
 
     app.dependency_overrides[dep.authenticate] = authenticate
     from .agency import add_routes
     add_routes(app)
     app.dependency_overrides[dep.parse_book_input] = parse_book_input
+    # ahead of xlwings-server's own route for the same path, which runs scripts on the loop
+    app.add_api_route(f"{settings.app_path}/xlwings/custom-scripts-call/{{script_name}}",
+                      script_endpoint(pool, authenticate), methods=["POST"])
+    app.router.routes.insert(0, app.router.routes.pop())
     for exc_class in (Exception, AddinError, StarletteHTTPException, RequestValidationError,
                       XlwingsError, XlwingsOperationalError):
         app.add_exception_handler(exc_class, handle_exception)
@@ -315,10 +336,10 @@ def create_app():
     logger.info("planvalidator add-in backend: %d token(s) from %s; submissions go to %s",
                 len(rt.config.tokens), rt.config.source or "(no config: every call is refused)",
                 rt.store)
-    from xlwings_server.config import settings
     from .manifest import install as manifest_as_office_expects
-    return _declared_size_limit(manifest_as_office_expects(main_app, settings.app_path),
-                                rt.config.max_body_bytes)
+    office_app = manifest_as_office_expects(main_app, settings.app_path)
+    return audited(_declared_size_limit(office_app, rt.config.max_body_bytes),
+                   audit_logger(rt.config.audit_log), on_startup=pool.start)
 
 
 def _declared_size_limit(asgi_app, limit: int):
@@ -336,6 +357,22 @@ def _declared_size_limit(asgi_app, limit: int):
                 return
         await asgi_app(scope, receive, send)
     return app
+
+
+EMPTY_BODY = "The request is empty; it should hold the workbook sent by the Excel add-in."
+
+
+def parse_body(body: bytes, limits: Limits) -> dict:
+    """The workbook the client sent, parsed once and checked against the limits."""
+    if not body:
+        raise BadRequest(EMPTY_BODY)
+    try:
+        return check_payload(json.loads(body, parse_constant=_no_constants), limits)
+    except PayloadError as e:
+        raise BadRequest(str(e)) from None
+    except (ValueError, RecursionError):
+        raise BadRequest("The request is not valid JSON; it should hold the workbook sent "
+                         "by the Excel add-in.") from None
 
 
 def _no_constants(name):
@@ -374,16 +411,27 @@ async def handle_exception(request, exc):
     elif isinstance(exc, XlwingsError) and type(exc).__name__ != "LicenseError":
         status, message = 400, str(exc)
     else:
-        reference = secrets.token_hex(4)
-        logger.error("%s %s failed (reference %s)", request.method, request.url.path, reference,
-                     exc_info=exc)
-        status = 500
-        message = (f"Something went wrong on the Performance Plan server (reference {reference}). "
-                   "Nothing was submitted. Try again; if it keeps happening, tell the "
-                   "performance office and quote the reference.")
+        return server_error(request, exc)
     if status == 401:
         headers = {**(headers or {}), "WWW-Authenticate": "Bearer"}
     return JSONResponse({"detail": message}, status_code=status, headers=headers)
+
+
+def server_error(request, cause):
+    """A 500 whose message gives a reference; the log line under it has the cause (an exception,
+    or a worker's traceback text)."""
+    from fastapi.responses import JSONResponse
+    reference = secrets.token_hex(4)
+    if isinstance(cause, BaseException):
+        logger.error("%s %s failed (reference %s)", request.method, request.url.path, reference,
+                     exc_info=cause)
+    else:
+        logger.error("%s %s failed (reference %s): %s", request.method, request.url.path,
+                     reference, cause)
+    message = (f"Something went wrong on the Performance Plan server (reference {reference}). "
+               "Nothing was submitted. Try again; if it keeps happening, tell the "
+               "performance office and quote the reference.")
+    return JSONResponse({"detail": message}, status_code=500)
 
 
 # ---- serve ---------------------------------------------------------------------------------------

@@ -1,0 +1,236 @@
+"""Where the add-in's scripts run: a few worker processes, off the server's event loop.
+
+xlwings-server runs a sync script on its event loop, so one long Validate stalled every other
+request (the task pane, other agencies) and one process used one core. Here the event loop only
+moves bytes: each request's body goes to an idle worker process, which does everything else —
+parse and check the payload, `xw.Book(json=...)`, the script (through xlwings' own
+`custom_scripts_call`, so arguments are injected as xlwings-server does), `book.json()` — and
+sends back the answer's bytes.
+
+A worker runs one script at a time, from the body to the answer: xlwings' remote App sends
+app-level actions (alerts, the task pane callback) to the book opened last, so two scripts in
+one process at once could swap answers; one per process can't. A script that runs past the time
+limit has its worker killed and replaced and its request answered with a plain message; a worker
+that dies is replaced too.
+"""
+
+
+import asyncio
+import json
+import multiprocessing
+import traceback
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from ..errors import AddinError
+
+__all__ = ["Outcome", "ScriptPool", "TimedOut", "WorkerDied", "script_endpoint"]
+
+READY = "ready"
+
+
+@dataclass
+class Outcome:
+    """A script's answer: the HTTP status and JSON body, and what the audit line records."""
+    status: int
+    body: bytes
+    result: str                    # ok / stored / refused / error
+    fingerprint: str | None = None
+    crash: str | None = None       # an unexpected error's traceback, for the server log
+
+
+class TimedOut(Exception):
+    pass
+
+
+class WorkerDied(Exception):
+    pass
+
+
+class _Worker:
+    """One worker process and the server's end of its pipe."""
+
+    def __init__(self, context):
+        self.conn, child = context.Pipe()
+        self.process = context.Process(target=_work, args=(child,), daemon=True,
+                                       name="planvalidator-script")
+        self.process.start()
+        child.close()
+
+    def ready(self) -> None:
+        """Wait until it has imported everything (so its first script isn't timed on that)."""
+        if self.conn.recv() != READY:
+            raise WorkerDied("the worker did not start")
+
+    def call(self, job: tuple) -> Outcome:
+        try:
+            self.conn.send(job)
+            return self.conn.recv()
+        except (EOFError, OSError):
+            raise WorkerDied(f"worker {self.process.pid} died "
+                             f"(exit code {self.process.exitcode})") from None
+
+    def kill(self) -> None:
+        self.process.kill()
+        self.process.join(5)
+        self.conn.close()
+
+
+class ScriptPool:
+    """`processes` workers; `run` waits for an idle one, so at most that many scripts run at
+    once and the rest queue in arrival order."""
+
+    def __init__(self, processes: int, time_limit: float):
+        self.processes, self.time_limit = processes, time_limit
+        self._context = multiprocessing.get_context("spawn")   # no inherited event loop or locks
+        self._threads = ThreadPoolExecutor(processes * 2, thread_name_prefix="script-pipe")
+        self._idle: asyncio.Queue | None = None
+
+    def start(self) -> None:
+        """Start the workers (once; from the serving event loop, whose queue holds them)."""
+        if self._idle is None:
+            self._idle = asyncio.Queue()
+            for _ in range(self.processes):
+                self._start_worker()
+
+    def _start_worker(self) -> None:
+        worker = _Worker(self._context)
+        loop = asyncio.get_running_loop()
+
+        async def when_ready():
+            try:
+                await loop.run_in_executor(self._threads, worker.ready)
+            except (WorkerDied, EOFError, OSError):
+                worker.kill()
+                raise
+            await self._idle.put(worker)
+        asyncio.ensure_future(when_ready())
+
+    async def run(self, script: str, body: bytes, user: dict) -> Outcome:
+        """Run `script` on the workbook `body` sent by `user` (id, name, roles). Raises TimedOut
+        past the time limit and WorkerDied when the worker went away; either way the worker
+        is replaced."""
+        self.start()
+        worker = await self._idle.get()
+        while not worker.process.is_alive():   # died while idle (killed, out of memory)
+            worker.kill()
+            self._start_worker()
+            worker = await self._idle.get()
+        loop = asyncio.get_running_loop()
+        try:
+            outcome = await asyncio.wait_for(
+                loop.run_in_executor(self._threads, worker.call, (script, body, user)),
+                self.time_limit)
+        except (asyncio.TimeoutError, WorkerDied) as e:
+            worker.kill()
+            self._start_worker()
+            if isinstance(e, WorkerDied):
+                raise
+            raise TimedOut() from None
+        await self._idle.put(worker)
+        return outcome
+
+
+
+def script_endpoint(pool: ScriptPool, authenticate):
+    """xlwings-server's custom-scripts-call (POST .../custom-scripts-call/{script_name}), with
+    the script run by `pool`; the token is checked and the script name looked up first."""
+    from fastapi import Depends, Request
+    from fastapi.responses import Response
+    from xlwings_server.models import User
+    from .server import EMPTY_BODY, SCRIPTS, BadRequest, NotFound, Unavailable, server_error
+
+    async def call_script(script_name: str, request: Request,
+                          user: User = Depends(authenticate)):
+        if script_name not in SCRIPTS:
+            raise NotFound(f"There is no add-in command '{script_name[:40]}'.")
+        body = await request.body()   # bounded by the body limit; parsed by the worker
+        if not body:
+            raise BadRequest(EMPTY_BODY)
+        try:
+            outcome = await pool.run(script_name, body, user.model_dump())
+        except TimedOut:
+            raise Unavailable(
+                f"Checking this workbook took longer than {pool.time_limit:g} seconds, so the "
+                "server stopped. Nothing in your workbook was changed. Delete unused rows and "
+                "sheets and try again; if it keeps happening, tell the performance office."
+            ) from None
+        except WorkerDied as e:
+            return server_error(request, str(e))
+        if outcome.crash:
+            return server_error(request, outcome.crash)
+        request.state.result, request.state.fingerprint = outcome.result, outcome.fingerprint
+        return Response(outcome.body, status_code=outcome.status, media_type="application/json")
+    return call_script
+
+
+# ---- the worker process ----------------------------------------------------------------------
+
+def _work(conn) -> None:
+    """A worker's life: import once, then run one job at a time until the server goes away."""
+    import signal
+    import sys
+    signal.signal(signal.SIGINT, signal.SIG_IGN)   # the server ends its workers, not Ctrl+C
+    from .server import PROJECT_DIR, runtime
+    if str(PROJECT_DIR) not in sys.path:
+        sys.path.insert(0, str(PROJECT_DIR))
+    import custom_scripts   # the scripts module xlwings-server calls, from the project folder
+    loop = asyncio.new_event_loop()
+    limits = runtime().config.limits
+    try:
+        conn.send(READY)
+        while True:
+            job = conn.recv()
+            conn.send(_run(loop, custom_scripts, limits, *job))
+    except (EOFError, OSError):   # the server went away
+        return
+
+
+def _run(loop, module, limits, script: str, body: bytes, user: dict) -> Outcome:
+    import xlwings as xw
+    from xlwings.server import custom_scripts_call
+    from xlwings_server.models import CurrentUser, User
+    from .server import BadRequest, parse_body
+
+    try:
+        data = parse_body(body, limits)
+        args = data.pop("args", None)
+        if args is not None and not isinstance(args, list):
+            raise BadRequest("'args' must be a JSON array")
+        current = User(**user)
+        book = xw.Book(json=data)
+        try:
+            done = loop.run_until_complete(custom_scripts_call(
+                module, script, current, typehint_to_value={CurrentUser: current, xw.Book: book},
+                args=args or []))
+            answer = done.json()
+        finally:
+            book.close()
+    except AddinError as e:
+        return _refusal(e.status, str(e))
+    except xw.XlwingsError as e:
+        if type(e).__name__ == "LicenseError":
+            return Outcome(500, b"", "error", crash=traceback.format_exc())
+        return _refusal(400, str(e))
+    except Exception:   # a bug: the server logs it with a reference, the analyst gets a sentence
+        return Outcome(500, b"", "error", crash=traceback.format_exc())
+    receipt = _receipt(answer)
+    result = "ok"
+    if script == "submit":
+        result = "stored" if receipt else "refused"
+    return Outcome(200, json.dumps(answer).encode(), result,
+                   fingerprint=receipt and receipt.get("sha256"))
+
+
+def _refusal(status: int, message: str) -> Outcome:
+    return Outcome(status, json.dumps({"detail": message}).encode(),
+                   "error" if status >= 500 else "refused")
+
+
+def _receipt(answer: dict) -> dict | None:
+    """The receipt the task pane was handed (Submit's, when the plan was stored)."""
+    from .scripts import CLIENT_CALLBACK
+    for action in answer.get("actions", []):
+        if action.get("func") == "runMacro" and action["args"][0] == CLIENT_CALLBACK:
+            return (action["args"][1] or {}).get("receipt")
+    return None
