@@ -19,6 +19,7 @@ import pytest
 import officejs
 from plans import measure, plan_file, sheets
 from planvalidator.citywide.store import list_submissions
+from planvalidator.findings import MAX_FINDINGS
 from planvalidator.rules.validate import validate_workbook
 from test_officejs_client import (BCFD, DPW, FILLS, TOKENS, VALIDATION, all_notes, node,  # noqa: F401
                                   plan_fills, run_client, server, sheet, workbook_spec)
@@ -230,7 +231,8 @@ def test_validate_of_a_plan_with_more_than_10000_findings_answers(server, tmp_pa
     assert answer.status_code == 200, answer.text[:300]
     actions = answer.json()["actions"]
     listing = [row for a in actions if a["func"] == "setValues" for row in a["values"]]
-    assert sum(row[0] == "error" for row in listing) > 10_000     # every finding listed
+    # 10,500 failing cells: the report lists up to its bound and counts the rest
+    assert 0 < sum(row[0] == "error" for row in listing) <= MAX_FINDINGS
     assert all(a["row_count"] * a["column_count"] <= 10_000 for a in actions
                if a["func"] == "setRangeColors")
 
@@ -270,7 +272,7 @@ def test_the_notes_check_is_not_quadratic(book_of, tmp_path):
     book = book_of(payload)
     session = Session(book)
     report = session.validate()
-    assert len(report.findings) >= 3_000
+    assert len(report.findings) > MAX_FINDINGS     # the bound, and the summaries of the rest
     start = time.monotonic()
     session.annotate(report)
     assert time.monotonic() - start < 20
