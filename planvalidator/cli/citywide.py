@@ -7,8 +7,8 @@ from pathlib import Path
 
 import click
 
-from .options import (BAD_INPUT, FOUND_ERRORS, OK, examples, exit_code, file_progress,
-                      format_option, load_chosen_schema, make_folder, quiet_option,
+from .options import (BAD_INPUT, FOUND_ERRORS, OK, batch_collector, examples, exit_code,
+                      file_progress, format_option, load_chosen_schema, make_folder, quiet_option,
                       schema_options, schemas_option, strict_option, workbook_output)
 
 
@@ -68,6 +68,7 @@ def merge(sources, out, store_dir, stage, jobs, reject_errors, datapackage, time
     from ..output.opendata import write_datapackage
     from ..citywide.merge import merge_files
     from ..citywide.summary import merge_json, merge_text
+    batch_collector()
 
     cons = merge_files(sources, out, store_dir=store_dir,
                        schema=load_chosen_schema(fiscal_year, schema_file),
@@ -128,6 +129,7 @@ def sync_command(consolidated, updates, out, accept_target_changes, accept_added
     from ..citywide.consolidated.write import write_consolidated
     from ..citywide.summary import sync_json, sync_text
     from ..citywide.sync import sync_files
+    batch_collector()
 
     result = sync_files(consolidated, updates, out, schema=load_chosen_schema(None, schema_file),
                         accept_target_changes=accept_target_changes,
