@@ -126,13 +126,17 @@ def examples(*lines: str) -> str:
     return "Examples:\n\n\b\n" + "\n".join(f"  {line}" for line in lines)
 
 
+# The batch commands build many short-lived objects over a heap that is mostly imported modules
+# (pandas, pandera): the garbage collector would rescan those again and again. They start with
+# raised thresholds and, once imported, freeze what exists out of its sight.
+BATCH_COMMANDS = ("validate", "merge", "sync")
+BATCH_THRESHOLDS = (50_000, 20, 20)
+
+
 def batch_collector() -> None:
-    """For the batch commands, once their imports are done: the garbage collector would
-    otherwise rescan every imported module's objects (pandas, pandera) again and again while
-    the plans' many short-lived objects come and go. Freeze what exists, collect less often."""
+    """Called by a batch command once its imports are done."""
     import gc
     gc.freeze()
-    gc.set_threshold(50_000, 20, 20)
 
 
 def exit_code(reports, strict: bool) -> int:
