@@ -9,13 +9,15 @@ place, `Commands.invoke`; any other exception is a bug and shows its traceback.
 
 from __future__ import annotations
 
+import gc
 from importlib.util import find_spec
 from pathlib import Path
 
 import click
 
 from .citywide import diff_command, merge, sync_command
-from .options import ADDIN_MODULES, Commands, Failure, examples, schemas_option
+from .options import (ADDIN_MODULES, BATCH_COMMANDS, BATCH_THRESHOLDS, Commands, Failure, examples,
+                      schemas_option)
 from .plans import codes, schema, template, validate
 from .publish import publish_command
 from .store import store
@@ -25,8 +27,11 @@ from .store import store
              epilog=examples("planvalidator validate examples/*.xlsx",
                              "planvalidator template build --fiscal-year 2028 -o templates/"))
 @click.version_option(package_name="planvalidator")
-def main():
+@click.pass_context
+def main(ctx):
     """Validate and merge agency performance-plan workbooks."""
+    if ctx.invoked_subcommand in BATCH_COMMANDS:
+        gc.set_threshold(*BATCH_THRESHOLDS)
 
 
 @click.command(epilog=examples(

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import click
 
-from .options import (BAD_INPUT, FOUND_ERRORS, OK, Failure, examples, exit_code, file_progress,
-                      format_option, load_chosen_schema, make_folder, quiet_option,
-                      schema_options, schemas_option, strict_option, workbook_output)
+from .options import (BAD_INPUT, FOUND_ERRORS, OK, Failure, batch_collector, examples,
+                      exit_code, file_progress, format_option, load_chosen_schema, make_folder,
+                      quiet_option, schema_options, schemas_option, strict_option, workbook_output)
 
 
 @click.command(epilog=examples(
@@ -67,6 +67,7 @@ def merge(sources, out, store_dir, stage, jobs, reject_errors, datapackage, time
     from ..citywide.consolidated.write import write_merge_outputs
     from ..citywide.merge import merge_files
     from ..citywide.summary import merge_json, merge_text
+    batch_collector()
 
     cons = merge_files(sources, out, store_dir=store_dir,
                        schema=load_chosen_schema(fiscal_year, schema_file),
@@ -131,6 +132,7 @@ def sync_command(consolidated, updates, store_dir, out, accept_target_changes, a
     from ..citywide.consolidated.write import write_consolidated
     from ..citywide.summary import sync_json, sync_text
     from ..citywide.sync import sync_files
+    batch_collector()
 
     if not updates and store_dir is None:
         raise Failure("Name the update files, folders or a --store to sync from.")

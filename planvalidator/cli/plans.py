@@ -7,9 +7,9 @@ from pathlib import Path
 
 import click
 
-from .options import (BAD_INPUT, Failure, examples, exit_code, format_option, load_chosen_schema,
-                      make_folder, progress, quiet_option, schema_options, schemas_option,
-                      strict_option, use_color)
+from .options import (BAD_INPUT, Failure, batch_collector, examples, exit_code, format_option,
+                      load_chosen_schema, make_folder, progress, quiet_option, schema_options,
+                      schemas_option, strict_option, use_color)
 
 
 @click.command(epilog=examples(
@@ -32,11 +32,11 @@ def validate(sources, fmt, annotate_to, stage, fiscal_year, schema_file, strict,
     SOURCES are files, folders (their .xlsx files, any letter case; not their subfolders) or
     quoted glob patterns, as for merge. Other spreadsheet files found there (.xlsm, .xls,
     .ods, .csv, Excel lock files) are named on standard error as not read."""
-    from ..output.annotate import annotate_workbook
     from ..output.render import json_reports, text
     from ..read.sources import collect
     from ..rules.validate import validate_files
     from ..safetext import printable
+    batch_collector()
 
     if "-" in sources:
         raise Failure("validate reads workbooks from files, not from standard input (-): "
@@ -52,6 +52,7 @@ def validate(sources, fmt, annotate_to, stage, fiscal_year, schema_file, strict,
                              stage=stage, progress=bar)
     unreadable = any(r.unreadable for r in reports)
     if annotate_to:
+        from ..output.annotate import annotate_workbook   # openpyxl: only when writing
         for path, report in zip(files, reports):
             if report.unreadable:
                 continue

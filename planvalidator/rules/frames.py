@@ -38,9 +38,22 @@ def _int(v) -> int:
     return v if isinstance(v, int) and not isinstance(v, bool) else 0
 
 
-def _frame(columns: dict, dtypes: dict) -> pd.DataFrame:
-    # dtype=object explicitly: pandas 3 would otherwise turn text into its str dtype (None → NaN)
-    return pd.DataFrame({k: pd.Series(v, dtype=dtypes.get(k, object)) for k, v in columns.items()})
+def _column(values, dtype) -> np.ndarray:
+    return np.fromiter(values, dtype=dtype, count=len(values))
+
+
+def _frame(columns: dict[str, np.ndarray]) -> pd.DataFrame:
+    """numpy columns → a frame. Text goes in as object Series on a shared index: a bare object
+    array would cost pandas 3's per-column string inference and become its str dtype (None
+    → NaN); Series without the index would be aligned one by one."""
+    index = pd.RangeIndex(len(next(iter(columns.values()))))
+    return pd.DataFrame({k: pd.Series(v, index=index, dtype=object, copy=False)
+                         if v.dtype == object else v for k, v in columns.items()}, copy=False)
+
+
+def _rows_to_columns(rows: list[tuple], names, dtypes: dict) -> dict[str, np.ndarray]:
+    columns = zip(*rows) if rows else [()] * len(names)
+    return {k: _column(v, dtypes.get(k, object)) for k, v in zip(names, columns)}
 
 
 # c_<check>: whether the cell's column names the check in the YAML's `checks:`
@@ -52,8 +65,15 @@ _CELL_TYPES = {"plan": np.int64, "i": np.int64, "numeric": bool, "number": float
                **dict.fromkeys(_FLAGS, bool)}
 
 
+# one value per column of a table (repeated for its cells at the end), or one per cell
+_PER_COLUMN = ("plan", "table", "key", "ctype", "numeric", "missing_code", *_FLAGS)
+_PER_CELL = ("number", "text", "blank", "error", "unparsed", "required", "pair", "is_percent")
+
+
 def cells_frame(plans: list[Plan]) -> pd.DataFrame:
-    cols = {k: [] for k in _CELL_COLUMNS}
+    per_column = {k: [] for k in _PER_COLUMN}
+    cells = {k: [] for k in _PER_CELL}
+    counts = []
     for p, plan in enumerate(plans):
         units = plan.measures.values.get("unit")
         percent_unit = plan.schema.roles.percent_unit
@@ -64,34 +84,37 @@ def cells_frame(plans: list[Plan]) -> pd.DataFrame:
                 values = data.values.get(column.key)
                 if values is None:
                     continue
-                checks = column.checks
-                cols["plan"] += [p] * n
-                cols["table"] += [data.table.name] * n
-                cols["key"] += [column.key] * n
-                cols["i"] += range(n)
-                cols["ctype"] += [column.type] * n
+                counts.append(n)
                 numeric = column.type in NUMERIC_TYPES
-                cols["numeric"] += [numeric] * n
-                # normalized values are None, str, int, float, date or CellError (exact types)
-                cols["number"] += ([float(v) if type(v) in (int, float) else NAN for v in values]
-                                   if numeric else [NAN] * n)
-                cols["text"] += [v if type(v) is str else None for v in values]
-                cols["blank"] += [v is None for v in values]
-                cols["error"] += [type(v) is CellError for v in values]
-                cols["unparsed"] += ([(column.key, i) in data.unparsed for i in range(n)]
-                                     if data.unparsed else [False] * n)
-                required = plan.schema.required_at(column, plan.stage)
-                cols["required"] += ([required and not waived for waived in no_data]
-                                     if column.waived_by_no_data and data is plan.measures
-                                     else [required] * n)
-                cols["missing_code"] += [column.missing_code] * n
-                cols["pair"] += ([f"{column.list}\x1f{v}" if type(v) is str else "" for v in values]
-                                 if column.list else [""] * n)
+                for key, value in (("plan", p), ("table", data.table.name), ("key", column.key),
+                                   ("ctype", column.type), ("numeric", numeric),
+                                   ("missing_code", column.missing_code)):
+                    per_column[key].append(value)
                 for name in COLUMN_CHECKS:
-                    cols[f"c_{name}"] += [name in checks] * n
+                    per_column[f"c_{name}"].append(name in column.checks)
+                # normalized values are None, str, int, float, date or CellError (exact types)
+                cells["number"] += ([float(v) if type(v) in (int, float) else NAN for v in values]
+                                    if numeric else [NAN] * n)
+                cells["text"] += [v if type(v) is str else None for v in values]
+                cells["blank"] += [v is None for v in values]
+                cells["error"] += [type(v) is CellError for v in values]
+                cells["unparsed"] += ([(column.key, i) in data.unparsed for i in range(n)]
+                                      if data.unparsed else [False] * n)
+                required = plan.schema.required_at(column, plan.stage)
+                cells["required"] += ([required and not waived for waived in no_data]
+                                      if column.waived_by_no_data and data is plan.measures
+                                      else [required] * n)
+                cells["pair"] += ([f"{column.list}\x1f{v}" if type(v) is str else "" for v in values]
+                                  if column.list else [""] * n)
                 percent = column.type == "measure" and data is plan.measures and units
-                cols["is_percent"] += [u == percent_unit for u in units] if percent else [False] * n
-    return _frame(cols, _CELL_TYPES)
+                cells["is_percent"] += [u == percent_unit for u in units] if percent else [False] * n
+    counts = np.array(counts, dtype=np.int64)
+    starts = np.repeat(np.cumsum(counts) - counts, counts)
+    columns = {k: np.repeat(_column(v, _CELL_TYPES.get(k, object)), counts)
+               for k, v in per_column.items()}
+    columns["i"] = np.arange(len(starts), dtype=np.int64) - starts
+    columns.update((k, _column(v, _CELL_TYPES.get(k, object))) for k, v in cells.items())
+    return _frame({k: columns[k] for k in _CELL_COLUMNS})
 
 
 def _explained_no_data(plan: Plan) -> list[bool]:
@@ -145,8 +168,7 @@ def measures_frame(plans: list[Plan]) -> pd.DataFrame:
                 rationale[i] is not None, _text(statuses[i]) if reporting else "",
                 explanation[i] is not None, _number(ends[i] if year_end else mids[i]),
                 reporting and not year_end and units[i] in roles.cumulative_units))
-    return _frame(dict(zip(_MEASURE_COLUMNS, zip(*rows))) if rows else
-                  {k: [] for k in _MEASURE_COLUMNS}, _MEASURE_TYPES)
+    return _frame(_rows_to_columns(rows, _MEASURE_COLUMNS, _MEASURE_TYPES))
 
 
 _SERVICE_COLUMNS = ("plan", "i", "agency_code", "agency_known", "service_number",
@@ -171,8 +193,7 @@ def services_frame(plans: list[Plan]) -> pd.DataFrame:
             types = measured.get(svc, []) if _int(svc) else []
             rows.append((p, i, agency, known, _int(svc), len(types),
                          sum(t in outcome_types for t in types)))
-    return _frame(dict(zip(_SERVICE_COLUMNS, zip(*rows))) if rows else
-                  {k: [] for k in _SERVICE_COLUMNS}, _SERVICE_TYPES)
+    return _frame(_rows_to_columns(rows, _SERVICE_COLUMNS, _SERVICE_TYPES))
 
 
 def table_of(plan: Plan, name: str) -> TableData:

@@ -1,0 +1,53 @@
+"""The check frames built from numpy columns (issue 13) are the frames pandas builds from plain
+lists with the same dtypes: object text keeping None (never pandas 3's inferred str dtype with
+NaN), int64 positions, bool flags, float numbers. Over every bundled example and the test
+plans, one plan at a time and all at once."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from pandas.testing import assert_frame_equal
+
+from planvalidator.read.plan import read_workbook
+from planvalidator.rules.frames import cells_frame, measures_frame, services_frame
+from plans import EXAMPLES, fy2027_plans, measure, plan_file, sheets
+
+BUILDERS = (cells_frame, measures_frame, services_frame)
+
+
+@pytest.fixture(scope="module")
+def plans(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("frames")
+    files = sorted(EXAMPLES.glob("*.xlsx")) + sorted((EXAMPLES / "fy2027").glob("*.xlsx"))
+    files += [plan_file(tmp / "clean.xlsx"),
+              plan_file(tmp / "gaps.xlsx", sheets(measures=[
+                  measure(), measure(mid="BCFD-609-02", Target=None), measure(mid="bad id")]))]
+    files += sorted(fy2027_plans(tmp / "fy2027").glob("*.xlsx"))
+    return [read_workbook(f) for f in files]
+
+
+def from_lists(frame: pd.DataFrame) -> pd.DataFrame:
+    """The same columns the plain pandas way: Python lists, each with its dtype spelled out."""
+    return pd.DataFrame({k: pd.Series(frame[k].tolist(), dtype=frame[k].dtype) for k in frame})
+
+
+@pytest.mark.parametrize("build", BUILDERS, ids=lambda b: b.__name__)
+def test_frames_equal_the_plain_pandas_frames(plans, build):
+    for group in [[p] for p in plans] + [plans, []]:
+        frame = build(group)
+        assert_frame_equal(frame, from_lists(frame))
+        assert isinstance(frame.index, pd.RangeIndex)
+        for k in frame:
+            assert frame[k].dtype in (object, bool, np.int64, np.float64), (build.__name__, k)
+
+
+def test_text_keeps_none_and_positions_restart_per_table(plans):
+    cells = cells_frame(plans)
+    assert cells["text"].dtype == object and cells["text"].isna().any()
+    assert set(cells["text"].dropna().map(type)) == {str}
+    assert len(cells) == sum(len(d.rows) for p in plans for d in (p.agency, p.services, p.measures)
+                             for c in d.table.columns if c.key in d.values)
+    first = cells.groupby(["plan", "table", "key"], sort=False)["i"].agg(["min", "max", "size"])
+    assert (first["min"] == 0).all() and (first["max"] == first["size"] - 1).all()
