@@ -229,23 +229,24 @@ def test_compose_builds_the_dockerfile_and_checks_health_as_the_image_does():
 # ---- the health endpoint, on the real server --------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def healthy(tmp_path_factory):
-    home = tmp_path_factory.mktemp("healthy")
+def served(tmp_path_factory):
+    home = tmp_path_factory.mktemp("served")
     with running(home, TOKENS, OFFICE) as url:
         yield url, home / "submissions"
 
 
-@pytest.fixture(scope="module")
-def broken_store(tmp_path_factory):
-    """A server whose store path is a file: no Submit can be stored (even by root)."""
-    home = tmp_path_factory.mktemp("broken")
-    (home / "submissions").write_text("not a folder")
-    with running(home, TOKENS, OFFICE) as url:
-        yield url
+def healthcheck(url: str) -> int:
+    """The exit code of the image's HEALTHCHECK command, run against `url`."""
+    [rest] = [rest for word, rest in stages()[-1] if word == "HEALTHCHECK"]
+    command = exec_form(rest)
+    assert command[0] == "python"
+    done = subprocess.run([sys.executable, *command[1:]], capture_output=True, text=True,
+                          env={"PLANVALIDATOR_HEALTH_URL": url + "/health"}, timeout=60)
+    return done.returncode
 
 
-def test_health_answers_without_a_token_with_the_versions_and_a_writable_store(healthy):
-    url, store = healthy
+def test_health_answers_without_a_token_with_the_versions_and_a_writable_store(served):
+    url, store = served
     answer = httpx.get(url + "/health", timeout=30)
     assert answer.status_code == 200
     assert answer.json() == {"status": "ok", "version": metadata.version("planvalidator"),
@@ -256,21 +257,21 @@ def test_health_answers_without_a_token_with_the_versions_and_a_writable_store(h
     assert not store.exists()   # the probe leaves nothing behind, not even the folder
 
 
-def test_health_is_503_when_the_store_cannot_be_written(broken_store):
-    answer = httpx.get(broken_store + "/health", timeout=30)
-    assert answer.status_code == 503
-    assert answer.json()["store_writable"] is False
-
-
-def test_the_image_healthcheck_passes_on_a_healthy_server_and_fails_on_a_broken_store(
-        healthy, broken_store):
-    [healthcheck] = [rest for word, rest in stages()[-1] if word == "HEALTHCHECK"]
-    command = exec_form(healthcheck)
-    assert command[0] == "python"
-    for url, code in ((healthy[0], 0), (broken_store, 1)):
-        done = subprocess.run([sys.executable, *command[1:]], capture_output=True, text=True,
-                              env={"PLANVALIDATOR_HEALTH_URL": url + "/health"}, timeout=60)
-        assert done.returncode == code, done.stderr
+def test_health_and_the_image_healthcheck_fail_while_the_store_cannot_be_written(served):
+    """The fault: a file where the store folder should be (no Submit could be stored, even by
+    root); health is checked on every request, so it recovers when the fault is removed."""
+    url, store = served
+    assert healthcheck(url) == 0
+    store.write_text("not a folder")
+    try:
+        answer = httpx.get(url + "/health", timeout=30)
+        assert answer.status_code == 503
+        assert answer.json()["store_writable"] is False
+        assert healthcheck(url) == 1
+    finally:
+        store.unlink()
+    assert httpx.get(url + "/health", timeout=30).status_code == 200
+    assert healthcheck(url) == 0
 
 
 # ---- systemd and the proxy -----------------------------------------------------------------------
@@ -291,8 +292,8 @@ def test_the_systemd_unit_verifies_and_is_hardened(tmp_path):
     done = subprocess.run(["systemd-analyze", "verify", unit], capture_output=True, text=True)
     assert (done.returncode, done.stdout + done.stderr) == (0, "")
     security = subprocess.run(["systemd-analyze", "security", "--offline=true",
-                               "--threshold=2.0", unit], capture_output=True, text=True)
-    assert security.returncode == 0, security.stdout[-600:]
+                               "--threshold=20", unit], capture_output=True, text=True)
+    assert security.returncode == 0, security.stdout[-600:]   # exposure 2.0 or less: "OK"
 
 
 def test_the_unit_starts_serve_on_loopback_writing_only_the_store():
