@@ -317,3 +317,26 @@ def test_the_proxy_forwards_to_the_unit_with_a_body_limit_above_the_servers():
     assert int(limit.rstrip("m")) * 2**20 > DEFAULT_MAX_BODY
     for header in ("Host $host", "X-Forwarded-Proto https"):
         assert f"proxy_set_header {header};" in text
+
+
+def test_the_docs_install_what_the_unit_and_the_image_expect():
+    """The skipped walk-through blocks of docs/addin.md can't run here; they must at least put
+    things where the unit looks for them and start serve with options it has."""
+    from test_docs import blocks
+    page = ROOT / "docs" / "addin.md"
+    vm, dropin, container = [b for b in blocks(page)
+                             if b.skip and b.lang in ("bash", "ini") and "Submit" not in b.skip]
+    vm_text = "\n".join(vm.body)
+    [exec_start] = unit_values("ExecStart")
+    venv = exec_start.split()[0].removesuffix("/bin/planvalidator")
+    assert f"python3 -m venv {venv}" in vm_text
+    assert f"{venv}/bin/pip install --constraint deploy/constraints.txt" in vm_text
+    for path in (*unit_values("EnvironmentFile"), serve_options(
+            ["planvalidator", *shlex.split(exec_start)[1:]])["--config"]):
+        assert f" {path}" in vm_text, path
+    assert f"install -m 0644 deploy/{UNIT.name} /etc/systemd/system/" in vm_text
+    [_, started] = [line.split("=", 1)[1] for line in dropin.body if line.startswith("ExecStart=")]
+    options = serve_options(["planvalidator", *shlex.split(started)[1:]])
+    assert options["--port"] == "443" and "AmbientCapabilities=CAP_NET_BIND_SERVICE" in dropin.body
+    assert "docker build -t planvalidator-addin ." in container.body
+    assert compose_service()["image"] == "planvalidator-addin"
