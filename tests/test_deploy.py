@@ -338,5 +338,6 @@ def test_the_docs_install_what_the_unit_and_the_image_expect():
     [_, started] = [line.split("=", 1)[1] for line in dropin.body if line.startswith("ExecStart=")]
     options = serve_options(["planvalidator", *shlex.split(started)[1:]])
     assert options["--port"] == "443" and "AmbientCapabilities=CAP_NET_BIND_SERVICE" in dropin.body
+    assert "PrivateUsers=no" in dropin.body   # else the capability binds nothing on the host
     assert "docker build -t planvalidator-addin ." in container.body
     assert compose_service()["image"] == "planvalidator-addin"
