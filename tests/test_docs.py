@@ -361,6 +361,11 @@ def test_only_blocks_that_cannot_run_are_skipped_and_each_says_why():
         ("docs/addin.md", "json", "one line of the audit trail"),
         ("docs/addin.md", "logrotate", "a logrotate configuration"),
         ("docs/addin.md", "nginx", "a reverse proxy's configuration"),
+        ("docs/addin.md", "bash", "run as root on the server: installs packages, adds a user "
+                                  "and a service"),
+        ("docs/addin.md", "ini", "a systemd drop-in, written by systemctl edit"),
+        ("docs/addin.md", "bash", "needs a container runtime and the python:3.11-slim image from "
+                                  "a registry; tests/test_deploy.py checks the files"),
         ("docs/addin.md", "", "a sample file name"),
         ("docs/addin.md", "bash", "needs a store filled by Submit; tests/test_addin.py merges one"),
         ("docs/addin.md", "", "the output of the block above"),

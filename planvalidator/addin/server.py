@@ -333,6 +333,8 @@ def create_app():
                       XlwingsError, XlwingsOperationalError):
         app.add_exception_handler(exc_class, handle_exception)
     app.max_body_size = rt.config.max_body_bytes   # bodies without a Content-Length
+    from .health import add_health_route
+    add_health_route(app, rt.store)
     logger.info("planvalidator add-in backend: %d token(s) from %s; submissions go to %s",
                 len(rt.config.tokens), rt.config.source or "(no config: every call is refused)",
                 rt.store)
