@@ -134,10 +134,10 @@ def phases(workbook: Path, include: list[str], repeat: int = 100) -> None:
     """Median time of each step of one Validate request, in-process."""
     os.environ.setdefault("XLWINGS_LICENSE_KEY", "noncommercial")
     os.environ["PLANVALIDATOR_CONFIG"] = ""
-    from planvalidator import server
-    server._xlwings_environment(server.runtime().config)
+    from planvalidator.addin import config, server
+    server._xlwings_environment(config.runtime().config)
     import xlwings as xw
-    from planvalidator import addin
+    from planvalidator.addin import scripts as addin
     from planvalidator.read.payload import Limits, check_payload, plan_sheets
     from planvalidator.read.plan import read_plan
     from planvalidator.rules.validate import validate_plan

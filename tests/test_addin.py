@@ -478,7 +478,7 @@ def test_serve_speaks_https_with_the_configured_certificate(tmp_path):
 
 def test_hashed_tokens_and_constant_time_lookup(tmp_path):
     import hashlib
-    from planvalidator.addin.server import load_config
+    from planvalidator.addin.config import load_config
     path = tmp_path / "addin.yaml"
     path.write_text(f'tokens:\n  "sha256:{hashlib.sha256(b"a-secret-token-0001").hexdigest()}": DOT\n'
                     '  "another-secret-0002": office\n', encoding="utf-8")

@@ -250,7 +250,7 @@ def _running(pid: int) -> bool:
     ("time_limit: true\n", "time_limit must be a positive number"),
 ])
 def test_wrong_execution_keys_are_refused(tmp_path, text, complaint):
-    from planvalidator.addin.server import load_config
+    from planvalidator.addin.config import load_config
     from planvalidator.errors import ConfigError
     config = tmp_path / "addin.yaml"
     config.write_text(text, encoding="utf-8")
@@ -259,7 +259,7 @@ def test_wrong_execution_keys_are_refused(tmp_path, text, complaint):
 
 
 def test_execution_keys_are_read(tmp_path):
-    from planvalidator.addin.server import load_config
+    from planvalidator.addin.config import load_config
     config = tmp_path / "addin.yaml"
     config.write_text("processes: 3\ntime_limit: 2.5\naudit_log: logs/audit.jsonl\n",
                       encoding="utf-8")

@@ -145,7 +145,7 @@ def test_every_command_has_help_ending_with_an_example(command):
 
 def test_every_error_the_library_raises_on_purpose_is_a_planvalidator_error():
     from planvalidator import errors
-    from planvalidator.addin import server
+    from planvalidator.addin import config as server
     family = [errors.SchemaError, errors.UnreadableWorkbook, errors.PayloadError,
               errors.MergeError, errors.StoreError, errors.SyncError, errors.ConsolidatedError,
               errors.UnknownAgency, errors.RefusedInput, errors.ConfigError, errors.AddinError,
@@ -159,7 +159,7 @@ def test_every_error_the_library_raises_on_purpose_is_a_planvalidator_error():
 
 def test_the_old_names_still_import_from_where_they_are_raised():
     from planvalidator import errors
-    from planvalidator.addin.server import AddinError, ConfigError
+    from planvalidator.addin.config import AddinError, ConfigError
     from planvalidator.citywide.consolidated.read import ConsolidatedError
     from planvalidator.citywide.merge import MergeError
     from planvalidator.citywide.store import StoreError

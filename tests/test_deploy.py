@@ -26,7 +26,7 @@ from packaging.requirements import Requirement
 
 from serving import OFFICE, TOKENS, running
 
-from planvalidator.addin.server import DEFAULT_MAX_BODY
+from planvalidator.addin.config import DEFAULT_MAX_BODY
 from planvalidator.cli import serve as serve_command
 
 ROOT = Path(__file__).resolve().parent.parent

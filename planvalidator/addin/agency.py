@@ -42,7 +42,7 @@ from ..read.plan import Plan, TableData, read_plan
 from ..read.xlsx import CellError
 from ..schema.loader import Schema
 from .scripts import INCLUDE, PLAN_SHEETS, _text
-from .server import OFFICE, BadRequest, Forbidden, NotFound, Unavailable, runtime
+from .config import OFFICE, BadRequest, Forbidden, NotFound, Unavailable, runtime
 
 FETCHED_CALLBACK = "planvalidatorFetched"             # task pane: what Get my plan filled in
 UNPROTECT, PROTECT = "planvalidatorUnprotectSheets", "planvalidatorProtectSheets"

@@ -52,7 +52,7 @@ from ..output.marks import SHEET as VALIDATION_SHEET
 from ..read.payload import hidden_sheets, plan_sheets, sheet_rows
 from ..read.plan import read_plan
 from ..schema.loader import IDENTITY_SHEET, available_years, load_schema
-from .server import OFFICE, Conflict, Forbidden, Unavailable, runtime
+from .config import OFFICE, Conflict, Forbidden, Unavailable, runtime
 from ..citywide.store import StoreError, store_submission
 from ..rules.validate import validate_plan
 

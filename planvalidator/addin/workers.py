@@ -138,7 +138,8 @@ def script_endpoint(pool: ScriptPool, authenticate):
     from fastapi import Depends, Request
     from fastapi.responses import Response
     from xlwings_server.models import User
-    from .server import EMPTY_BODY, SCRIPTS, BadRequest, NotFound, Unavailable, server_error
+    from .config import BadRequest, NotFound, Unavailable
+    from .server import EMPTY_BODY, SCRIPTS, server_error
 
     async def call_script(script_name: str, request: Request,
                           user: User = Depends(authenticate)):
@@ -171,7 +172,8 @@ def _work(conn) -> None:
     import signal
     import sys
     signal.signal(signal.SIGINT, signal.SIG_IGN)   # the server ends its workers, not Ctrl+C
-    from .server import PROJECT_DIR, runtime
+    from .config import runtime
+    from .server import PROJECT_DIR
     if str(PROJECT_DIR) not in sys.path:
         sys.path.insert(0, str(PROJECT_DIR))
     import custom_scripts   # the scripts module xlwings-server calls, from the project folder
@@ -190,7 +192,8 @@ def _run(loop, module, limits, script: str, body: bytes, user: dict) -> Outcome:
     import xlwings as xw
     from xlwings.server import custom_scripts_call
     from xlwings_server.models import CurrentUser, User
-    from .server import BadRequest, parse_body
+    from .config import BadRequest
+    from .server import parse_body
 
     try:
         data = parse_body(body, limits)
