@@ -137,7 +137,7 @@ def phases(workbook: Path, include: list[str], repeat: int = 100) -> None:
     from planvalidator.addin import config, server
     server._xlwings_environment(config.runtime().config)
     import xlwings as xw
-    from planvalidator.addin import scripts as addin
+    from planvalidator.addin import session as addin
     from planvalidator.read.payload import Limits, check_payload, plan_sheets
     from planvalidator.read.plan import read_plan
     from planvalidator.rules.validate import validate_plan

@@ -223,7 +223,7 @@ def book_of(monkeypatch):
 def test_validate_of_a_plan_with_more_than_10000_findings_answers(server, tmp_path, monkeypatch):
     monkeypatch.setenv("XLWINGS_LICENSE_KEY", "noncommercial")
     path = many_findings(tmp_path / "many.xlsx", 10_500)
-    from planvalidator.addin.scripts import INCLUDE
+    from planvalidator.addin.session import INCLUDE
     answer = httpx.post(server.url + "/xlwings/custom-scripts-call/validate",
                         content=officejs.body(path, INCLUDE), timeout=120,
                         headers={"Authorization": TOKENS["BCFD"],
@@ -241,7 +241,7 @@ def test_marks_read_back_from_the_validation_sheet_are_bounded(book_of, tmp_path
     """Recorded marks at rows 1 and 1,048,576 (Excel's last) of one column: the second is
     outside the sheet the client sent, so it is not trusted, and nothing repaints the rows
     between (before: 20,000 cells repainted, and a 1,048,576-row loop per column)."""
-    from planvalidator.addin.scripts import INCLUDE, Session
+    from planvalidator.addin.session import INCLUDE, Session
     payload = officejs.payload(DPW, INCLUDE)
     marks = [["Measures", "M1", "#ffc7ce", None], ["Measures", "M1048576", "#ffc7ce", None],
              ["Measures", "M9999999", "#ffc7ce", None], ["Measures", "A2", "#ffc7ce", None]]
@@ -263,7 +263,7 @@ def test_marks_read_back_from_the_validation_sheet_are_bounded(book_of, tmp_path
 def test_the_notes_check_is_not_quadratic(book_of, tmp_path):
     """3,000 failing cells on a sheet that already holds 40,000 of the agency's notes (xlwings'
     own note look-up scans them all for each note: minutes)."""
-    from planvalidator.addin.scripts import INCLUDE, Session
+    from planvalidator.addin.session import INCLUDE, Session
     path = many_findings(tmp_path / "many.xlsx", 3_000)
     payload = officejs.payload(path, INCLUDE)
     measures = next(s for s in payload["sheets"] if s["name"] == "Measures")

@@ -101,7 +101,7 @@ def from_addin(path: Path, monkeypatch) -> tuple[dict, list]:
     """The same, from the actions the add-in's Validate returns for the workbook."""
     monkeypatch.setenv("XLWINGS_LICENSE_KEY", "noncommercial")
     import xlwings as xw
-    from planvalidator.addin.scripts import INCLUDE, Session
+    from planvalidator.addin.session import INCLUDE, Session
 
     payload = officejs.payload(path, INCLUDE)
     book = xw.Book(json=payload)

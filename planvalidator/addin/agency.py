@@ -41,7 +41,7 @@ from ..read.payload import plan_sheets
 from ..read.plan import Plan, TableData, read_plan
 from ..read.xlsx import CellError
 from ..schema.loader import Schema
-from .scripts import INCLUDE, PLAN_SHEETS, _text
+from .session import INCLUDE, PLAN_SHEETS, _text
 from .config import OFFICE, BadRequest, Forbidden, NotFound, Unavailable, runtime
 
 FETCHED_CALLBACK = "planvalidatorFetched"             # task pane: what Get my plan filled in

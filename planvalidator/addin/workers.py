@@ -232,7 +232,7 @@ def _refusal(status: int, message: str) -> Outcome:
 
 def _receipt(answer: dict) -> dict | None:
     """The receipt the task pane was handed (Submit's, when the plan was stored)."""
-    from .scripts import CLIENT_CALLBACK
+    from .session import CLIENT_CALLBACK
     for action in answer.get("actions", []):
         if action.get("func") == "runMacro" and action["args"][0] == CLIENT_CALLBACK:
             return (action["args"][1] or {}).get("receipt")
