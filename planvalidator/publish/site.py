@@ -69,14 +69,6 @@ def render_pages(site: Site, pdf: bool = False, timestamp: dt.datetime | None = 
                  ) -> dict[str, str]:
     """File name → HTML of every page of the site."""
     env = environment()
-    sections = {}   # a service's section is the same on its agency page and its pillar page
-
-    def service_html(service):
-        if id(service) not in sections:
-            sections[id(service)] = env.get_template("macros.html").module.service_section(service)
-        return sections[id(service)]
-
-    env.globals["service_html"] = service_html
     stamp = ""
     if timestamp:
         utc = timestamp.astimezone(dt.timezone.utc)
