@@ -38,7 +38,7 @@ def site(request):
 
 def workbook(consolidated: Path, agency: str) -> dict:
     """What a reader should find about `agency`, taken from the consolidated workbook."""
-    wb = openpyxl.load_workbook(consolidated, read_only=True)
+    wb = openpyxl.load_workbook(consolidated)
     services = [r for r in wb["Services"].iter_rows(min_row=2, values_only=True)
                 if r[0] == agency]
     name = next(r[1] for r in wb["Services"].iter_rows(min_row=2, values_only=True)
