@@ -53,6 +53,9 @@ def workbook(consolidated: Path, agency: str) -> dict:
             "pillar": pillar, "in_pillar": in_pillar}
 
 
+view_colours: dict = {}   # (page, width, zoom) → the colours of its screenshot
+
+
 def opened(folder: Path, name: str, out_dir: Path) -> browser.Check:
     """The page in every view: no sideways scrolling, no axe violation, screenshots taken."""
     result = browser.check(folder / name, views=VIEWS, shots=True, out_dir=out_dir / name,
@@ -66,9 +69,6 @@ def opened(folder: Path, name: str, out_dir: Path) -> browser.Check:
         assert RULE_BLUE in colours, (name, view.png)
         view_colours[(name, view.width, view.zoom)] = colours
     return result
-
-
-view_colours: dict = {}
 
 
 def test_the_agency_page_reads_right_in_a_browser(site, tmp_path):
