@@ -79,6 +79,8 @@ def main(argv=None) -> None:
         }
         timed(runs["merge"], (0, 1))   # the consolidated plan, and a warm disk cache
         said = subprocess.run(runs["publish"], capture_output=True, text=True, check=True).stdout
+        # publish's own words, without the scratch folder's path nor a second full stop
+        said = " ".join(said.replace(str(work) + "/", "").split()).rstrip(".")
         first = digest(site)
         load_start = os.getloadavg()[0]
         wall = {k: [] for k in runs}
@@ -104,7 +106,7 @@ def main(argv=None) -> None:
         f"Machine: {os.cpu_count()} CPUs, {platform.machine()}, Python {platform.python_version()}; "
         f"shared with other jobs (load average {load_start:.2f} at the start, {load_end:.2f} at "
         f"the end): the wall clock is inflated by them, the CPU time is not.", "",
-        f"What is published: bench/merge_corpus.py's city60 merged — {said.strip()}. "
+        f"What is published: bench/merge_corpus.py's city60 merged — {said}. "
         f"The site: {pages} pages, {size / 1e6:.1f} MB with its open data. Every one of the "
         f"{args.repeat} publishes gave the same bytes.", "",
         "Commands: " + "; ".join(f"`{s}`" for s in shown), "",

@@ -1,5 +1,6 @@
 """Reading a published site back as a visitor's browser would: the text and the <data> values
-of every element that carries a data-field, per measure article and per page."""
+of every element that carries a data-field, per measure (an agency page's article, a pillar
+page's table row: any element with a data-measure) and per page."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ class Page(HTMLParser):
         super().__init__(convert_charrefs=True)
         self.measures, self.numbers, self.fields = {}, {}, {}
         self.stack, self.open_fields, self.article, self.chunks = [], [], None, []
+        self.article_depth = 0   # the stack depth of the open data-measure element
         self.tags = []   # (tag, attrs) of every start tag, in order
         self.feed(html)
         self.text = " ".join("".join(self.chunks).split())
@@ -27,8 +29,8 @@ class Page(HTMLParser):
         if tag in VOID:
             return
         self.stack.append(tag)
-        if tag == "article" and "data-measure" in attrs:
-            self.article = attrs["data-measure"]
+        if "data-measure" in attrs:
+            self.article, self.article_depth = attrs["data-measure"], len(self.stack)
             self.measures[self.article], self.numbers[self.article] = {}, {}
         if "data-field" in attrs:
             self.open_fields.append((len(self.stack), attrs["data-field"], []))
@@ -47,8 +49,8 @@ class Page(HTMLParser):
                 self.measures[self.article][name] = text
             else:
                 self.fields.setdefault(name, []).append(text)
-        if tag == "article":
-            self.article = None
+        if depth == self.article_depth:
+            self.article, self.article_depth = None, 0
 
     def handle_data(self, data):
         if self.stack and self.stack[-1] in ("style", "title") and "svg" not in self.stack:

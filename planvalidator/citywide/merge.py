@@ -24,7 +24,6 @@ from .workers import run_chunks
 from ..read.plan import Plan, read_plan, read_workbook
 from ..read.sources import collect, collect_sources  # noqa: F401 (sync, bench)
 from ..schema.loader import Schema
-from ..rules.validate import unreadable_report, validate_plans
 from ..read.xlsx import UnreadableWorkbook
 
 BATCH = 64  # plans validated together at most; bounds memory with thousands of submissions
@@ -144,6 +143,7 @@ def read_submission(path: Path, schema: Schema | None = None) -> Submission:
         else:
             plan = read_workbook(path, schema=schema)
     except (UnreadableWorkbook, store.StoreError) as e:
+        from ..rules.validate import unreadable_report
         sub.report = unreadable_report(path, e)
         return sub
     sub.plan = plan
@@ -175,6 +175,9 @@ def _failed(item: tuple[Path, Schema | None], reason: str) -> Submission:
 def _read_and_validate(chunk: list[tuple[Path, Schema | None]]) -> list[Submission]:
     """Read a chunk of files and validate their plans together (one pandera pass): the unit
     of work of a worker process, or of this one when jobs = 1."""
+    # imported here: pandera's import costs ~1.4 s of CPU that publish and diff, which only
+    # read consolidated plans (citywide.consolidated.read imports this module), never need
+    from ..rules.validate import validate_plans
     subs = [read_submission(path, schema) for path, schema in chunk]
     readable = [s for s in subs if s.plan is not None]
     for sub, report in zip(readable, validate_plans([s.plan for s in readable])):

@@ -21,6 +21,7 @@ DETAILS = (("measure_type", "Type"), ("unit", "Unit"), ("direction", "Desired di
            ("frequency", "Reporting frequency"), ("data_source", "Data source"),
            ("target_rationale", "Target rationale"))
 REPORTED = ("midyear_actual", "yearend_actual")   # the plan year's reports (not history)
+PILLAR_COLUMNS = frozenset(("target",) + REPORTED)
 
 
 @dataclass
@@ -31,10 +32,7 @@ class Figure:
     value: object
     text: str
     is_target: bool
-
-    @property
-    def number(self):
-        return self.value if is_number(self.value) else None
+    number: float | None   # the value when it is a number (charted, and a <data> value)
 
 
 @dataclass
@@ -54,6 +52,11 @@ class Measure:
     @property
     def to_discuss(self) -> bool:
         return self.status_class in ("off-track", "at-risk")
+
+    @property
+    def reports(self) -> list[Figure]:
+        """The plan year's target, mid-year and year-end actuals (a pillar page's columns)."""
+        return [f for f in self.figures if f.key in PILLAR_COLUMNS]
 
 
 @dataclass
@@ -204,7 +207,8 @@ def _measure(v: dict, agency: str, schema, classes: dict) -> tuple[Measure, obje
         figures.append(Figure(label=label, key=key, value=v.get(key),
                               text=shown(v.get(key), unit, roles,
                                          NO_TARGET if is_target else NOT_REPORTED),
-                              is_target=is_target or "target" in key))
+                              is_target=is_target or "target" in key,
+                              number=v.get(key) if is_number(v.get(key)) else None))
     keys = set(schema.measures.keys)
     details = [(k, label, _text(v.get(k))) for k, label in DETAILS
                if k in keys and _text(v.get(k))]

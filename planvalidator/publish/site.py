@@ -69,14 +69,6 @@ def render_pages(site: Site, pdf: bool = False, timestamp: dt.datetime | None = 
                  ) -> dict[str, str]:
     """File name → HTML of every page of the site."""
     env = environment()
-    sections = {}   # a service's section is the same on its agency page and its pillar page
-
-    def service_html(service):
-        if id(service) not in sections:
-            sections[id(service)] = env.get_template("macros.html").module.service_section(service)
-        return sections[id(service)]
-
-    env.globals["service_html"] = service_html
     stamp = ""
     if timestamp:
         utc = timestamp.astimezone(dt.timezone.utc)
@@ -117,9 +109,12 @@ def _agency_csvs(site: Site, folder: Path) -> None:
     """downloads/<agency>-measures.csv: the open-data measures rows of each published agency."""
     with open(folder / "open-data" / "measures.csv", encoding="utf-8", newline="") as f:
         rows = list(csv.reader(f))
+    by_agency: dict[str, list] = {}
+    for r in rows[1:]:
+        if r:
+            by_agency.setdefault(r[0], []).append(r)
     (folder / "downloads").mkdir()
     for a in site.agencies:
         buf = io.StringIO()
-        csv.writer(buf, lineterminator="\n").writerows(
-            [rows[0]] + [r for r in rows[1:] if r and r[0] == a.code])
+        csv.writer(buf, lineterminator="\n").writerows([rows[0]] + by_agency.get(a.code, []))
         write_atomic(folder / "downloads" / f"{a.slug}-measures.csv", buf.getvalue().encode())
