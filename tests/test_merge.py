@@ -98,6 +98,17 @@ def test_measures_sheet_and_open_data(merged):
     assert report.valid, report.flatten(["rowNumber", "fieldNumber", "type", "note"])
 
 
+def test_a_reader_that_trusts_the_declared_size_sees_every_row(merged):
+    """openpyxl's read-only mode, which pandas.read_excel uses, reads as many rows as a sheet's
+    <dimension> declares: the big sheets (Measures: 64 measures under the header) must declare
+    the rows they hold, not the prototype rows they were laid out with."""
+    out, _ = merged
+    book = openpyxl.load_workbook(out, read_only=True)
+    for sheet in ("Measures", "Services", "Findings"):
+        assert len(list(book[sheet].iter_rows(values_only=True))) == len(rows(out, sheet)), sheet
+    assert len(list(book["Measures"].iter_rows(values_only=True))) == 1 + 64
+
+
 def test_same_inputs_same_bytes_and_jobs_agree(merged, tmp_path):
     out, _ = merged
     again = tmp_path / "again.xlsx"

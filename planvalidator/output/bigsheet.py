@@ -85,5 +85,5 @@ def _rewrite(sheet: BigSheet, xml: bytes) -> bytes:
                         for c, v in enumerate(values) if v is not None or (own and c in own[0]))
         out.append(f'<row r="{r}">{cells}</row>')
     last = f"{letters[-1]}{max(len(sheet.rows) + 1, 2)}"
-    head = re.sub(rb'<dimension ref="[^"]*"/>', f'<dimension ref="A1:{last}"/>'.encode(), head)
+    head = re.sub(rb'<dimension ref="[^"]*"\s*/>', f'<dimension ref="A1:{last}"/>'.encode(), head)
     return head + b"<sheetData>" + "".join(out).encode() + b"</sheetData>" + tail
