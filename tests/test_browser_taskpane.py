@@ -25,7 +25,9 @@ SHOWS = {
     "submitted": ["Submitted: FY2028 plan of BCFD", "FY2028 submission(s) of BCFD",
                   "· Plan · accepted"],
 }
-BUSY = ("Checking the plan…", "Submitting…", "Getting your plan…")
+# main.js's COMMANDS' busy lines: none may outlast its request, refused or not.
+BUSY = ("Checking the plan…", "submitting the plan…", "Getting your plan…",
+        "Clearing the highlights…")
 TIME = r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d [A-Z]{3,4}"
 
 

@@ -88,7 +88,9 @@ async function planvalidatorFetched(context, data) {
           `${data.services} services, ${data.measures} measures.`,
         data.targets_locked ? "Targets are locked; fill in the actuals." : "Targets can be edited.",
       ];
-  lines.push(`From the ${from.stage || "submission"} received ${from.received}`);
+  // a time reads as one piece: no line break inside it
+  const received = from.received.replaceAll(" ", "\u00a0");
+  lines.push(`From the ${from.stage || "submission"} received ${received}`);
   lines.push(`Fingerprint: ${from.sha256}`);
   box.replaceChildren(
     ...lines.map((line) => {
