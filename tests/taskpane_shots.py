@@ -1,16 +1,16 @@
-"""The add-in's task pane in headless Chromium (tests/browser.py), for docs screenshots and the
-task pane's accessibility test.
+"""The add-in's task pane in headless Chromium (tests/browser.py): the pictures in
+docs/addin.md and the states tests/test_browser_taskpane.py checks.
 
     .venv/bin/python tests/taskpane_shots.py docs/
 
-starts `planvalidator serve` on 127.0.0.1 with a fresh store and writes taskpane-<state>.png
-for each state in STATES. The pane is the one the server serves, run by Chromium with
-xlwings-server's real client and our main.js; only Excel is a stand-in: office.js is replaced
-by tests/js/fake_excel.mjs (the in-memory workbook run_client.mjs uses) holding an example
-workbook. A state is reached by clicking the pane's button, so the request, the server's
-answer (or refusal) and what the pane makes of it are all real. A new state (e.g. after Get
-my plan) is one more entry in STATES.
-"""
+starts `planvalidator serve` on 127.0.0.1 with a fresh store, publishes DOT's FY2027 Plan to it
+(publish) and writes taskpane-<state>.png for each state in STATES. The pane is the one the
+server serves, run by Chromium with xlwings-server's real client and our main.js and
+agency.js; only Excel is a stand-in: office.js is replaced by tests/js/fake_excel.mjs (the
+in-memory workbook run_client.mjs uses) holding a workbook. A state is reached by clicking the
+pane's buttons, so the requests, the server's answers (or refusals) and what the pane makes of
+them are all real. Chromium runs in the city's time zone (TZ), as the analyst's PC does.
+""""""
 
 from __future__ import annotations
 
