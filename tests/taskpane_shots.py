@@ -10,7 +10,7 @@ agency.js; only Excel is a stand-in: office.js is replaced by tests/js/fake_exce
 in-memory workbook run_client.mjs uses) holding a workbook. A state is reached by clicking the
 pane's buttons, so the requests, the server's answers (or refusals) and what the pane makes of
 them are all real. Chromium runs in the city's time zone (TZ), as the analyst's PC does.
-""""""
+"""
 
 from __future__ import annotations
 
