@@ -88,14 +88,20 @@ async function planvalidatorFetched(context, data) {
           `${data.services} services, ${data.measures} measures.`,
         data.targets_locked ? "Targets are locked; fill in the actuals." : "Targets can be edited.",
       ];
-  lines.push(`From the ${from.stage || "submission"} received ${from.received}`);
-  lines.push(`Fingerprint: ${from.sha256}`);
+  const received = document.createElement("span");
+  received.className = "text-nowrap";   // a time reads as one piece: no line break inside it
+  received.textContent = from.received;
+  lines.push([`From the ${from.stage || "submission"} received `, received]);
+  const print = document.createElement("div");
+  print.className = "pv-fingerprint";
+  print.textContent = `Fingerprint: ${from.sha256}`;
   box.replaceChildren(
     ...lines.map((line) => {
       const div = document.createElement("div");
-      div.textContent = line;
+      div.append(...[].concat(line));
       return div;
     }),
+    print,
   );
   box.classList.remove("d-none");
 }

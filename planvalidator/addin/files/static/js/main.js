@@ -387,14 +387,19 @@ function appendKeepingTokens(element, text) {
   if (last < String(text || "").length) element.append(text.slice(last));
 }
 
-// "2026-12-02T02:18:43.123456+00:00" → this computer's local time, to the minute's seconds.
+// "2026-12-02T02:18:43.123456+00:00" → "2026-12-01 21:18:43 EST": this computer's local time
+// to the second, written as My submissions writes the city's, so one moment reads the same.
 function localTime(iso) {
   const moment = new Date(iso);
   if (Number.isNaN(moment.getTime())) return iso;
-  return moment.toLocaleString(undefined, {
-    year: "numeric", month: "short", day: "numeric",
-    hour: "numeric", minute: "2-digit", second: "2-digit", timeZoneName: "short",
-  });
+  const parts = Object.fromEntries(
+    new Intl.DateTimeFormat("en-US", {
+      year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit",
+      second: "2-digit", hourCycle: "h23", timeZoneName: "short",
+    }).formatToParts(moment).map((p) => [p.type, p.value]),
+  );
+  const { year, month, day, hour, minute, second, timeZoneName } = parts;
+  return `${year}-${month}-${day} ${hour}:${minute}:${second} ${timeZoneName}`;
 }
 
 async function selectCell(sheetName, cell) {
