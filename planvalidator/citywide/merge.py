@@ -339,5 +339,10 @@ def merge_files(specs, out: Path, store_dir: Path | None = None, **kw) -> Consol
     if out.resolve() in paths:
         raise MergeError(f"The output {out} is one of the inputs; choose another file name.")
     cons = merge(paths, one_plan=True, **kw)
+    if not any(s.readable for s in cons.submissions):   # no plan: no consolidated plan to write
+        names = [s.name for s in cons.submissions]
+        shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+        raise MergeError(f"None of the inputs could be read ({shown}), so there is nothing to "
+                         "merge; `planvalidator validate` on them says why.")
     cons.not_read = not_read
     return cons
