@@ -140,7 +140,8 @@ def read_submission(path: Path, schema: Schema | None = None) -> Submission:
             names, sheets, meta = store.read_submission(path)
             sub.received_at = dt.datetime.fromisoformat(
                 meta["submitted_at"].replace("Z", "+00:00"))
-            plan = read_plan(names, sheets, source=path.name, schema=schema)
+            plan = read_plan(names, sheets, source=path.name, schema=schema,
+                             hidden=store.hidden_of(meta))
         else:
             plan = read_workbook(path, schema=schema)
     except (UnreadableWorkbook, store.StoreError) as e:
