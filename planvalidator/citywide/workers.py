@@ -5,12 +5,14 @@ else) or whose worker process dies (killed by the system, a crash in native code
 then broken) is run again one file at a time, each in a process of its own when jobs > 1. A
 file that fails alone is the one to blame: only it is left out, named with a plain reason by
 `failed`. A file run alone has a bare process and a pipe, no pool: a pool needs threads in the
-merge, which may not start when memory is short, and a pool whose thread failed waits forever. Workers die with the merge on Linux (PR_SET_PDEATHSIG), so a merge killed with
-SIGKILL leaves no worker processes behind.
+merge, which may not start when memory is short, and a pool whose thread failed waits forever.
+Workers die with the merge on Linux (PR_SET_PDEATHSIG), so a merge killed with SIGKILL leaves
+no worker processes behind.
 """
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import multiprocessing
 import os
@@ -109,13 +111,8 @@ def _run_alone(work, item, send, parent: int) -> None:
     try:
         send.send(answer)
     except Exception as e:   # the result could not be pickled or sent (MemoryError)
-        answer = (False, _reason(e))
-    else:
-        return
-    try:
-        send.send(answer)
-    except Exception:   # nothing more to say: the merge sees the pipe close (CRASHED)
-        return
+        with contextlib.suppress(Exception):   # else the merge sees the pipe close: CRASHED
+            send.send((False, _reason(e)))
 
 
 def _reason(error: Exception) -> str:
