@@ -273,7 +273,8 @@ def test_the_notes_check_is_not_quadratic(book_of, tmp_path):
     book = book_of(payload)
     session = Session(book)
     report = session.validate()
-    assert len(report.findings) >= 3_000
+    from planvalidator.findings import MAX_FINDINGS
+    assert len(report.findings) > MAX_FINDINGS   # the report's bound (bounds.py) is reached
     start = time.monotonic()
     session.annotate(report)
     assert time.monotonic() - start < 20
