@@ -42,7 +42,7 @@ def _cell(ref: str, value) -> str:
     return f'<c r="{ref}" t="inlineStr"><is><t>{escape(value)}</t></is></c>'
 
 
-def _measures(path: Path, rows) -> None:
+def _at_row_cap(path: Path, rows) -> None:
     """The BCFD template with its two services and `rows` (measure() overrides) as measures,
     as many as the reader's row cap allows."""
     from planvalidator.a1 import column_letter
@@ -75,7 +75,7 @@ def _forever(row: dict):
 @hostile("duplicate-ids", codes=("duplicate-measure-id", "more-findings"))
 def duplicate_ids(path: Path) -> None:
     """One measure ID on every row: a duplicate check listing the other rows is quadratic."""
-    _measures(path, _forever({"mid": "BCFD-602-01", "svc": 602}))
+    _at_row_cap(path, _forever({"mid": "BCFD-602-01", "svc": 602}))
 
 
 @hostile("formulas-without-values", codes=("formula-error", "more-findings"))
@@ -83,7 +83,7 @@ def formulas_without_values(path: Path) -> None:
     """Five number columns of formulas never calculated (openpyxl saves no values): ~100,000
     formula-error cells, each a finding."""
     formula = "=1+1"
-    _measures(path, ({"mid": f"BCFD-609-{n % 100:02d}", "actual_y3": formula,
+    _at_row_cap(path, ({"mid": f"BCFD-609-{n % 100:02d}", "actual_y3": formula,
                       "actual_y2": formula, "target_y1": formula, "midyear_y1": formula,
                       "target": formula} for n in range(10**6)))
 
@@ -95,7 +95,7 @@ def findings_on_every_cell(path: Path) -> None:
              "unit": "Pounds", "direction": "Sideways", "frequency": "Hourly",
              "data_source": None, "actual_y3": "many", "actual_y2": -5, "target_y1": "TBD",
              "midyear_y1": "lots", "target": 0, "key_measure": "Maybe", "equity_focus": "?"}
-    _measures(path, _forever(wrong))
+    _at_row_cap(path, _forever(wrong))
 
 
 # --- finite numbers and safe text (items 3, 5, 6) ---
@@ -193,6 +193,8 @@ def doctype_elsewhere(path: Path) -> Path:
     return _rewrite(path, lambda name, body: body.replace(
         b"<worksheet", b'<!DOCTYPE worksheet [<!ENTITY e "x">]><worksheet', 1)
         if name == notes else body)
+
+
 # --- the sheet a person sees (item 4) ---
 
 def _plan_workbook(data=None):

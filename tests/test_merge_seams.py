@@ -288,3 +288,17 @@ def test_an_unreadable_input_is_exit_2_in_merge_as_in_validate(tmp_path):
     result = run("merge", src, "-o", out)
     assert result.exit_code == 2, result.output
     assert [r[0] for r in rows(out, "Summary")[2:-1]] == ["BCFD"]   # the rest is still written
+
+
+def test_when_no_input_can_be_read_merge_says_so_in_one_sentence(tmp_path):
+    src = tmp_path / "in"
+    src.mkdir()
+    (src / "minutes.xlsx").write_text("not a workbook")
+    (src / "budget.xlsx").write_bytes(b"PK\x03\x04 cut short")
+    out = tmp_path / "c.xlsx"
+    result = run("merge", src, "-o", out)
+    assert result.exit_code == 2, result.output   # not 1 with an IndexError (issue 10)
+    assert result.output.strip() == (
+        "Error: None of the inputs could be read (budget.xlsx, minutes.xlsx), so there is "
+        "nothing to merge; `planvalidator validate` on them says why.")
+    assert not out.exists()

@@ -84,6 +84,22 @@ def test_the_add_in_reports_the_same_shadow_and_hidden_sheet(server, tmp_path):
         assert codes(validate_workbook(path)) == expected, name
 
 
+def test_a_hidden_sheet_submitted_through_the_add_in_is_reported_by_merge_store(server, tmp_path):
+    """Both doors agree at merge too: the store keeps the sheets' visibility (it was lost, and
+    with it hidden-sheet, between Submit and `merge --store`)."""
+    import openpyxl
+    path = built("measures-hidden", tmp_path)
+    actions(call(server, "submit", payload(path, INCLUDE)))
+    by_door = {}
+    for door, source in (("store", ["--store", server.store]), ("file", [path])):
+        out = tmp_path / f"{door}.xlsx"
+        result = run("merge", *source, "-o", out)
+        assert result.exit_code == 0, result.output
+        findings = openpyxl.load_workbook(out)["Findings"].iter_rows(values_only=True)
+        by_door[door] = [cell for row in findings for cell in row if cell == "hidden-sheet"]
+    assert by_door["store"] == by_door["file"] == ["hidden-sheet"]
+
+
 def test_a_hidden_plan_sheet_is_reported(tmp_path):
     path = built("measures-hidden", tmp_path)
     result = run("validate", path)

@@ -67,6 +67,7 @@ def submit(book: xw.Book, current_user: CurrentUser, our_notes: list | None = No
             "agency": plan.agency_code, "fiscal_year": plan.schema.fiscal_year,
             "stage": plan.stage, "template_version": report.template_version,
             "schema_id": plan.identity.get("schema_id", ""), "workbook": book.name,
+            "hidden": {n: state for n, state in session.hidden.items() if n in names},
             "submitted_by": who, "client": session.client,
             "client_version": str(book.api.get("version", "")),
             "findings": {"errors": report.errors, "warnings": report.warnings,

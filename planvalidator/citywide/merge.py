@@ -139,7 +139,8 @@ def read_submission(path: Path, schema: Schema | None = None) -> Submission:
             names, sheets, meta = store.read_submission(path)
             sub.received_at = dt.datetime.fromisoformat(
                 meta["submitted_at"].replace("Z", "+00:00"))
-            plan = read_plan(names, sheets, source=path.name, schema=schema)
+            plan = read_plan(names, sheets, source=path.name, schema=schema,
+                             hidden=store.hidden_of(meta))
         else:
             plan = read_workbook(path, schema=schema)
     except (UnreadableWorkbook, store.StoreError) as e:
@@ -342,5 +343,10 @@ def merge_files(specs, out: Path, store_dir: Path | None = None, **kw) -> Consol
     if out.resolve() in paths:
         raise MergeError(f"The output {out} is one of the inputs; choose another file name.")
     cons = merge(paths, one_plan=True, **kw)
+    if not any(s.readable for s in cons.submissions):   # no plan: no consolidated plan to write
+        names = [s.name for s in cons.submissions]
+        shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+        raise MergeError(f"None of the inputs could be read ({shown}), so there is nothing to "
+                         "merge; `planvalidator validate` on them says why.")
     cons.not_read = not_read
     return cons

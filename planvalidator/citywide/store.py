@@ -38,7 +38,8 @@ from ..read.xlsx import CellError
 from ..schema.loader import available_years, load_schema
 
 __all__ = ["StoreError", "StoredSubmission", "Receipt", "store_submission", "read_submission",
-           "list_submissions", "select", "chosen", "find_submission", "verify", "local_time", "sheets_sha256", "DEFAULT_STORE"]
+           "list_submissions", "select", "chosen", "find_submission", "verify", "local_time", "sheets_sha256", "DEFAULT_STORE",
+           "hidden_of"]
 
 DEFAULT_STORE = Path("submissions")
 FORMAT = "planvalidator-submission"
@@ -282,6 +283,15 @@ def read_submission(path) -> tuple[list[str], dict[str, list[list]], dict]:
         raise StoreError(f"{path.name} has been changed since it was submitted "
                          "(its SHA-256 fingerprint does not match).")
     return names, sheets, meta
+
+
+def hidden_of(meta: dict) -> dict[str, str]:
+    """Sheet name → "hidden" or "veryHidden", as the add-in recorded the workbook's sheets
+    Excel does not show (read.plan reports them, as for a workbook file)."""
+    hidden = meta.get("hidden")
+    if not isinstance(hidden, dict):
+        return {}
+    return {n: s for n, s in hidden.items() if isinstance(n, str) and s in ("hidden", "veryHidden")}
 
 
 def verify(store_dir, fingerprint: str | None = None) -> list[tuple[StoredSubmission, str]]:

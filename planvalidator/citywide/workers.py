@@ -4,13 +4,17 @@ A chunk whose work raises (MemoryError on a hostile file under a memory limit, o
 else) or whose worker process dies (killed by the system, a crash in native code: the pool is
 then broken) is run again one file at a time, each in a process of its own when jobs > 1. A
 file that fails alone is the one to blame: only it is left out, named with a plain reason by
-`failed`. Workers die with the merge on Linux (PR_SET_PDEATHSIG), so a merge killed with
-SIGKILL leaves no worker processes behind.
+`failed`. A file run alone has a bare process and a pipe, no pool: a pool needs threads in the
+merge, which may not start when memory is short, and a pool whose thread failed waits forever.
+Workers die with the merge on Linux (PR_SET_PDEATHSIG), so a merge killed with SIGKILL leaves
+no worker processes behind.
 """
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
+import multiprocessing
 import os
 import signal
 from collections.abc import Callable, Iterator
@@ -40,8 +44,8 @@ def run_chunks(work: Callable[[list], list], chunks: list[list], jobs: int,
                 result = work(chunk)
             except PlanValidatorError:   # about the whole run (a schema folder): not a file's
                 raise
-            except Exception:   # MemoryError among them: find the file that causes it
-                result = None
+            except Exception as e:   # MemoryError among them: find the file that causes it
+                result = _blamed(chunk, e, failed)
             yield result if result is not None else [_alone_here(work, item, failed)
                                                      for item in chunk]
         return
@@ -52,8 +56,10 @@ def run_chunks(work: Callable[[list], list], chunks: list[list], jobs: int,
                 result = future.result()
             except PlanValidatorError:
                 raise
-            except Exception:   # BrokenProcessPool too: every chunk not done yet gets here
+            except BrokenProcessPool:   # every chunk not done yet gets here, the culprit's too
                 result = None
+            except Exception as e:
+                result = _blamed(chunk, e, failed)
             yield result if result is not None else [_alone(work, item, failed)
                                                      for item in chunk]
 
@@ -66,15 +72,47 @@ def _alone_here(work, item, failed):
     return failed(item, reason)
 
 
+def _blamed(chunk: list, error: Exception, failed) -> list | None:
+    """A chunk of one file that failed on its own (not a broken pool) needs no second run."""
+    return [failed(chunk[0], _reason(error))] if len(chunk) == 1 else None
+
+
 def _alone(work, item, failed):
-    """work([item]) in a worker of its own: its crash breaks only its own pool."""
-    with _pool(1) as pool:
-        try:
-            return pool.submit(work, [item]).result()[0]
-        except BrokenProcessPool:
-            return failed(item, CRASHED)
-        except Exception as e:
-            return failed(item, _reason(e))
+    """work([item]) in a process of its own: its crash or lack of memory costs only itself."""
+    receive, send = multiprocessing.Pipe(duplex=False)
+    process = multiprocessing.Process(target=_run_alone, args=(work, item, send, os.getpid()),
+                                      daemon=True)
+    try:
+        process.start()
+    except (OSError, MemoryError):   # no process to be had: the file is checked here
+        receive.close()
+        send.close()
+        return _alone_here(work, item, failed)
+    send.close()
+    try:
+        ok, outcome = receive.recv()
+    except (EOFError, OSError):   # the process died before it answered
+        ok, outcome = False, CRASHED
+    except Exception as e:   # its answer could not be unpickled here (MemoryError)
+        ok, outcome = False, _reason(e)
+    finally:
+        receive.close()
+        process.join()
+    return outcome if ok else failed(item, outcome)
+
+
+def _run_alone(work, item, send, parent: int) -> None:
+    """In the process of _alone: (True, result) or (False, reason) down the pipe."""
+    _die_with_parent(parent)
+    try:
+        answer = (True, work([item])[0])
+    except Exception as e:
+        answer = (False, _reason(e))
+    try:
+        send.send(answer)
+    except Exception as e:   # the result could not be pickled or sent (MemoryError)
+        with contextlib.suppress(Exception):   # else the merge sees the pipe close: CRASHED
+            send.send((False, _reason(e)))
 
 
 def _reason(error: Exception) -> str:

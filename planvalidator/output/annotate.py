@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import os
+import zipfile
 from pathlib import Path
 
 import openpyxl
@@ -41,6 +42,11 @@ HEADER_PATTERN = PatternFill("solid", fgColor=HEADER_FILL)
 WRAP_TOP = Alignment(wrap_text=True, vertical="top")
 TOP = Alignment(vertical="top")
 
+# openpyxl rewrites every cell of the copy (~0.1 ms a cell): a copy is made of sheets up to this
+# much XML (a 400-measure plan has ~250 KB; 1 MB of the shortest cells is ~4 s), so annotating
+# stays within seconds; a plan at the reader's row cap is refused in one sentence.
+MAX_SHEET_XML = 2**20
+
 # Note size in pixels (what openpyxl writes to the VML), for Excel's 9 pt Tahoma note font.
 NOTE_MIN_WIDTH, NOTE_MAX_WIDTH = 220, 420
 NOTE_CHAR_WIDTH, NOTE_LINE_HEIGHT, NOTE_PADDING = 6.5, 15, 14
@@ -52,6 +58,7 @@ def annotate_workbook(source: Path, report: Report, out: Path) -> None:
     if _same_file(source, out):
         raise RefusedInput(f"The annotated copy must be written to another file than {source.name}; "
                          f"choose a different output name.")
+    _refuse_large(source)
     wb = _load(source)
     _remove_previous_annotation(wb)
     sheets = {ws.title: [(m.min_row, m.min_col, m.max_row, m.max_col)
@@ -81,6 +88,18 @@ def _load(source: Path):
             if type(cell.value) is float:
                 cell.value = finite_or_text(cell.value)
     return wb
+
+
+def _refuse_large(source: Path) -> None:
+    """Refuse, before openpyxl reads it, a workbook whose sheets are too large to rewrite in
+    seconds. The sizes are those the guarded read of validate checked while inflating."""
+    with zipfile.ZipFile(source) as z:
+        size = sum(i.file_size for i in z.infolist() if i.filename.startswith("xl/worksheets/"))
+    if size > MAX_SHEET_XML:
+        raise RefusedInput(
+            f"{source.name} is too large to annotate ({size / 2**20:.1f} MB of sheets; an "
+            f"annotated copy is made of plans up to {MAX_SHEET_XML / 2**20:.0f} MB): run "
+            "validate without --annotate to list its findings.")
 
 
 def _same_file(a: Path, b: Path) -> bool:
