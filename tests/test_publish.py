@@ -13,7 +13,7 @@ import openpyxl
 import pytest
 from click.testing import CliRunner
 
-import planvalidator.output.atomic as atomic
+import planvalidator.publish.site as site_writer
 from planvalidator.cli import main
 from planvalidator.schema.loader import load_schema
 from plans import DOT_MIDYEAR, fy2027_plans, measure, plan_file, sheets
@@ -232,15 +232,15 @@ def test_a_failed_write_leaves_the_previous_site_intact(midyear_site, examples_s
     out = tmp_path / "site"
     assert run("publish", examples_site[0], "-o", out).exit_code == 0
     before = snapshot(out)
-    real, calls = atomic._write_atomic, []
+    real, calls = site_writer.write_atomic, []
 
-    def disk_full_on_the_third_file(path, *args):
+    def disk_full_on_the_third_file(path, *args, **kwargs):   # the disk fills up mid-site
         calls.append(path)
         if len(calls) == 3:
-            raise OSError(errno.ENOSPC, "No space left on device")
-        return real(path, *args)
+            raise OSError(errno.ENOSPC, "No space left on device", str(path))
+        return real(path, *args, **kwargs)
 
-    monkeypatch.setattr(atomic, "_write_atomic", disk_full_on_the_third_file)
+    monkeypatch.setattr(site_writer, "write_atomic", disk_full_on_the_third_file)
     result = run("publish", consolidated, "-o", out)
     assert result.exit_code == 2
     assert result.output.strip().endswith(f"{calls[2].name}: No space left on device.")
