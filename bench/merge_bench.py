@@ -2,6 +2,7 @@
 (bench/merge_script.py), in one run; then 6,000 workbooks with `--jobs 2`.
 
     python bench/merge_corpus.py && python bench/merge_bench.py [--repeat 12] [--scale-repeat 3]
+        [--scale-files 1000 --scale-files 2000 …]
 
 Writes the `merge` section of bench/RESULTS.md (bench/results.py; other sections stay).
 
@@ -9,10 +10,13 @@ Writes the `merge` section of bench/RESULTS.md (bench/results.py; other sections
    `planvalidator merge bench/corpus/city60 -o OUT --schema bench/corpus/schema/fy2028.yaml`
    and of `python bench/merge_script.py bench/corpus/city60 OUT`, run through subprocess,
    interleaved (A B, B A, A B, ...; one dropped warm-up round that also fills the file cache),
-   median and p90 of --repeat runs each, and their ratio. Peak memory of each run is the
+   median and p90 of --repeat runs each, and their ratio, in wall time and in CPU time; the
+   import floor `python -c "import pandas, pandera.pandas"` is timed in the same rounds and
+   every figure is also shown above it. Peak memory of each run is the
    child's own ru_maxrss (both are one process here).
 2. city6000 (100 submissions per agency): `planvalidator merge … --jobs 2`, --scale-repeat
-   runs: wall time and peak memory of the whole process tree. The tree is found from
+   runs (of the first N files for each --scale-files N, to show memory does not grow with the
+   count): wall time, CPU and peak memory of the whole process tree. The tree is found from
    /proc/*/stat (parent pids) every 0.25 s and the VmRSS of each of its processes is summed
    every 50 ms: that sum is the figure. Forked workers share pages with the parent (copy on
    write), so the RSS sum counts them more than once; the sum of PSS (smaps_rollup, shared pages
