@@ -397,7 +397,8 @@ def write_results(path: Path, args, c: dict, s: dict | None, started, load) -> N
         f"{_verdict(cpu_ratio >= TARGETS['ratio'])} — {cpu_ratio:.2f}×.",
         f"- city60 time above the import floor ≤ {TARGETS['above_floor_s']:g} s: "
         f"{_verdict(above(pv) <= TARGETS['above_floor_s'])} — {above(pv):.2f} s "
-        f"({median(pv):.2f} s − {floor:.2f} s).",
+        f"({median(pv):.2f} s − {floor:.2f} s); in CPU "
+        f"{median(cpu['planvalidator']) - median(cpu[FLOOR]):.2f} s above the floor's CPU.",
     ]
     if full:
         cpu_s = median([r["cpu"] for r in full])
