@@ -12,8 +12,9 @@ In a scratch folder it builds, seeded:
   statuses as the actuals say, every At Risk and Off Track explained.
 
 It then times `planvalidator sync --schema ... consolidated.xlsx updates/ -o out.xlsx` as a
-separate process, --repeat times (interleaved with the interpreter start-up and
-`planvalidator --help` for reference), and once in-process stage by stage. The figures in
+separate process, --repeat times (interleaved with the interpreter start-up, the import floor
+`python -c "import pandas, pandera.pandas"` and `planvalidator --help` for reference; every
+figure is also shown above that floor), and once in-process stage by stage. The figures in
 RESULTS-cycle.md are written by this script, never by hand.
 """
 
@@ -44,7 +45,8 @@ from planvalidator.output.atomic import save_workbook  # noqa: E402
 from planvalidator.schema.loader import load_schema  # noqa: E402
 from planvalidator.output.templates import FIRST_DATA_ROW  # noqa: E402
 
-TARGET_S = 1.0
+TARGET_ABOVE_FLOOR_S = 0.5   # issue 13: the sync's time beyond importing pandas and pandera
+FLOOR = "python -c 'import pandas, pandera.pandas' (the import floor)"
 CUMULATIVE = ("Count", "Dollars", "Hours")
 EXPLANATIONS = ("Two positions were vacant until November; the backlog is being worked down.",
                 "The contractor started late; most of the work falls in the spring.",
@@ -136,6 +138,7 @@ def command(paths: dict, *extra: str) -> list[str]:
 def whole_process(paths: dict, repeat: int) -> dict[str, list[float]]:
     exe = Path(sys.executable).with_name("planvalidator")
     runs = {"python -c pass (interpreter start, the floor)": [sys.executable, "-c", "pass"],
+            FLOOR: [sys.executable, "-c", "import pandas, pandera.pandas"],
             "planvalidator --help": [str(exe), "--help"],
             "python -c 'import planvalidator.citywide.sync, planvalidator.citywide.consolidated.write' (the imports)":
                 [sys.executable, "-c", "import planvalidator.citywide.sync, planvalidator.citywide.consolidated.write"],
@@ -246,10 +249,14 @@ def main(argv=None) -> None:
         f"workbook atomically.", "",
         f"Command: `{argv_shown}`", "",
         f"## Whole process (s, {args.repeat} runs each, interleaved)", "",
-        "| command | median | p90 |", "|---|---:|---:|",
+        "*above the floor*: the median minus the median of `python -c 'import pandas, "
+        "pandera.pandas'` timed in the same rounds.", "",
+        "| command | median | p90 | above the floor |", "|---|---:|---:|---:|",
     ]
+    floor = statistics.median(times[FLOOR])
     for name, xs in times.items():
-        lines.append(f"| `{name}` | {statistics.median(xs):.2f} | {p90(xs):.2f} |")
+        lines.append(f"| `{name}` | {statistics.median(xs):.2f} | {p90(xs):.2f} "
+                     f"| {statistics.median(xs) - floor:.2f} |")
     imports = statistics.median(next(xs for name, xs in times.items() if "(the imports)" in name))
     lines += ["", f"Of the median sync, {imports:.2f} s is starting Python and importing the library "
               f"(pandas and pandera for validation, openpyxl for writing), "
@@ -259,12 +266,12 @@ def main(argv=None) -> None:
     for name, t in stages:
         lines.append(f"| {name} | {t:.3f} |")
     lines.append(f"| total | {sum(t for _, t in stages):.3f} |")
+    above = sync_median - floor
     lines += ["", "## Target", "",
               f"- Sync of {args.agencies} agencies' mid-year updates, whole process, ≤ "
-              f"{TARGET_S:.1f} s median: **{'met' if sync_median <= TARGET_S else 'not met'}** "
-              f"— {sync_median:.2f} s"
-              + (f"; importing pandas, pandera and openpyxl alone takes {imports:.2f} s here."
-                 if imports >= TARGET_S else "."), ""]
+              f"{TARGET_ABOVE_FLOOR_S:.1f} s above the import floor: "
+              f"**{'met' if above <= TARGET_ABOVE_FLOOR_S else 'not met'}** — {above:.2f} s "
+              f"({sync_median:.2f} s median − {floor:.2f} s floor).", ""]
     args.out.write_text("\n".join(lines), encoding="utf-8")
     print(args.out)
     print("\n".join(lines[-12:]))

@@ -27,6 +27,7 @@ from ..schema.loader import Schema
 from ..read.xlsx import UnreadableWorkbook
 
 BATCH = 64  # plans validated together at most; bounds memory with thousands of submissions
+WORKER_BATCH = 16  # in each worker: the parent and every worker hold their chunk's plans at once
 
 # Which submission of an agency wins (README "Merge", `merge --help`): a submission in the store
 # over files of the same agency, since its time of receipt is recorded by planvalidator itself;
@@ -169,6 +170,7 @@ def _failed(item: tuple[Path, Schema | None], reason: str) -> Submission:
     with path.open("rb") as f:
         sha256 = hashlib.file_digest(f, "sha256").hexdigest()
     stat = path.stat()
+    from ..rules.validate import unreadable_report   # here: see _read_and_validate
     return Submission(path=path, sha256=sha256, size=stat.st_size, mtime=stat.st_mtime,
                       report=unreadable_report(path, reason))
 
@@ -195,8 +197,8 @@ def _read_and_validate(chunk: list[tuple[Path, Schema | None]]) -> list[Submissi
 
 def chunk_size(files: int, jobs: int) -> int:
     """One chunk for a typical city (one validation pass); with workers, chunks small enough
-    to keep them all busy, and never more than BATCH files (memory)."""
-    return min(BATCH, max(1, -(-files // (4 * jobs)))) if jobs > 1 else BATCH
+    to keep them all busy, and never more than WORKER_BATCH files (memory)."""
+    return min(WORKER_BATCH, max(1, -(-files // (4 * jobs)))) if jobs > 1 else BATCH
 
 
 def merge(paths: list[Path], schema: Schema | None = None, jobs: int = 1,

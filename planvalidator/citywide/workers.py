@@ -14,16 +14,19 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import itertools
 import multiprocessing
 import os
 import signal
+from collections import deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
 from ..errors import PlanValidatorError
 
 PR_SET_PDEATHSIG = 1   # linux/prctl.h
+AHEAD = 2   # chunks in flight per worker: one running, one queued so that none waits
 
 CRASHED = ("The process checking this file stopped abruptly (stopped by the system or a "
            "crash), so it was left out of the merge.")
@@ -50,8 +53,17 @@ def run_chunks(work: Callable[[list], list], chunks: list[list], jobs: int,
                                                      for item in chunk]
         return
     with _pool(jobs) as pool:
-        futures = [pool.submit(work, chunk) for chunk in chunks]
-        for chunk, future in zip(chunks, futures):
+        # Only AHEAD chunks per worker are submitted ahead of the one being taken: the pool
+        # holds every submitted chunk's result until it is taken, so submitting them all at
+        # once lets memory grow with the number of files.
+        todo, ahead = iter(chunks), deque()
+        for chunk in itertools.islice(todo, AHEAD * jobs):
+            ahead.append((chunk, _submit(pool, work, chunk)))
+        while ahead:
+            chunk, future = ahead.popleft()
+            following = next(todo, None)
+            if following is not None:
+                ahead.append((following, _submit(pool, work, following)))
             try:
                 result = future.result()
             except PlanValidatorError:
@@ -62,6 +74,16 @@ def run_chunks(work: Callable[[list], list], chunks: list[list], jobs: int,
                 result = _blamed(chunk, e, failed)
             yield result if result is not None else [_alone(work, item, failed)
                                                      for item in chunk]
+
+
+def _submit(pool: ProcessPoolExecutor, work, chunk) -> Future:
+    """pool.submit, or a failed future once the pool is broken (a worker died)."""
+    try:
+        return pool.submit(work, chunk)
+    except BrokenProcessPool as e:
+        future = Future()
+        future.set_exception(e)
+        return future
 
 
 def _alone_here(work, item, failed):
