@@ -1,7 +1,7 @@
 """Plans → the three frames the checks run on, for one plan or many at once.
 
-- cells: one row per cell of the Agency, Services and Measures tables, with what the rules
-  need to judge it (its type, whether it is required at the plan's stage, its list, ...);
+- cells: one row per cell of the Agency, Services and Measures tables (`column_of` numbers
+  the plans' columns), with what the rules need to judge it (its type, whether it is required at the plan's stage, its list, ...);
 - measures: one row per measure, with the service and agency facts joined in;
 - services: one row per service, with its measure counts.
 
@@ -58,11 +58,11 @@ def _rows_to_columns(rows: list[tuple], names, dtypes: dict) -> dict[str, np.nda
 
 # c_<check>: whether the cell's column names the check in the YAML's `checks:`
 _FLAGS = tuple(f"c_{name}" for name in COLUMN_CHECKS)
-_CELL_COLUMNS = ("plan", "table", "key", "i", "ctype", "numeric", "number", "text", "blank", "error",
-                 "unparsed", "required", "missing_code", "pair", *_FLAGS, "is_percent")
-_CELL_TYPES = {"plan": np.int64, "i": np.int64, "numeric": bool, "number": float, "blank": bool,
-               "error": bool, "unparsed": bool, "required": bool, "is_percent": bool,
-               **dict.fromkeys(_FLAGS, bool)}
+_CELL_COLUMNS = ("plan", "table", "key", "column_of", "i", "ctype", "numeric", "number", "text",
+                 "blank", "error", "unparsed", "required", "missing_code", "pair", *_FLAGS, "is_percent")
+_CELL_TYPES = {"plan": np.int64, "column_of": np.int64, "i": np.int64, "numeric": bool,
+               "number": float, "blank": bool, "error": bool, "unparsed": bool, "required": bool,
+               "is_percent": bool, **dict.fromkeys(_FLAGS, bool)}
 
 
 # one value per column of a table (repeated for its cells at the end), or one per cell
@@ -113,6 +113,7 @@ def cells_frame(plans: list[Plan]) -> pd.DataFrame:
     columns = {k: np.repeat(_column(v, _CELL_TYPES.get(k, object)), counts)
                for k, v in per_column.items()}
     columns["i"] = np.arange(len(starts), dtype=np.int64) - starts
+    columns["column_of"] = np.repeat(np.arange(len(counts), dtype=np.int64), counts)
     columns.update((k, _column(v, _CELL_TYPES.get(k, object))) for k, v in cells.items())
     return _frame({k: columns[k] for k in _CELL_COLUMNS})
 

@@ -53,7 +53,7 @@ RULES = (
     Rule("agency-mismatch", MEASURES, id_matches_agency, lands_on="measure_id", facts=_agency),
     Rule("bad-measure-id", MEASURES, id_matches_service, lands_on="measure_id",
          facts=lambda plan, data, column, i, row: {
-             "variant": "service", "service": int(row["service_number"].iat[0])}),
+             "variant": "service", "service": int(row["service_number"])}),
     Rule("service-not-in-catalog", SERVICES, in_catalog, lands_on="service_number",
          params=_catalog,
          facts=lambda plan, data, column, i, row: {"agency": plan.agency_code,

@@ -32,12 +32,13 @@ def status_consistent(df, *, at_risk_within, statuses, directions):
 
 
 def _inconsistent_facts(plan, data, column, i, row) -> dict:
-    prorated = bool(row["prorate"].iat[0])
-    target = row["target"].iat[0] / 2 if prorated else row["target"].iat[0]
-    expected, no_data = schema_status(row, plan.schema)[0], plan.schema.roles.no_data
+    prorated = bool(row["prorate"])
+    target = row["target"] / 2 if prorated else row["target"]
+    one_row = {k: np.array([v]) for k, v in row.items()}
+    expected, no_data = schema_status(one_row, plan.schema)[0], plan.schema.roles.no_data
     variant = "no-actual" if expected == no_data else "prorated" if prorated else ""
-    return {"variant": variant, "actual": row["actual"].iat[0], "target": target,
-            "direction": row["direction"].iat[0].lower(), "no_data": no_data,
+    return {"variant": variant, "actual": row["actual"], "target": target,
+            "direction": row["direction"].lower(), "no_data": no_data,
             "expected": expected}
 
 
@@ -61,7 +62,7 @@ RULES = (
     _empty_actual("missing-yearend-actual", "yearend"),
     Rule("missing-status-explanation", MEASURES, status_explained,
          lands_on="status_explanation", params=_at_risk_or_off_track,
-         facts=lambda plan, data, column, i, row: {"status": row["status"].iat[0]}),
+         facts=lambda plan, data, column, i, row: {"status": row["status"]}),
     Rule("status-inconsistent", MEASURES, status_consistent, lands_on="status",
          params=_thresholds, facts=_inconsistent_facts),
 )

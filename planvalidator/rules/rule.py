@@ -68,7 +68,7 @@ class Rule:
     check: Callable                     # registered with pandera under its own name
     lands_on: str | None = None         # row frames: the column the finding points at
     params: Callable = _no_params       # schema → the check's keyword arguments
-    facts: Callable = _no_facts         # (plan, table data, column, i, one-row frame) →
+    facts: Callable = _no_facts         # (plan, table data, column, i, row as a dict) →
                                         # Context.extra: the template's own fields, `variant`
     applies: Callable = _always         # schema → whether the schema uses the rule at all
 

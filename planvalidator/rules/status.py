@@ -9,15 +9,15 @@ from .frames import measures_frame
 
 
 def expected_status(df, at_risk_within: float, statuses, directions) -> np.ndarray:
-    """Per row of a measures frame: on track / at risk / off track / no data (the schema's
+    """Per row of a measures frame (or a mapping of its columns to arrays): on track / at risk / off track / no data (the schema's
     `statuses` in that order), or "" when there is no target to judge against. `directions`:
     the values meaning increase, decrease and maintain. Mid-year actuals of cumulative units
     (counts, dollars, hours) are compared with half the annual target."""
     on_track, at_risk, off_track, no_data = statuses
     _, decrease, maintain = directions
-    target = np.where(df["prorate"].to_numpy(), df["target"].to_numpy() / 2,
-                      df["target"].to_numpy())
-    actual, direction = df["actual"].to_numpy(), df["direction"].to_numpy()
+    target = np.asarray(df["target"])
+    target = np.where(np.asarray(df["prorate"]), target / 2, target)
+    actual, direction = np.asarray(df["actual"]), np.asarray(df["direction"])
     margin = at_risk_within * np.abs(target)
     maintained = direction == maintain
     # gap: how far the actual is on the good side of the target (negative: short of it)

@@ -34,7 +34,7 @@ def target_vs_baseline(df, *, directions):
 
 
 def _baseline(plan, data, column, i, row):
-    return {"baseline": row["baseline"].iat[0], "direction": row["direction"].iat[0].lower()}
+    return {"baseline": row["baseline"], "direction": row["direction"].lower()}
 
 
 RULES = (

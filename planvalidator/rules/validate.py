@@ -58,16 +58,17 @@ def compile_schema(schema: Schema) -> Compiled:
 def _failures(pandera_schema, frame) -> list[tuple[int, np.ndarray]]:
     """(check number, failing frame rows) of every failing check (lazily: none stops early).
 
-    The schema's checks run through pandera's check backend and we read each CheckResult's
-    boolean output. `DataFrameSchema.validate` would compute the same and then reshape the
-    failure cases and format a report text per failing check (~3 ms each, ~7 ms per call),
-    all of which this adapter would throw away. A check that crashes raises: that is our bug,
-    never a finding."""
+    The schema's checks run through pandera's check backend (`preprocess` and `apply`) and we
+    read their boolean output. `DataFrameSchema.validate`, and the backend's `postprocess`,
+    would go on to copy every failing row out of the frame as failure cases (~1.5 ms per
+    failing check) and format a report text, all of which this adapter would throw away. A
+    check that crashes raises: that is our bug, never a finding."""
     failures = []
     for number, check in enumerate(pandera_schema.checks):
-        result = check(frame)
-        if not result.check_passed:
-            failures.append((number, np.flatnonzero(~result.check_output.to_numpy())))
+        backend = check.get_backend(frame)(check)
+        passed = backend.apply(backend.preprocess(frame, None)).to_numpy()
+        if not passed.all():
+            failures.append((number, np.flatnonzero(~passed)))
     return failures
 
 
@@ -102,8 +103,6 @@ def validate_plans(plans: list[Plan]) -> list[Report]:
             failures = _failures(pandera_schema, frame)
             if not failures:
                 continue
-            if row_table is None:
-                frame["column_of"] = frame.groupby(["plan", "table", "key"], sort=False).ngroup()
             plan_of, i_of = frame["plan"].to_numpy(), frame["i"].to_numpy()
             for check_number, rows in failures:
                 rule = rules[check_number]
@@ -117,7 +116,7 @@ def validate_plans(plans: list[Plan]) -> list[Report]:
                     room = max(0, COLUMN_CAP - counts[at])
                     counts[at] += len(at_rows)
                     for n in at_rows[:room]:
-                        row = None if row_table is None else frame.iloc[[n]]
+                        row = None if row_table is None else _row(frame, n)
                         found[at[0]].append(_finding(group[p], rule, table, key, int(i_of[n]),
                                                      row))
                     if len(at_rows) > room:
@@ -170,7 +169,7 @@ def unreadable_report(path: Path, error: Exception) -> Report:
 # --- one failing row → one finding -------------------------------------------------------
 
 def _finding(plan: Plan, rule: Rule, table: str, key: str, i: int, row=None) -> Finding:
-    """The finding for one failing cell; `row` is the one-row frame of a row rule."""
+    """The finding for one failing cell; `row` is the failing row of a row rule's frame."""
     data = table_of(plan, table)
     column = data.table.column(key)
     raw = data.raw[key][i] if key in data.raw else None
@@ -185,6 +184,11 @@ def _finding(plan: Plan, rule: Rule, table: str, key: str, i: int, row=None) -> 
     return finding(rule.code, ctx.fields(), sheet=data.sheet, cell=cell,
                    row=data.row_of(key, i) if cell else 0, column=column.label,
                    measure_id=measure_id, value=_shown(raw))
+
+
+def _row(frame, n: int) -> dict:
+    """Row n of a row frame, {column: value}, for a row rule's facts."""
+    return {k: frame[k].to_numpy()[n] for k in frame.columns}
 
 
 def _more(plan: Plan, code: str, table: str, key: str, i: int, count: int) -> Finding:
