@@ -121,7 +121,8 @@ def read_values(data: bytes, fname: str, names: list[str], scans: dict[str, Scan
             most_rows, most_cols = max(scan.rows, 1), max(scan.cols, 1)
         if height > most_rows or width > most_cols:
             raise damaged(fname)  # calamine saw cells the scan did not: refuse, don't guess
-        rows = [[None if v == "" else finite_or_text(v) for v in row] for row in raw]
+        rows = [[None if v == "" else v if type(v) is not float or math.isfinite(v)
+                 else finite_or_text(v) for v in row] for row in raw]
         del raw
         for (r, c), err in scan.errors.items():
             if r >= limits.rows or c >= limits.columns:

@@ -235,6 +235,7 @@ def _read_table(schema: Schema, table: Table, sheets, by_name, findings) -> Tabl
         cells = rows[r][:width]
         if cells.count(None) + cells.count("") < len(cells):   # not an empty row
             data.rows.append(r + 1)
+    rows_at = [r - 1 for r in data.rows]
     for column in table.columns:
         c = data.columns.get(column.key)
         if c is None:
@@ -243,13 +244,10 @@ def _read_table(schema: Schema, table: Table, sheets, by_name, findings) -> Tabl
                                    "header_row": data.header_row},
                 sheet=name, row=data.header_row, column=column.label))
             continue
-        data.raw[column.key] = [_at(rows[r - 1], c) for r in data.rows]
+        data.raw[column.key] = [row[c] if c < len(row) else None
+                                for row in map(rows.__getitem__, rows_at)]
         _normalize_column(schema, data, column, findings)
     return data
-
-
-def _at(row: list, c: int):
-    return row[c] if c < len(row) else None
 
 
 def _missing_sheet(sheet: str) -> Finding:

@@ -23,7 +23,7 @@ from . import checks
 from ..bounds import bounded, more_findings
 from ..findings import COLUMN_CAP, Finding, Report, finding
 from .frames import cells_frame, measures_frame, services_frame, table_of
-from .rule import CELLS, MEASURES, SERVICES, Context, Rule
+from .rule import CELLS, MEASURES, SERVICES, Context, Rule, columns_read_once
 from ..read.plan import Plan, read_workbook
 from ..schema.loader import IDENTITY_SHEET, Schema, load_schema
 from ..read.xlsx import CellError, UnreadableWorkbook
@@ -64,11 +64,12 @@ def _failures(pandera_schema, frame) -> list[tuple[int, np.ndarray]]:
     failing check) and format a report text, all of which this adapter would throw away. A
     check that crashes raises: that is our bug, never a finding."""
     failures = []
-    for number, check in enumerate(pandera_schema.checks):
-        backend = check.get_backend(frame)(check)
-        passed = backend.apply(backend.preprocess(frame, None)).to_numpy()
-        if not passed.all():
-            failures.append((number, np.flatnonzero(~passed)))
+    with columns_read_once(frame):
+        for number, check in enumerate(pandera_schema.checks):
+            backend = check.get_backend(frame)(check)
+            passed = backend.apply(backend.preprocess(frame, None)).to_numpy()
+            if not passed.all():
+                failures.append((number, np.flatnonzero(~passed)))
     return failures
 
 
@@ -104,6 +105,7 @@ def validate_plans(plans: list[Plan]) -> list[Report]:
             if not failures:
                 continue
             plan_of, i_of = frame["plan"].to_numpy(), frame["i"].to_numpy()
+            arrays = {k: frame[k].to_numpy() for k in frame.columns} if row_table else {}
             for check_number, rows in failures:
                 rule = rules[check_number]
                 for n0, at_rows in _by_column(frame, rows, row_table is None):
@@ -116,7 +118,7 @@ def validate_plans(plans: list[Plan]) -> list[Report]:
                     room = max(0, COLUMN_CAP - counts[at])
                     counts[at] += len(at_rows)
                     for n in at_rows[:room]:
-                        row = None if row_table is None else _row(frame, n)
+                        row = {k: a[n] for k, a in arrays.items()} if row_table else None
                         found[at[0]].append(_finding(group[p], rule, table, key, int(i_of[n]),
                                                      row))
                     if len(at_rows) > room:
@@ -184,11 +186,6 @@ def _finding(plan: Plan, rule: Rule, table: str, key: str, i: int, row=None) -> 
     return finding(rule.code, ctx.fields(), sheet=data.sheet, cell=cell,
                    row=data.row_of(key, i) if cell else 0, column=column.label,
                    measure_id=measure_id, value=_shown(raw))
-
-
-def _row(frame, n: int) -> dict:
-    """Row n of a row frame, {column: value}, for a row rule's facts."""
-    return {k: frame[k].to_numpy()[n] for k in frame.columns}
 
 
 def _more(plan: Plan, code: str, table: str, key: str, i: int, count: int) -> Finding:
