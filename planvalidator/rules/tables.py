@@ -10,12 +10,14 @@ validate `pd.read_excel(...)` with pandera alone.
 from the other sheets (listed services, the agency's catalog) and the checks registered here
 for rules pandera has no built-in for (a measure ID naming its agency and service, targets
 against baselines, statuses against actuals, percents, actuals waived by an explained No Data).
-Where a rule family module (cell, targets, plan, reporting) has the rule's check, the one here is a thin adapter calling it, so the rule
-keeps one home. `plan_frames` turns a read Plan into the wide frames, indexed by the plan's row index
-so every failure case maps back to the cell the reader recorded.
+Where a rule family module (cell, targets, plan, reporting) has the rule's check, the one here
+is a thin adapter calling it, so the rule keeps one home. `plan_frames` turns a read Plan into
+the wide frames, indexed by the plan's row index so every failure case maps back to the cell
+the reader recorded.
 
-The engine stays validate.py's fast path over long frames (it is faster);
-tests/test_pandera_schemas.py proves that both give the same findings.
+The engine stays validate.py's fast path over long frames (it is faster). `plan_schemas`,
+`plan_frames` and the adapters are the reference it is held to: only
+tests/test_pandera_schemas.py runs them, to prove that both give the same findings.
 """
 
 from __future__ import annotations
