@@ -435,6 +435,9 @@ def test_serve_needs_a_license_choice(tmp_path):
     ('tokenz: {}\n', "unknown key"),
     ('tokens:\n  "sha256:abc": DOT\n', "not a SHA-256"),
     ('limits:\n  max_body_bytes: -1\n', "limits.max_body_bytes"),
+    ("processes: 0\n", "processes must be a positive number"),
+    ("time_limit: fast\n", "time_limit must be a positive number"),
+    ("time_limit: true\n", "time_limit must be a positive number"),
 ])
 def test_serve_refuses_a_wrong_config(tmp_path, text, complaint):
     config = tmp_path / "addin.yaml"

@@ -246,20 +246,6 @@ def _running(pid: int) -> bool:
 
 # ---- 5. the config keys ----------------------------------------------------------------------
 
-@pytest.mark.parametrize("text, complaint", [
-    ("processes: 0\n", "processes must be a positive number"),
-    ("time_limit: fast\n", "time_limit must be a positive number"),
-    ("time_limit: true\n", "time_limit must be a positive number"),
-])
-def test_wrong_execution_keys_are_refused(tmp_path, text, complaint):
-    from planvalidator.addin.config import load_config
-    from planvalidator.errors import ConfigError
-    config = tmp_path / "addin.yaml"
-    config.write_text(text, encoding="utf-8")
-    with pytest.raises(ConfigError, match=complaint):
-        load_config(config)
-
-
 def test_execution_keys_are_read(tmp_path):
     from planvalidator.addin.config import load_config
     config = tmp_path / "addin.yaml"

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import fnmatch
 import json
+import os
 import shlex
 import shutil
 import subprocess
@@ -281,10 +282,14 @@ def unit_values(key: str) -> list[str]:
             if line.startswith(f"{key}=")]
 
 
-@pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze not installed")
 def test_the_systemd_unit_verifies_and_is_hardened(tmp_path):
     """`systemd-analyze verify` with ExecStart pointing at this environment's planvalidator
-    (the unit's own path exists only after the install the docs describe); any message fails."""
+    (the unit's own path exists only after the install the docs describe); any message fails.
+    Without systemd-analyze the test is skipped, except in CI (CI=true): .ci/run installs it."""
+    if shutil.which("systemd-analyze") is None:
+        if os.environ.get("CI", "").lower() in ("true", "1"):
+            pytest.fail("systemd-analyze is not installed; CI must install systemd (.ci/run does)")
+        pytest.skip("systemd-analyze is not installed (Debian: apt-get install -y systemd)")
     installed = Path(sys.executable).parent / "planvalidator"
     [exec_start] = unit_values("ExecStart")
     unit = tmp_path / UNIT.name

@@ -12,9 +12,9 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parent.parent / "planvalidator"
 
 # A piece may import its own modules and every piece of a lower rank.
-RANK = {"a1": -1, "safetext": -1, "errors": 0, "findings": 0, "bounds": 0.5, "schema": 1,
-        "read": 2, "rules": 3, "output": 4, "citywide": 5, "addin": 6, "publish": 6, "cli": 7,
-        "__main__": 8, "__init__": 8}
+RANK = {"a1": -1, "safetext": -1, "catalogue": -0.5, "errors": 0, "findings": 0, "bounds": 0.5,
+        "schema": 1, "read": 2, "rules": 3, "output": 4, "citywide": 5, "addin": 6, "publish": 6,
+        "cli": 7, "__main__": 8, "__init__": 8}
 
 
 def _modules():

@@ -1,4 +1,4 @@
-"""Every finding's message is worded by its catalogue entry (findings.CATALOGUE) from the facts
+"""Every finding's message is worded by its catalogue entry (catalogue.CATALOGUE) from the facts
 its finder supplies: the rules, the reader, the template check, merge and sync."""
 
 import re
@@ -126,18 +126,21 @@ def test_every_template_is_worded_from_the_facts_of_a_real_finding(tmp_path):
 def test_real_messages_read_as_before(tmp_path):
     """A few messages in full, as the analyst reads them."""
     found = {(f.code, f.cell): (f.message, f.hint) for f in all_findings(tmp_path)}
-    assert found["percent-out-of-range", "M5"][0] == (
-        "Measures!M5 (FY2028 Target of measure BCFD609-2) holds 85 in a Percent measure; "
-        "percents run from 0% to 100% — did you mean 85%?")
-    assert found["formula-error", "C9"][0] == (
-        "Measures!C9 (Measure Name of measure BCFD-602-02) holds the formula =A1&B1 with no "
-        "saved result (the workbook was not recalculated and saved in Excel).")
-    assert found["value-interpreted", "J11"][0] == (
-        "Measures!J11 (FY2026 Actual of measure BCFD-602-04): the text '60%' was read as 60% "
-        "(stored as 0.6).")
-    assert found["status-inconsistent", "S4"][0] == (
-        "Measures!S4: measure BCFD-609-01 is marked 'On Track', but it has no actual to report, "
-        "so its status is No Data.")
+    messages = {
+        ("percent-out-of-range", "M5"):
+            "Measures!M5 (FY2028 Target of measure BCFD609-2) holds 85 in a Percent measure; "
+            "percents run from 0% to 100% — did you mean 85%?",
+        ("formula-error", "C9"):
+            "Measures!C9 (Measure Name of measure BCFD-602-02) holds the formula =A1&B1 with no "
+            "saved result (the workbook was not recalculated and saved in Excel).",
+        ("value-interpreted", "J11"):
+            "Measures!J11 (FY2026 Actual of measure BCFD-602-04): the text '60%' was read as 60% "
+            "(stored as 0.6).",
+        ("status-inconsistent", "S4"):
+            "Measures!S4: measure BCFD-609-01 is marked 'On Track', but it has no actual to "
+            "report, so its status is No Data.",
+    }
+    assert {key: found[key][0] for key in messages} == messages
     assert found["target-changed", "M4"] == (
         "Measures!M4 (FY2028 Target of measure BCFD-609-01) holds 999, but the approved plan's "
         "target is 120; targets are locked once the plan is approved.",

@@ -1,6 +1,6 @@
-"""A plain (non-editable) install works from any directory: the wheel carries the schemas and the
-blank templates, and the office's own schema folder is found with --schemas or
-PLANVALIDATOR_SCHEMAS.
+"""A plain (non-editable) install works from any directory: the wheel carries the schemas, the
+blank templates and publish's page templates, and the office's own schema folder is found with
+--schemas or PLANVALIDATOR_SCHEMAS.
 
 Slow (a fresh venv and an install from the package index): one venv for the whole module.
 """
@@ -25,6 +25,9 @@ ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
 # What a wheel is built from; a copy, so no stale build/ folder of the checkout leaks in.
 SOURCES = ("pyproject.toml", "README.md", "planvalidator", "schemas", "templates")
+# Examples copied to another directory: one clean plan and two that hold errors on purpose.
+COPIES = ("bcfd-plan-fy2028-clean.xlsx", "dpw-plan-fy2028-missing-targets.xlsx",
+          "bpd-plan-fy2028-not-in-list.xlsx")
 
 
 def test_every_package_of_the_source_tree_is_listed_in_pyproject():
@@ -74,8 +77,7 @@ def planvalidator(venv, cwd, *args, **env):
 @pytest.fixture
 def workdir(tmp_path):
     """Another directory than the checkout, holding copies of some examples."""
-    for name in ("bcfd-plan-fy2028-clean.xlsx", "dpw-plan-fy2028-missing-targets.xlsx",
-                 "bpd-plan-fy2028-not-in-list.xlsx"):
+    for name in COPIES:
         shutil.copy2(EXAMPLES / name, tmp_path / name)
     return tmp_path
 
@@ -129,14 +131,24 @@ def test_validate_copies_of_examples(venv, workdir):
 
 
 def test_merge_copies_of_examples_gives_the_same_bytes_as_this_checkout(venv, workdir):
-    sources = ["bcfd-plan-fy2028-clean.xlsx", "dpw-plan-fy2028-missing-targets.xlsx",
-               "bpd-plan-fy2028-not-in-list.xlsx"]
-    result = planvalidator(venv, workdir, "merge", *sources, "-o", "citywide.xlsx")
+    result = planvalidator(venv, workdir, "merge", *COPIES, "-o", "citywide.xlsx")
     assert result.returncode == 1, result.stderr   # two of the examples hold errors on purpose
-    here = CliRunner().invoke(main, ["merge", *[str(workdir / s) for s in sources],
+    here = CliRunner().invoke(main, ["merge", *[str(workdir / s) for s in COPIES],
                                      "-o", str(workdir / "here.xlsx")])
     assert here.exit_code == 1
     assert (workdir / "citywide.xlsx").read_bytes() == (workdir / "here.xlsx").read_bytes()
+
+
+def test_publish_finds_its_page_templates_and_stylesheet_in_the_wheel(venv, workdir):
+    """The Jinja2 templates and site.css are package data: a wheel without them can't publish."""
+    merged = planvalidator(venv, workdir, "merge", *COPIES, "-o", "citywide.xlsx", "-q")
+    assert merged.returncode == 1, merged.stderr
+    result = planvalidator(venv, workdir, "publish", "citywide.xlsx", "-o", "site")
+    assert result.returncode == 0, result.stderr
+    index = (workdir / "site" / "index.html").read_text(encoding="utf-8")
+    assert '<a href="agency-bcfd.html">Baltimore City Fire Department (BCFD)</a>' in index
+    stylesheet = ROOT / "planvalidator" / "publish" / "templates" / "site.css"
+    assert (workdir / "site" / "site.css").read_bytes() == stylesheet.read_bytes()
 
 
 def test_the_offices_schemas_by_option_and_by_environment(venv, workdir):

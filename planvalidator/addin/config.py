@@ -45,28 +45,17 @@ ENV_CONFIG, ENV_STORE = "PLANVALIDATOR_CONFIG", "PLANVALIDATOR_STORE"
 
 # ---- errors: what a request can be refused with ------------------------------------------------
 
-class BadRequest(AddinError):
-    status = 400
+def _refusal(name: str, status: int, doc: str) -> type[AddinError]:
+    """An AddinError sent with the HTTP `status`; a named class, so workers can pickle it."""
+    return type(name, (AddinError,), {"status": status, "__doc__": doc, "__module__": __name__})
 
 
-class Unauthorized(AddinError):
-    status = 401
-
-
-class Forbidden(AddinError):
-    status = 403
-
-
-class NotFound(AddinError):
-    status = 404
-
-
-class Conflict(AddinError):
-    status = 409
-
-
-class Unavailable(AddinError):
-    status = 503
+BadRequest = _refusal("BadRequest", 400, "The request or its workbook is not one to act on.")
+Unauthorized = _refusal("Unauthorized", 401, "No token, or one the config does not hold.")
+Forbidden = _refusal("Forbidden", 403, "The token's agency may not act on this plan.")
+NotFound = _refusal("NotFound", 404, "No such command, plan or submission on this server.")
+Conflict = _refusal("Conflict", 409, "The workbook holds something the add-in must not overwrite.")
+Unavailable = _refusal("Unavailable", 503, "Busy, out of time, or the store failed; try later.")
 
 
 # ---- config ------------------------------------------------------------------------------------
