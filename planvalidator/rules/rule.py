@@ -3,7 +3,7 @@ frame the check runs on, where its finding lands and the facts its message is wo
 
 The records live by family in cell.py, targets.py, plan.py and reporting.py; checks.py
 registers their checks with pandera, validate.py compiles and runs them. The catalogue entry
-of each code (title, explanation, fix, message templates) is in findings.py, which every
+of each code (title, explanation, fix, message templates) is in catalogue.py, which every
 layer may read: a rule names its entry by code and supplies the templates' fields.
 
 Checks work on numpy arrays: pandas operations cost ~20 µs each, numpy's ~2 µs, and a check
@@ -45,7 +45,7 @@ class Context:
         return f"{self.label} of measure {self.measure_id}" if self.measure_id else self.label
 
     def fields(self) -> dict:
-        """The fields of the rule's message template (findings.CATALOGUE)."""
+        """The fields of the rule's message template (catalogue.CATALOGUE)."""
         return {"location": self.location, "label": self.label, "value": self.value,
                 "shown": self.shown, "subject": self.subject, "measure_id": self.measure_id,
                 **self.extra}
