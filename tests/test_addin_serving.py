@@ -174,6 +174,21 @@ def test_every_request_leaves_one_audit_line(server, home):
         assert isinstance(a["duration_ms"], float) and a["duration_ms"] > 0
 
 
+def test_health_polls_leave_no_audit_line(server, home):
+    """A load balancer polls /health every few seconds: those polls stay out of the audit trail,
+    while the request after them is logged as usual."""
+    before = len(audit(home))
+    for _ in range(3):
+        assert server.get("/health").status_code == 200
+        assert server.head("/health").status_code == 200
+    assert server.get("/taskpane.html").status_code == 200
+    deadline = time.monotonic() + 10   # the file handler may land the last line after the answer
+    while not audit(home)[before:] and time.monotonic() < deadline:
+        time.sleep(0.05)
+    # lines land in the order the answers went out: a poll's line would come before this one
+    assert [a["action"] for a in audit(home)[before:]] == ["GET /taskpane.html"]
+
+
 # ---- 3. never another request's workbook ---------------------------------------------------
 
 def test_many_clients_each_get_their_own_workbook_back(server, tmp_path):

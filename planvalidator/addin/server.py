@@ -137,7 +137,8 @@ def create_app():
     from .manifest import install as manifest_as_office_expects
     office_app = manifest_as_office_expects(main_app, settings.app_path)
     return audited(_declared_size_limit(office_app, rt.config.max_body_bytes),
-                   audit_logger(rt.config.audit_log), on_startup=pool.start)
+                   audit_logger(rt.config.audit_log), on_startup=pool.start,
+                   unlogged=frozenset({f"{settings.app_path}/health"}))
 
 
 def _declared_size_limit(asgi_app, limit: int):
