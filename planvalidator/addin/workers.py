@@ -58,7 +58,7 @@ class _Worker:
         child.close()
 
     def ready(self) -> None:
-        """Wait until it has imported everything (so its first script isn't timed on that)."""
+        """Wait until it has imported and warmed up (so its first script isn't timed on that)."""
         if self.conn.recv() != READY:
             raise WorkerDied("the worker did not start")
 
@@ -179,6 +179,7 @@ def _work(conn) -> None:
     if str(PROJECT_DIR) not in sys.path:
         sys.path.insert(0, str(PROJECT_DIR))
     import custom_scripts   # the scripts module xlwings-server calls, from the project folder
+    _warm_up()
     loop = asyncio.new_event_loop()
     limits = runtime().config.limits
     try:
@@ -188,6 +189,24 @@ def _work(conn) -> None:
             conn.send(_run(loop, custom_scripts, limits, *job))
     except (EOFError, OSError):   # the server went away
         return
+
+
+def _warm_up() -> None:
+    """Validate each year's template, pre-filled for an agency, once: a fresh worker's first
+    Validate then doesn't compile the schema and set up pandera's checks (0.4 s on a quiet
+    machine, several on a busy one: its request would be slow or even hit the time limit)."""
+    import tempfile
+    from pathlib import Path
+    from ..output.atomic import save_workbook
+    from ..output.templates import build_workbook
+    from ..rules.validate import validate_workbook
+    from ..schema.loader import available_years, load_schema
+    with tempfile.TemporaryDirectory(prefix="planvalidator-warm-up-") as folder:
+        for year in available_years():
+            schema = load_schema(year)
+            path = Path(folder) / f"fy{year}.xlsx"
+            save_workbook(build_workbook(schema, sorted(schema.agencies)[0]), path)
+            validate_workbook(path)
 
 
 def _run(loop, module, limits, script: str, body: bytes, user: dict) -> Outcome:
