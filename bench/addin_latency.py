@@ -12,9 +12,13 @@ sending the request to having read the whole answer (the actions Excel replays):
 - 1 client: requests one after another on one keep-alive connection;
 - 16 clients: 16 connections sending at once, each its next request as soon as it has an answer.
 
-Every answer is checked: status 200 and the findings it carries. Each scenario runs `--runs`
-times on the same server; the results file (`--out`, rewritten whole) lists every run and the
-medians, with the machine, its load average and the command that reproduces it.
+The load generator shares the CPUs with the server, so it is as light as a client can be: raw
+HTTP/1.1 on asyncio streams (httpx cost more CPU per request than the server's event loop).
+Every answer is checked after the timed run: status 200 and the findings it carries. Each
+scenario runs `--runs` times on the same server; the results file (`--out`, rewritten whole)
+lists every run and the medians, with the CPU milliseconds each request cost the server's
+event-loop process, its script workers and the load generator (/proc/PID/stat), the
+machine, its load average, whether the target is met and the command that reproduces it.
 
     python bench/addin_latency.py --phases
 
@@ -335,9 +339,19 @@ worker processes, off the event loop), a {args.measures}-measure FY2028 plan bui
 for it. A round trip is from sending the request to having read the whole answer; every answer
 is checked against `planvalidator validate` on the file. 1 client: one keep-alive connection,
 back to back. {args.clients} clients: {args.clients} connections at once, each sending its next
-request as soon as it has an answer. The load generator shares the machine with the server;
-the load average says how busy the machine was otherwise (other sessions share these CPUs).
+request as soon as it has an answer. The load generator shares the machine with the server,
+so it is the lightest client there is (raw HTTP/1.1 on asyncio streams, answers checked after
+the timed run; before, httpx took more CPU per request than the server's event loop); the
+load average says how busy the machine was otherwise (other sessions share these CPUs).
 Target (issue 11 item 9): {args.clients} clients, p95 ≤ 250 ms.
+
+*CPU ms/request* is user + system CPU per request (/proc/PID/stat) of the server's event-loop
+process (HTTP, FastAPI, xlwings-server, auth, the audit line, the pipe to the workers), its
+script workers together (parse the body, `xw.Book`, read and validate the plan, the actions,
+the answer JSON) and the load generator. {args.clients} clients keep every CPU busy, so a round
+trip can't be shorter than {args.clients} × (their sum) ÷ {os.cpu_count()} CPUs: the p95 target
+needs the whole request to cost at most about {TARGET_P95 * os.cpu_count() / args.clients:.0f} ms of CPU. `python
+bench/addin_latency.py --phases` splits the workers' part in-process.
 
 {table}
 """, encoding="utf-8")
