@@ -201,12 +201,15 @@ def _warm_up() -> None:
     from ..output.templates import build_workbook
     from ..rules.validate import validate_workbook
     from ..schema.loader import available_years, load_schema
-    with tempfile.TemporaryDirectory(prefix="planvalidator-warm-up-") as folder:
-        for year in available_years():
-            schema = load_schema(year)
-            path = Path(folder) / f"fy{year}.xlsx"
-            save_workbook(build_workbook(schema, sorted(schema.agencies)[0]), path)
-            validate_workbook(path)
+    try:
+        with tempfile.TemporaryDirectory(prefix="planvalidator-warm-up-") as folder:
+            for year in available_years():
+                schema = load_schema(year)
+                path = Path(folder) / f"fy{year}.xlsx"
+                save_workbook(build_workbook(schema, sorted(schema.agencies)[0]), path)
+                validate_workbook(path)
+    except Exception:   # only a head start: a worker that can't warm up (no temporary
+        pass            # folder, a --schemas year without agencies) still serves
 
 
 def _run(loop, module, limits, script: str, body: bytes, user: dict) -> Outcome:
