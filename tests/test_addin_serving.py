@@ -174,6 +174,42 @@ def test_every_request_leaves_one_audit_line(server, home):
         assert isinstance(a["duration_ms"], float) and a["duration_ms"] > 0
 
 
+def test_health_polls_leave_no_audit_line(server, home):
+    """A load balancer polls /health every few seconds: those polls stay out of the audit trail,
+    while the request after them is logged as usual."""
+    before = len(audit(home))
+    for _ in range(3):
+        assert server.get("/health").status_code == 200
+        assert server.head("/health").status_code == 200
+    assert server.get("/taskpane.html").status_code == 200
+    deadline = time.monotonic() + 10   # the file handler may land the last line after the answer
+    while not audit(home)[before:] and time.monotonic() < deadline:
+        time.sleep(0.05)
+    # lines land in the order the answers went out: a poll's line would come before this one
+    assert [a["action"] for a in audit(home)[before:]] == ["GET /taskpane.html"]
+
+
+def test_every_answer_carries_xlwings_servers_security_headers(server, tmp_path):
+    """The headers xlwings-server's own middleware sets (headers.py sets them in its place):
+    on a page, a Validate, a refusal and an error; an icon is the one answer without the
+    no-store Cache-Control (Excel's ribbon would show no icon)."""
+    from xlwings_server.security_headers import resolve_security_headers
+    wanted = resolve_security_headers(excel_online=True, cdn_officejs=False)   # the defaults
+    small = officejs.body(plan_120(tmp_path / "plan.xlsx"), INCLUDE)
+    answers = [server.get("/taskpane.html"),
+               server.post(VALIDATE, headers=auth(OFFICE), content=small),
+               server.post(VALIDATE, content=small),
+               server.post(VALIDATE, headers=auth(OFFICE), content=b"{"),
+               server.get("/no-such-page")]
+    assert [a.status_code for a in answers] == [200, 200, 401, 400, 404]
+    for answer in answers:
+        assert {k: answer.headers.get(k) for k in wanted} == wanted, answer.request.url
+    icon = server.get("/static/images/icons/pv-addin-32.png")
+    assert icon.status_code == 200 and "cache-control" not in icon.headers
+    assert {k: icon.headers.get(k) for k in wanted if k != "Cache-Control"} == {
+        k: v for k, v in wanted.items() if k != "Cache-Control"}
+
+
 # ---- 3. never another request's workbook ---------------------------------------------------
 
 def test_many_clients_each_get_their_own_workbook_back(server, tmp_path):

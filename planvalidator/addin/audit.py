@@ -13,6 +13,7 @@
 
 Written to the file named by `audit_log` in the config file, else to stderr. The file is opened
 with WatchedFileHandler, so logrotate may move it away (docs/addin.md has the snippet).
+GET /health is left out: a load balancer polls it every few seconds, which would flood the trail.
 """
 
 from __future__ import annotations
@@ -47,14 +48,15 @@ def audit_logger(path: Path | None) -> logging.Logger:
     return logger
 
 
-def audited(asgi_app, logger: logging.Logger, on_startup=None):
-    """`asgi_app`, logging one line per HTTP request as its answer completes (or it failed).
-    What the app learnt (principal, result, fingerprint) it leaves in the request's state."""
+def audited(asgi_app, logger: logging.Logger, on_startup=None, unlogged: frozenset = frozenset()):
+    """`asgi_app`, logging one line per HTTP request as its answer completes (or it failed),
+    except for the paths in `unlogged`. What the app learnt (principal, result, fingerprint) it
+    leaves in the request's state."""
 
     async def app(scope, receive, send):
         if scope["type"] == "lifespan" and on_startup is not None:
             on_startup()
-        if scope["type"] != "http":
+        if scope["type"] != "http" or scope["path"] in unlogged:
             return await asgi_app(scope, receive, send)
         start = time.perf_counter()
         state = scope.setdefault("state", {})

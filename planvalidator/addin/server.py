@@ -16,7 +16,8 @@ settings (XLWINGS_* environment variables) and FastAPI's own extension points:
   unknown script names with 404; the body size is capped by Starlette's body limit (413);
 - errors: one handler, `handle_exception`, turns every error into a JSON answer whose `detail`
   Excel shows (the Office.js client displays `detail`); unknown errors become a 500 with a
-  reference and a log line, never a traceback.
+  reference and a log line, never a traceback;
+- the security headers: the same as xlwings-server's, added by plain ASGI (headers.py).
 
 The config file, the errors and the runtime are in config.py.
 """
@@ -129,6 +130,8 @@ def create_app():
                       XlwingsError, XlwingsOperationalError):
         app.add_exception_handler(exc_class, handle_exception)
     app.max_body_size = rt.config.max_body_bytes   # bodies without a Content-Length
+    from .headers import install as cheaper_security_headers
+    cheaper_security_headers(app)
     from .health import add_health_route
     add_health_route(app, rt.store)
     logger.info("planvalidator add-in backend: %d token(s) from %s; submissions go to %s",
@@ -137,7 +140,8 @@ def create_app():
     from .manifest import install as manifest_as_office_expects
     office_app = manifest_as_office_expects(main_app, settings.app_path)
     return audited(_declared_size_limit(office_app, rt.config.max_body_bytes),
-                   audit_logger(rt.config.audit_log), on_startup=pool.start)
+                   audit_logger(rt.config.audit_log), on_startup=pool.start,
+                   unlogged=frozenset({f"{settings.app_path}/health"}))
 
 
 def _declared_size_limit(asgi_app, limit: int):

@@ -58,7 +58,7 @@ class _Worker:
         child.close()
 
     def ready(self) -> None:
-        """Wait until it has imported everything (so its first script isn't timed on that)."""
+        """Wait until it has imported and warmed up (so its first script isn't timed on that)."""
         if self.conn.recv() != READY:
             raise WorkerDied("the worker did not start")
 
@@ -134,15 +134,17 @@ class ScriptPool:
 
 def script_endpoint(pool: ScriptPool, authenticate):
     """xlwings-server's custom-scripts-call (POST .../custom-scripts-call/{script_name}), with
-    the script run by `pool`; the token is checked and the script name looked up first."""
-    from fastapi import Depends, Request
+    the script run by `pool`; the token is checked and the script name looked up first. The
+    token is checked by a call, not a FastAPI dependency: while the app has dependency
+    overrides (xlwings-server's authenticate is one), FastAPI inspects every dependency's
+    signature again on every request."""
+    from fastapi import Request
     from fastapi.responses import Response
-    from xlwings_server.models import User
     from .config import BadRequest, NotFound, Unavailable
     from .server import EMPTY_BODY, SCRIPTS, server_error
 
-    async def call_script(script_name: str, request: Request,
-                          user: User = Depends(authenticate)):
+    async def call_script(script_name: str, request: Request):
+        user = await authenticate(request)
         if script_name not in SCRIPTS:
             raise NotFound(f"There is no add-in command '{script_name[:40]}'.")
         body = await request.body()   # bounded by the body limit; parsed by the worker
@@ -177,6 +179,7 @@ def _work(conn) -> None:
     if str(PROJECT_DIR) not in sys.path:
         sys.path.insert(0, str(PROJECT_DIR))
     import custom_scripts   # the scripts module xlwings-server calls, from the project folder
+    _warm_up()
     loop = asyncio.new_event_loop()
     limits = runtime().config.limits
     try:
@@ -186,6 +189,27 @@ def _work(conn) -> None:
             conn.send(_run(loop, custom_scripts, limits, *job))
     except (EOFError, OSError):   # the server went away
         return
+
+
+def _warm_up() -> None:
+    """Validate each year's template, pre-filled for an agency, once: a fresh worker's first
+    Validate then doesn't compile the schema and set up pandera's checks (0.4 s on a quiet
+    machine, several on a busy one: its request would be slow or even hit the time limit)."""
+    import tempfile
+    from pathlib import Path
+    from ..output.atomic import save_workbook
+    from ..output.templates import build_workbook
+    from ..rules.validate import validate_workbook
+    from ..schema.loader import available_years, load_schema
+    try:
+        with tempfile.TemporaryDirectory(prefix="planvalidator-warm-up-") as folder:
+            for year in available_years():
+                schema = load_schema(year)
+                path = Path(folder) / f"fy{year}.xlsx"
+                save_workbook(build_workbook(schema, sorted(schema.agencies)[0]), path)
+                validate_workbook(path)
+    except Exception:   # only a head start: a worker that can't warm up (no temporary
+        pass            # folder, a --schemas year without agencies) still serves
 
 
 def _run(loop, module, limits, script: str, body: bytes, user: dict) -> Outcome:
