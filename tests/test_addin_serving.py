@@ -274,8 +274,11 @@ def test_a_killed_worker_is_replaced(server, home, tmp_path):
 
 
 def _running(pid: int) -> bool:
+    """Whether any thread of the process is still alive: a killed process's main thread is a
+    zombie before its other threads have exited, and only then can its parent see it end."""
     try:
-        return Path(f"/proc/{pid}/stat").read_text().split(") ")[1][0] != "Z"
+        return any((task / "stat").read_text().split(") ")[1][0] != "Z"
+                   for task in Path(f"/proc/{pid}/task").iterdir())
     except (FileNotFoundError, ProcessLookupError):
         return False
 
@@ -290,3 +293,29 @@ def test_execution_keys_are_read(tmp_path):
     read = load_config(config)
     assert (read.processes, read.time_limit, read.audit_log) == (
         3, 2.5, tmp_path / "logs" / "audit.jsonl")
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs Linux /proc")
+def test_workers_that_cannot_start_leave_no_request_hanging(tmp_path):
+    """Kill the workers after the config file was broken, so none of their replacements can
+    start (each reads the config first): a Validate is answered with a plain 503 instead of
+    waiting forever, and the server log says the workers did not start."""
+    import os
+    import signal
+    body = officejs.body(plan_120(tmp_path / "plan.xlsx"), INCLUDE)
+    home = tmp_path / "home"
+    home.mkdir()
+    with running(home, TOKENS, OFFICE, f"processes: 1\ntime_limit: {TIME_LIMIT}\n") as url, \
+            httpx.Client(base_url=url, timeout=60) as client:
+        actions(client.post(VALIDATE, headers=auth(OFFICE), content=body))   # a worker is up
+        (home / "addin.yaml").write_text("tokens: [not, a, mapping]\n", encoding="utf-8")
+        [server_pid] = [int(p) for p in (home / "server.pid").read_text().split()]
+        workers = _script_workers(server_pid)
+        for pid in workers:
+            os.kill(pid, signal.SIGKILL)
+        while any(_running(pid) for pid in workers):   # until the kernel has ended them
+            time.sleep(0.05)
+        response = client.post(VALIDATE, headers=auth(OFFICE), content=body)
+        assert response.status_code == 503, response.text
+        assert "no worker" in response.json()["detail"]
+    assert "did not start" in (home / "server.log").read_text(errors="replace")

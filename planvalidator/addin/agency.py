@@ -227,7 +227,7 @@ def add_routes(app) -> None:
     from xlwings_server.models import User
 
     @app.get("/planvalidator/submissions")
-    async def submissions(fiscal_year: int | None = None, agency: str = "",
+    def submissions(fiscal_year: int | None = None, agency: str = "",
                           user: User = Depends(dep.authenticate)) -> dict:
         code = _whose(user.id, agency)
         return {"agency": code, "fiscal_year": fiscal_year,
@@ -235,7 +235,7 @@ def add_routes(app) -> None:
                 "submissions": [_listed(s) for s in _of(code, fiscal_year)]}
 
     @app.get("/planvalidator/submissions/{name}")
-    async def download(name: str, user: User = Depends(dep.authenticate)) -> Response:
+    def download(name: str, user: User = Depends(dep.authenticate)) -> Response:
         found = [s for s in _of(None, None) if s.path.name == name
                  and user.id in (OFFICE, s.agency)]   # another agency's: as if not there
         if not found:

@@ -11,9 +11,10 @@ settings (XLWINGS_* environment variables) and FastAPI's own extension points:
 
 - authentication: `dependencies.authenticate` is overridden with per-agency tokens from the
   config file (compared in constant time); a missing or unknown token gets 401;
-- the request body: `dependencies.parse_book_input` is overridden to parse the JSON once,
-  refuse malformed JSON and payloads over the limits (sheets, cells) with 400, and refuse
-  unknown script names with 404; the body size is capped by Starlette's body limit (413);
+- the scripts: xlwings-server's custom-scripts-call route is taken over by one that runs them
+  in worker processes (workers.py), where `parse_body` parses the JSON once and refuses
+  malformed JSON and payloads over the limits (sheets, cells) with 400; unknown script names
+  get 404; the body size is capped by Starlette's body limit (413);
 - errors: one handler, `handle_exception`, turns every error into a JSON answer whose `detail`
   Excel shows (the Office.js client displays `detail`); unknown errors become a 500 with a
   reference and a log line, never a traceback;
@@ -31,7 +32,7 @@ from pathlib import Path
 
 from ..errors import AddinError, ConfigError, PayloadError
 from ..read.payload import Limits, check_payload
-from .config import (ENV_CONFIG, ENV_STORE, OFFICE, BadRequest, Config, NotFound, Unauthorized,
+from .config import (ENV_CONFIG, ENV_STORE, OFFICE, BadRequest, Config, Unauthorized,
                      load_config, runtime)
 
 __all__ = ["create_app", "serve", "SCRIPTS"]
@@ -81,10 +82,9 @@ def create_app():
     rt = runtime()
     _xlwings_environment(rt.config)
 
-    from fastapi import Depends, Request
+    from fastapi import Request
     from fastapi.exceptions import RequestValidationError
     from starlette.exceptions import HTTPException as StarletteHTTPException
-    from starlette.middleware.body_limit import RequestBodyLimitMiddleware  # noqa: F401 (Starlette >= 1.6)
     from xlwings import XlwingsError
     from xlwings_server import dependencies as dep
     from xlwings_server.config import settings
@@ -94,8 +94,6 @@ def create_app():
 
     from .audit import audit_logger, audited
     from .workers import ScriptPool, script_endpoint
-
-    limits = rt.config.limits
 
     async def authenticate(request: Request) -> User:
         header = request.headers.get("authorization", "").strip()
@@ -110,18 +108,11 @@ def create_app():
         request.state.principal = who
         return User(id=who, name=who, roles=[OFFICE if who == OFFICE else "agency"])
 
-    async def parse_book_input(request: Request, _user: User = Depends(authenticate)) -> dict:
-        script = request.path_params.get("script_name")
-        if script is not None and script not in SCRIPTS:
-            raise NotFound(f"There is no add-in command '{script[:40]}'.")
-        return parse_body(await request.body(), limits)   # bounded by the body limit
-
     pool = ScriptPool(rt.config.processes, rt.config.time_limit)
 
     app.dependency_overrides[dep.authenticate] = authenticate
     from .agency import add_routes
     add_routes(app)
-    app.dependency_overrides[dep.parse_book_input] = parse_book_input
     # ahead of xlwings-server's own route for the same path, which runs scripts on the loop
     app.add_api_route(f"{settings.app_path}/xlwings/custom-scripts-call/{{script_name}}",
                       script_endpoint(pool, authenticate), methods=["POST"])

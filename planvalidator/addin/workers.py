@@ -11,12 +11,15 @@ A worker runs one script at a time, from the body to the answer: xlwings' remote
 app-level actions (alerts, the task pane callback) to the book opened last, so two scripts in
 one process at once could swap answers; one per process can't. A script that runs past the time
 limit has its worker killed and replaced and its request answered with a plain message; a worker
-that dies is replaced too.
+that dies is replaced too, and one that does not start is tried again after a pause; while no
+worker runs and starting one keeps failing, requests are answered with a plain message, not kept
+waiting.
 """
 
 
 import asyncio
 import json
+import logging
 import multiprocessing
 import traceback
 from concurrent.futures import ThreadPoolExecutor
@@ -24,7 +27,7 @@ from dataclasses import dataclass
 
 from ..errors import AddinError
 
-__all__ = ["Outcome", "ScriptPool", "TimedOut", "WorkerDied", "script_endpoint"]
+__all__ = ["NoWorker", "Outcome", "ScriptPool", "TimedOut", "WorkerDied", "script_endpoint"]
 
 READY = "ready"
 
@@ -39,8 +42,16 @@ class Outcome:
     crash: str | None = None       # an unexpected error's traceback, for the server log
 
 
+logger = logging.getLogger("planvalidator.addin.workers")
+RESTART_DELAYS = (1, 2, 5, 10, 30)   # seconds before starting again a worker that did not start
+
+
 class TimedOut(Exception):
     pass
+
+
+class NoWorker(Exception):
+    """No worker is running and the last two attempts to start one failed."""
 
 
 class WorkerDied(Exception):
@@ -85,6 +96,8 @@ class ScriptPool:
         self._context = multiprocessing.get_context("spawn")   # no inherited event loop or locks
         self._threads = ThreadPoolExecutor(processes * 2, thread_name_prefix="script-pipe")
         self._idle: asyncio.Queue | None = None
+        self._running = 0         # workers started and not killed
+        self._failed_starts = 0   # starts that failed since a worker last started
 
     def start(self) -> None:
         """Start the workers (once; from the serving event loop, whose queue holds them)."""
@@ -93,7 +106,7 @@ class ScriptPool:
             for _ in range(self.processes):
                 self._start_worker()
 
-    def _start_worker(self) -> None:
+    def _start_worker(self, attempt: int = 0) -> None:
         worker = _Worker(self._context)
         loop = asyncio.get_running_loop()
 
@@ -102,34 +115,55 @@ class ScriptPool:
                 await loop.run_in_executor(self._threads, worker.ready)
             except (WorkerDied, EOFError, OSError):
                 worker.kill()
-                raise
+                self._failed_starts += 1
+                delay = RESTART_DELAYS[min(attempt, len(RESTART_DELAYS) - 1)]
+                logger.error("A script worker did not start (exit code %s); trying again in "
+                             "%d s.", worker.process.exitcode, delay)
+                await asyncio.sleep(delay)
+                self._start_worker(attempt + 1)
+                return
+            self._running += 1
+            self._failed_starts = 0
             await self._idle.put(worker)
         asyncio.ensure_future(when_ready())
 
     async def run(self, script: str, body: bytes, user: dict) -> Outcome:
         """Run `script` on the workbook `body` sent by `user` (id, name, roles). Raises TimedOut
         past the time limit and WorkerDied when the worker went away; either way the worker
-        is replaced."""
+        is replaced. Raises NoWorker when no worker runs and none can be started."""
         self.start()
-        worker = await self._idle.get()
+        worker = await self._free_worker()
         while not worker.process.is_alive():   # died while idle (killed, out of memory)
-            worker.kill()
-            self._start_worker()
-            worker = await self._idle.get()
+            self._stop(worker)
+            worker = await self._free_worker()
         loop = asyncio.get_running_loop()
         try:
             outcome = await asyncio.wait_for(
                 loop.run_in_executor(self._threads, worker.call, (script, body, user)),
                 self.time_limit)
         except (asyncio.TimeoutError, WorkerDied) as e:
-            worker.kill()
-            self._start_worker()
+            self._stop(worker)
             if isinstance(e, WorkerDied):
                 raise
             raise TimedOut() from None
         await self._idle.put(worker)
         return outcome
 
+    def _stop(self, worker: "_Worker") -> None:
+        """Kill a worker and start its replacement."""
+        worker.kill()
+        self._running -= 1
+        self._start_worker()
+
+    async def _free_worker(self) -> "_Worker":
+        while True:
+            # twice in a row: a broken install or config, not one worker killed as it started
+            if self._idle.empty() and not self._running and self._failed_starts >= 2:
+                raise NoWorker()
+            try:   # look again each second: a worker may fail to start meanwhile
+                return await asyncio.wait_for(self._idle.get(), 1)
+            except asyncio.TimeoutError:
+                continue
 
 
 def script_endpoint(pool: ScriptPool, authenticate):
@@ -158,6 +192,11 @@ def script_endpoint(pool: ScriptPool, authenticate):
                 "server stopped. Nothing in your workbook was changed. Delete unused rows and "
                 "sheets and try again; if it keeps happening, tell the performance office."
             ) from None
+        except NoWorker:
+            raise Unavailable(
+                "The Performance Plan server has no worker to check your workbook right "
+                "now. Nothing in your workbook was changed. Try again in a minute; if it keeps "
+                "happening, tell the performance office.") from None
         except WorkerDied as e:
             return server_error(request, str(e))
         if outcome.crash:
