@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
-from xml.sax.saxutils import escape
+from html import escape as _html_escape
 
 from ..a1 import column_letter
 
@@ -36,6 +36,11 @@ class BigSheet:
     def part(self) -> str:
         """The sheet's part in the package; known once openpyxl has numbered the sheets."""
         return self.ws.path.lstrip("/")
+
+
+def escape(text: str) -> str:
+    """&, < and > as entities (xml.sax.saxutils.escape, whose module imports urllib and http)."""
+    return _html_escape(text, quote=False)
 
 
 def _cell(ref: str, style: str, value) -> str:
