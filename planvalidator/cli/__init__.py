@@ -35,6 +35,7 @@ def main(ctx):
     global _batch
     if ctx.invoked_subcommand in BATCH_COMMANDS:
         gc.set_threshold(*BATCH_THRESHOLDS)
+        gc.disable()   # until the command's imports are frozen (options.batch_collector)
         _batch = True
 
 
