@@ -44,6 +44,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from results import median, p90, source_fingerprint, source_note, write_section  # bench/results.py
+import deflate_levels  # bench/deflate_levels.py
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
@@ -215,7 +216,8 @@ def city(corpus: Path, schema: Path, repeat: int, tmp: Path) -> dict:
                   flush=True)
     paired = [s / p for s, p in zip(times["script"], times["planvalidator"])]
     return {"times": times, "cpu": cpu, "rss": rss, "found": found, "paired_ratios": paired,
-            "argv": {n: commands[n][0] for n in names}}
+            "argv": {n: commands[n][0] for n in names},
+            "deflate": deflate_levels.measure(tmp / "pv.xlsx")}
 
 
 def scale(corpus: Path, schema: Path, repeat: int, jobs: int, tmp: Path,
@@ -362,6 +364,8 @@ def write_results(path: Path, args, c: dict, s: dict | None, started, load) -> N
         f"{above(sc) / above(pv) if above(pv) > 0 else float('inf'):.2f}×.",
         "",
     ]
+    from planvalidator.citywide.consolidated.write import DEFLATE_LEVEL
+    lines += deflate_levels.lines(c["deflate"], DEFLATE_LEVEL)
     if s:
         runs = s["runs"]
         lines += [

@@ -1,5 +1,5 @@
 """`python -m planvalidator` is the `planvalidator` command."""
 
-from .cli import main
+from .cli import run
 
-main()
+run()

@@ -59,3 +59,36 @@ def test_other_commands_keep_the_collector_as_python_sets_it():
     found = probe("codes")
     assert found["code"] == 0 and tuple(found["threshold"]) == (700, 10, 10)
     assert found["frozen"] == 0
+
+
+# Counts the collections that run from the command's start until the imported heap is frozen.
+COUNTING = """
+import gc, json, sys
+early = []
+gc.callbacks.append(lambda phase, info: phase == "stop" and not gc.get_freeze_count()
+                    and early.append(info["generation"]))
+from planvalidator.cli import main
+early.clear()
+try:
+    main(sys.argv[1:])
+except SystemExit as e:
+    code = e.code
+print(json.dumps({"code": code, "early": early, "frozen": gc.get_freeze_count(),
+                  "enabled": gc.isenabled()}))
+"""
+
+
+def test_merge_imports_without_collecting_and_freezes_pandera_too(tmp_path):
+    """merge imports with the collector off (importing openpyxl and pandas used to run two
+    collections over the growing heap) and imports pandera before the freeze, not while
+    reading the first file; afterwards it collects again."""
+    out = subprocess.run([sys.executable, "-c", COUNTING, "merge", str(EXAMPLES), "-o",
+                          str(tmp_path / "citywide.xlsx"), "--quiet"], capture_output=True,
+                         text=True, check=True).stdout
+    found = json.loads(out.splitlines()[-1])
+    heavy = subprocess.run([sys.executable, "-c", "import gc, pandas, pandera.pandas; "
+                            "print(len(gc.get_objects()))"], capture_output=True, text=True,
+                           check=True).stdout
+    assert found["code"] == 1   # the examples have errors: they were merged
+    assert found["early"] == []
+    assert found["frozen"] > int(heavy) and found["enabled"]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 from ..output.render import plural
-from .sync import SYNC_CODES
 from .targets import missing_targets
 
 
@@ -83,6 +82,7 @@ def _table(rows: list[tuple], right: set[int]) -> list[str]:
 
 def sync_summary(result, out) -> dict:
     """What a sync did, as data: the same for the text table and --format json."""
+    from .sync import SYNC_CODES   # here: merge's summary needs no sync
     agencies = [{"agency": s.agency, "stage": s.stage, "source": s.name,
                  "changes": sum(1 for c in result.changes if c.agency == s.agency),
                  "errors": s.report.errors, "warnings": s.report.warnings}

@@ -67,6 +67,7 @@ def merge(sources, out, store_dir, stage, jobs, reject_errors, datapackage, time
     from ..citywide.consolidated.write import write_merge_outputs
     from ..citywide.merge import merge_files
     from ..citywide.summary import merge_json, merge_text
+    from ..rules import validate as _   # noqa: F401 (pandas, pandera: imported before the freeze)
     batch_collector()
 
     cons = merge_files(sources, out, store_dir=store_dir,
@@ -132,6 +133,7 @@ def sync_command(consolidated, updates, store_dir, out, accept_target_changes, a
     from ..citywide.consolidated.write import write_consolidated
     from ..citywide.summary import sync_json, sync_text
     from ..citywide.sync import sync_files
+    from ..rules import validate as _   # noqa: F401 (pandas, pandera: imported before the freeze)
     batch_collector()
 
     if not updates and store_dir is None:

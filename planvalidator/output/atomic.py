@@ -258,8 +258,10 @@ def save_workbook(wb, path, timestamp: datetime | None = None, transform=None) -
     write_atomic(path, workbook_bytes(wb, timestamp, transform))
 
 
-def workbook_bytes(wb, timestamp: datetime | None = None, transform=None) -> bytes:
-    """The .xlsx bytes of `wb`, with pinned document dates, zip dates and member order."""
+def workbook_bytes(wb, timestamp: datetime | None = None, transform=None,
+                   compresslevel: int | None = None) -> bytes:
+    """The .xlsx bytes of `wb`, with pinned document dates, zip dates and member order.
+    `compresslevel`: zlib's deflate level (None: zlib's default, 6)."""
     when = timestamp or FIXED_TIMESTAMP
     if when.tzinfo is not None:  # docProps dates are UTC
         when = when.astimezone(timezone.utc)
@@ -268,16 +270,37 @@ def workbook_bytes(wb, timestamp: datetime | None = None, transform=None) -> byt
     for ws in wb.worksheets:  # openpyxl settles outlineLevelCol while writing <cols>, after it
         if hasattr(ws, "column_dimensions"):  # wrote <sheetFormatPr>: settle it before the first save
             ws.column_dimensions.to_tree()
-    raw = io.BytesIO()
+    parts = _Parts()
     # ExcelWriter directly: Workbook.save() would stamp `modified` with the current time.
-    ExcelWriter(wb, ZipFile(raw, "w", ZIP_DEFLATED, allowZip64=True)).save()
+    ExcelWriter(wb, parts).save()
     out = io.BytesIO()
-    with ZipFile(raw) as src, ZipFile(out, "w", ZIP_DEFLATED) as dst:
-        names = sorted(src.namelist(), key=lambda n: (n != "[Content_Types].xml", n))
-        for name in names:
+    with ZipFile(out, "w", ZIP_DEFLATED) as dst:
+        for name in sorted(parts.data, key=lambda n: (n != "[Content_Types].xml", n)):
             info = ZipInfo(name, date_time=(max(when.year, 1980),) + when.timetuple()[1:6])
             info.compress_type = ZIP_DEFLATED
             info.create_system, info.external_attr = 3, 0o644 << 16
-            data = src.read(name)
-            dst.writestr(info, transform(name, data) if transform else data)
+            data = parts.data[name]
+            dst.writestr(info, transform(name, data) if transform else data,
+                         compresslevel=compresslevel)
     return out.getvalue()
+
+
+class _Parts:
+    """What openpyxl's ExcelWriter writes into, in place of a zip: each part's bytes, so that
+    the workbook is compressed once, in its final order and with its final dates."""
+
+    def __init__(self):
+        self.data: dict[str, bytes] = {}
+
+    def writestr(self, name: str, data) -> None:
+        self.data[name] = data.encode("utf-8") if isinstance(data, str) else data
+
+    def write(self, filename: str, arcname: str) -> None:   # a worksheet, from a temporary file
+        with open(filename, "rb") as f:
+            self.data[arcname] = f.read()
+
+    def namelist(self) -> list[str]:
+        return list(self.data)
+
+    def close(self) -> None:
+        pass

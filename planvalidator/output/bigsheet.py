@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
-from xml.sax.saxutils import escape
+from html import escape as _html_escape
 
 from ..a1 import column_letter
 
@@ -36,6 +36,11 @@ class BigSheet:
     def part(self) -> str:
         """The sheet's part in the package; known once openpyxl has numbered the sheets."""
         return self.ws.path.lstrip("/")
+
+
+def escape(text: str) -> str:
+    """&, < and > as entities (xml.sax.saxutils.escape, whose module imports urllib and http)."""
+    return _html_escape(text, quote=False)
 
 
 def _cell(ref: str, style: str, value) -> str:
@@ -76,14 +81,21 @@ def _rewrite(sheet: BigSheet, xml: bytes) -> bytes:
     out = [header.decode()]
     for r, (values, variant, *own) in enumerate(sheet.rows, start=2):
         style = styles[variant]
-        if own and own[0]:
+        marked = own[0] if own else None
+        if marked:
             style = list(style)
-            for c, v in own[0].items():
+            for c, v in marked.items():
                 style[c] = styles[v][c]
-        cells = "".join(_cell(f"{letters[c]}{r}", style[c], v) if v is not None else
-                        f'<c r="{letters[c]}{r}"{style[c]}/>'   # an empty cell with a mark
-                        for c, v in enumerate(values) if v is not None or (own and c in own[0]))
-        out.append(f'<row r="{r}">{cells}</row>')
+        out.append(f'<row r="{r}">')
+        for c, v in enumerate(values):   # the common case inline: ~150,000 cells a city
+            if type(v) is str and not _SPECIAL.search(v) and not (v[:1].isspace() or
+                                                                   v[-1:].isspace()):
+                out.append(f'<c r="{letters[c]}{r}"{style[c]} t="inlineStr"><is><t>{v}</t></is></c>')
+            elif v is not None:
+                out.append(_cell(f"{letters[c]}{r}", style[c], v))
+            elif marked and c in marked:
+                out.append(f'<c r="{letters[c]}{r}"{style[c]}/>')   # an empty cell with a mark
+        out.append("</row>")
     last = f"{letters[-1]}{max(len(sheet.rows) + 1, 2)}"
     head = re.sub(rb'<dimension ref="[^"]*"\s*/>', f'<dimension ref="A1:{last}"/>'.encode(), head)
     return head + b"<sheetData>" + "".join(out).encode() + b"</sheetData>" + tail

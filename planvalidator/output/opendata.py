@@ -72,6 +72,8 @@ SUMMARY_FIELDS = AGENCY_FIELDS + [
 def csv_text(value) -> str:
     """A cell for CSV: text that a spreadsheet would evaluate gets a leading apostrophe
     (numbers, including negative ones, stay numbers)."""
+    if type(value) is str:   # the common case first: called for every cell published
+        return "'" + value if value.startswith(FORMULA_START) else value
     if value is None:
         return ""
     if isinstance(value, float) and value.is_integer():
@@ -138,13 +140,15 @@ def write_datapackage(cons, out_dir: Path, source: Path | None = None,
         if len({f["name"] for f in fields}) < len(fields):
             raise SchemaError(f"{schema.path}: two {table} columns have labels that give the "
                               f"same open-data field name; make the labels distinct.")
+        kinds = [FRICTIONLESS_TYPES[c.type] for c in columns]
         rows = []
         for sub in published:
             data = getattr(sub.plan, table)
-            for i in range(len(data.rows)):
-                rows.append([sub.agency, sub.agency_name, sub.fiscal_year] +
-                            [_cell(data.values.get(c.key, [None] * len(data.rows))[i], c)
-                             for c in columns])
+            blank = [None] * len(data.rows)
+            cells = [[_cell(v, kind) for v in data.values.get(c.key, blank)]
+                     for c, kind in zip(columns, kinds)]
+            agency = [sub.agency, sub.agency_name, sub.fiscal_year]
+            rows += (agency + list(row) for row in zip(*cells))
         tables.append((table, title.format(year=year), description.format(year=year), fields,
                        rows))
     tables.append(("summary", SUMMARY_TITLE.format(year=year), SUMMARY_DESCRIPTION, SUMMARY_FIELDS,
@@ -183,9 +187,9 @@ def _write_package(out_dir: Path, tables, schema, year, source, created, source_
     write_atomic(out_dir / "datapackage.json", json.dumps(package, indent=2).encode())
 
 
-def _cell(value, column: Column):
-    """Values that don't fit the column's type (an agency's typo) are left empty in open data."""
-    kind = FRICTIONLESS_TYPES[column.type]
+def _cell(value, kind: str):
+    """Values that don't fit the column's type (its Frictionless `kind`: an agency's typo) are
+    left empty in open data."""
     if kind in ("number", "integer") and not (isinstance(value, (int, float))
                                               and not isinstance(value, bool)):
         return None

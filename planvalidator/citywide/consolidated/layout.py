@@ -14,7 +14,7 @@ from openpyxl.worksheet.table import Table, TableStyleInfo
 from ...findings import ERROR, WARNING
 from ...output.marks import FILLS, HEADER_FILL as HEADER_RGB, HEADER_TEXT
 from ...read.xlsx import CellError
-from ...safetext import cell_text
+from ...safetext import MAX_CELL_TEXT, cell_text
 
 # A font name on every Font we set: without one, LibreOffice falls back to a serif.
 FONT_NAME = "Calibri"
@@ -113,6 +113,11 @@ def table(ws, name: str, width: int, rows: int, header_row: int = 1) -> None:
 
 def plain_value(v):
     """A plan value as the consolidated workbook holds it."""
+    kind = type(v)   # the common kinds first: called for every cell of a city's plans
+    if kind is str:
+        return v if len(v) <= MAX_CELL_TEXT else cell_text(v)
+    if v is None or kind is float or kind is int:
+        return v
     if isinstance(v, CellError):
         return v.text or f"={v.formula}"  # written as text by bigsheet
     if isinstance(v, (dt.date, dt.time)):

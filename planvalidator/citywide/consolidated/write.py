@@ -33,6 +33,10 @@ from .submissions import source_rows
 
 __all__ = ["write_consolidated", "write_merge_outputs", "source_rows"]   # source_rows: sync.py's import
 CREATOR = "planvalidator"
+# zlib's level for the workbook's parts: level 1 compresses a city's ~8 MB of sheet XML in
+# under half the time of the default (6), for a file ~25% bigger (bench/merge_bench.py
+# measures every level; bench/RESULTS.md). Every part's bytes are the same at any level.
+DEFLATE_LEVEL = 1
 
 
 def write_consolidated(cons: Consolidation, out, reject_errors: bool = False,
@@ -78,7 +82,8 @@ def consolidated_bytes(cons: Consolidation, reject_errors: bool = False,
     wb.active = 0
     wb.properties.title = title
     wb.properties.creator = wb.properties.lastModifiedBy = CREATOR
-    return workbook_bytes(wb, timestamp=timestamp, transform=splice(big))
+    return workbook_bytes(wb, timestamp=timestamp, transform=splice(big),
+                          compresslevel=DEFLATE_LEVEL)
 
 
 def _schemas(accepted: list[Submission]) -> list[Schema]:
