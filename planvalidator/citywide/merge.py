@@ -23,7 +23,7 @@ from . import store
 from .workers import run_chunks
 from ..read.plan import Plan, read_plan, read_workbook
 from ..read.sources import collect, collect_sources  # noqa: F401 (sync, bench)
-from ..schema.loader import Schema
+from ..schema.loader import Schema, available_years
 from ..read.xlsx import UnreadableWorkbook
 
 BATCH = 64  # plans validated together at most; bounds memory with thousands of submissions
@@ -109,6 +109,7 @@ class Consolidation:
     stage: str | None = None
     chosen_because: str = ""
     not_read: list[tuple[Path, str]] = field(default_factory=list)
+    without_schema: list[Submission] = field(default_factory=list)   # left out: see _choose
 
     @property
     def accepted(self) -> list[Submission]:
@@ -231,7 +232,8 @@ def merge(paths: list[Path], schema: Schema | None = None, jobs: int = 1,
             sub.plan = None
     readable = [s for s in cons.submissions if s.readable]
     if one_plan and readable:
-        _choose(cons, readable, fiscal_year, stage)
+        with_schema = set(available_years()) | ({schema.fiscal_year} if schema else set())
+        _choose(cons, readable, fiscal_year, stage, with_schema)
     winners: dict[str, Submission] = {}
     for sub in best.values():
         if sub.left_out:
@@ -248,12 +250,21 @@ def merge(paths: list[Path], schema: Schema | None = None, jobs: int = 1,
 
 
 def _choose(cons: Consolidation, readable: list[Submission], year: int | None,
-            stage: str | None) -> None:
-    """Set the fiscal year and stage to consolidate (and why); mark the others left out."""
+            stage: str | None, with_schema: set[int]) -> None:
+    """Set the fiscal year and stage to consolidate (and why); mark the others left out.
+    A plan stating a year without a schema (a typo such as 2082) is left out, never chosen."""
+    cons.without_schema = [s for s in readable if s.fiscal_year not in with_schema]
+    for sub in cons.without_schema:
+        sub.left_out = f"no FY{sub.fiscal_year} schema"
+    usable = [s for s in readable if not s.left_out]
     if year is not None:
         year_why = "--fiscal-year"
+    elif not usable:
+        found = ", ".join(f"FY{y}" for y in sorted({s.fiscal_year for s in readable}))
+        raise MergeError(f"None of the inputs is for a fiscal year that has a schema (they are "
+                         f"{found}; schemas exist for {', '.join(map(str, sorted(with_schema)))}).")
     else:
-        pool = [s for s in readable if stage is None or s.stage == stage] or readable
+        pool = [s for s in usable if stage is None or s.stage == stage] or usable
         year, year_why = (max(s.fiscal_year for s in pool),
                           "the latest fiscal year among the inputs")
     of_year = [s for s in readable if s.fiscal_year == year]
@@ -264,6 +275,9 @@ def _choose(cons: Consolidation, readable: list[Submission], year: int | None,
     if stage is not None:
         if stage not in stages:
             raise MergeError(f"--stage {stage}: the FY{year} stages are {', '.join(stages)}.")
+        if not any(s.stage == stage for s in of_year):
+            found = ", ".join(sorted({s.stage for s in of_year}, key=stages.index))
+            raise MergeError(f"None of the FY{year} inputs is a {stage} (they are: {found}).")
         stage_why = "--stage"
     elif any(s.stage == stages[0] for s in of_year):
         stage, stage_why = stages[0], f"a {stages[0]} of FY{year} is among the inputs"
@@ -274,7 +288,7 @@ def _choose(cons: Consolidation, readable: list[Submission], year: int | None,
     cons.fiscal_year, cons.stage = year, stage
     cons.chosen_because = f"FY{year} ({year_why}), stage {stage} ({stage_why})"
     for sub in readable:
-        if (sub.fiscal_year, sub.stage) != (year, stage):
+        if not sub.left_out and (sub.fiscal_year, sub.stage) != (year, stage):
             sub.left_out = f"FY{sub.fiscal_year} {sub.stage}".rstrip()
 
 
