@@ -133,20 +133,27 @@ class Consolidation:
 def read_submission(path: Path, schema: Schema | None = None) -> Submission:
     """Hash and read one file — a workbook, or a JSON file of the add-in's submission store —
     (runs in a worker process when merging with jobs > 1)."""
-    data = path.read_bytes()
-    sub = Submission(path=path, sha256=hashlib.sha256(data).hexdigest(), size=len(data),
-                     mtime=path.stat().st_mtime)
+    sub = Submission(path=path, sha256="", size=0, mtime=0.0)
     try:
+        data = path.read_bytes()   # a file gone or locked since it was listed: left out, named
+        sub.sha256, sub.size = hashlib.sha256(data).hexdigest(), len(data)
+        sub.mtime = path.stat().st_mtime
         if path.suffix == ".json":
             names, sheets, meta = store.read_submission(path)
-            sub.received_at = dt.datetime.fromisoformat(
-                meta["submitted_at"].replace("Z", "+00:00"))
+            try:   # the metadata is outside the fingerprint: it may have been edited
+                sub.received_at = dt.datetime.fromisoformat(
+                    meta["submitted_at"].replace("Z", "+00:00"))
+            except (KeyError, AttributeError, ValueError):
+                raise store.StoreError(f"{path.name} does not say when it was received (its "
+                                       "metadata is damaged).") from None
             plan = read_plan(names, sheets, source=path.name, schema=schema,
                              hidden=store.hidden_of(meta))
         else:
             plan = read_workbook(path, schema=schema)
-    except (UnreadableWorkbook, store.StoreError) as e:
+    except (UnreadableWorkbook, store.StoreError, OSError) as e:
         from ..rules.validate import unreadable_report
+        if isinstance(e, OSError):
+            e = UnreadableWorkbook(f"{path.name} could not be opened ({e.strerror or e}).")
         sub.report = unreadable_report(path, e)
         return sub
     sub.plan = plan
@@ -168,11 +175,15 @@ def read_submission(path: Path, schema: Schema | None = None) -> Submission:
 def _failed(item: tuple[Path, Schema | None], reason: str) -> Submission:
     """A file whose reading and validation failed on its own (workers.py): named, left out."""
     path = item[0]
-    with path.open("rb") as f:
-        sha256 = hashlib.file_digest(f, "sha256").hexdigest()
-    stat = path.stat()
+    try:
+        with path.open("rb") as f:
+            sha256 = hashlib.file_digest(f, "sha256").hexdigest()
+        stat = path.stat()
+        size, mtime = stat.st_size, stat.st_mtime
+    except OSError:   # gone or locked by now: still named, with the reason it failed
+        sha256, size, mtime = "", 0, 0.0
     from ..rules.validate import unreadable_report   # here: see _read_and_validate
-    return Submission(path=path, sha256=sha256, size=stat.st_size, mtime=stat.st_mtime,
+    return Submission(path=path, sha256=sha256, size=size, mtime=mtime,
                       report=unreadable_report(path, reason))
 
 

@@ -310,8 +310,10 @@ def verify(store_dir, fingerprint: str | None = None) -> list[tuple[StoredSubmis
         except StoreError as e:
             checked.append((sub, str(e)))
             continue
-        named = (meta.get("sha256"), meta.get("agency"), meta.get("fiscal_year"))
-        checked.append((sub, "" if named == (sub.sha256, sub.agency, sub.fiscal_year) else
+        named = (meta.get("sha256"), meta.get("agency"), meta.get("fiscal_year"),
+                 str(meta.get("stage") or ""))   # a name without a stage took it from inside
+        found = (sub.sha256, sub.agency, sub.fiscal_year, sub.stage)
+        checked.append((sub, "" if named == found else
                         f"{sub.path.name}: its name does not match its contents (it was renamed)."))
     return checked
 

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import SyncError
+from ..bounds import bounded
 from .consolidated.write import source_rows
 from .consolidated.read import Citywide, plan_from_rows, read_consolidated, rows_by_key
 from ..findings import Finding, Report, finding
@@ -115,7 +116,8 @@ def _store_updates(store_dir: Path, schema: Schema) -> tuple[list[Path], list[tu
     """The store's Mid-Year and Year-End Updates of the plan's fiscal year (only those), and
     its other submissions, each with why it is not read."""
     try:
-        taken, others = store.chosen(store_dir, schema.fiscal_year, tuple(schema.stages[1:]), "sync")
+        taken, others = store.chosen(store_dir, schema.fiscal_year, tuple(schema.stages[1:]),
+                                     "sync")
     except store.StoreError as e:
         raise SyncError(str(e)) from None
     if not taken:
@@ -160,7 +162,7 @@ def sync(city: Citywide, updates: Consolidation, accept_target_changes: bool = F
                                             accept_target_changes, accept_added, accept_removed)
         upd.plan = plan
         r = upd.report
-        upd.report = Report(source=r.source, findings=r.findings + found, agency=r.agency,
+        upd.report = Report(source=r.source, findings=bounded(r.findings + found), agency=r.agency,
                             fiscal_year=r.fiscal_year, stage=r.stage,
                             template_version=r.template_version)
         changes += changed
