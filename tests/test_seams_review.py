@@ -50,6 +50,15 @@ def midyear(path, measures=None):
     return plan_file(path, data)
 
 
+def update_folder(tmp_path, other: str, content: bytes) -> Path:
+    """A folder of updates: BCFD's Mid-Year Update and one other file."""
+    updates = tmp_path / "updates"
+    updates.mkdir()
+    midyear(updates / "bcfd-midyear.xlsx")
+    (updates / other).write_bytes(content)
+    return updates
+
+
 def consolidated(tmp_path, *plans) -> Path:
     out = tmp_path / "citywide.xlsx"
     result = run("merge", *plans, "-o", out, "--quiet")
@@ -117,10 +126,7 @@ def test_the_store_default_year_has_a_schema(tmp_path):
 def test_sync_exits_2_for_an_unreadable_update(tmp_path):
     """Was exit 1 (FOUND_ERRORS); README: a file that can't be read → exit 2."""
     city = consolidated(tmp_path, BCFD)
-    updates = tmp_path / "updates"
-    updates.mkdir()
-    midyear(updates / "bcfd-midyear.xlsx")
-    (updates / "broken.xlsx").write_bytes(b"not a workbook")
+    updates = update_folder(tmp_path, "broken.xlsx", b"not a workbook")
     result = run("sync", city, updates, "-o", tmp_path / "synced.xlsx")
     plain_error(result)
     assert "Left out, unreadable: broken.xlsx" in result.output
@@ -130,10 +136,7 @@ def test_sync_exits_2_for_an_unreadable_update(tmp_path):
 def test_sync_names_the_files_it_does_not_read(tmp_path):
     """An old.xlsm in an update folder, and the store's Plans, disappeared without a word."""
     city = consolidated(tmp_path, BCFD)
-    updates = tmp_path / "updates"
-    updates.mkdir()
-    midyear(updates / "bcfd-midyear.xlsx")
-    (updates / "old.xlsm").write_bytes(b"macro workbook")
+    updates = update_folder(tmp_path, "old.xlsm", b"macro workbook")
     d = tmp_path / "store"
     plan_json = submit(d, sheets(), "BCFD", 2028)
     data = sheets(agency={"Plan Stage": "Mid-Year Update"})
