@@ -61,8 +61,8 @@ def merge(sources, out, store_dir, stage, jobs, reject_errors, datapackage, time
     then the later file name.
 
     Exit code: 2 if an input could not be read or states a fiscal year without a schema (the
-    rest is still merged and written), else
-    1 if an accepted plan has errors (or warnings, with --strict), else 0.
+    rest is still merged and written), else 1 if an accepted plan has errors (or warnings,
+    with --strict), else 0.
     """
     import datetime as dt
 
