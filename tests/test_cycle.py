@@ -337,12 +337,12 @@ def test_an_unreadable_update_is_left_out_by_name(citywide, tmp_path):
     junk.write_text("not a workbook")
     out = tmp_path / "out.xlsx"
     result = run("sync", citywide, DOT_MIDYEAR, junk, "-o", out)
-    assert result.exit_code == 1
+    assert result.exit_code == 2   # README: an unreadable input is exit 2 in sync too
     assert "Left out, unreadable: minutes.xlsx" in result.output
     assert [r[8] for r in rows(out, "Sources") if r[0] == "minutes.xlsx"] == ["Unreadable"]
     assert rows(out, "Changes")[1:] == DOT_CHANGES
     again = tmp_path / "again.xlsx"   # its findings and its Sources row carried, not doubled
-    assert run("sync", out, DOT_MIDYEAR, junk, "-o", again).exit_code == 1
+    assert run("sync", out, DOT_MIDYEAR, junk, "-o", again).exit_code == 2
     assert again.read_bytes() == out.read_bytes()
 
 

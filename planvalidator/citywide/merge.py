@@ -23,7 +23,7 @@ from . import store
 from .workers import run_chunks
 from ..read.plan import Plan, read_plan, read_workbook
 from ..read.sources import collect, collect_sources  # noqa: F401 (sync, bench)
-from ..schema.loader import Schema
+from ..schema.loader import Schema, available_years
 from ..read.xlsx import UnreadableWorkbook
 
 BATCH = 64  # plans validated together at most; bounds memory with thousands of submissions
@@ -109,6 +109,7 @@ class Consolidation:
     stage: str | None = None
     chosen_because: str = ""
     not_read: list[tuple[Path, str]] = field(default_factory=list)
+    without_schema: list[Submission] = field(default_factory=list)   # left out: see _choose
 
     @property
     def accepted(self) -> list[Submission]:
@@ -132,20 +133,27 @@ class Consolidation:
 def read_submission(path: Path, schema: Schema | None = None) -> Submission:
     """Hash and read one file — a workbook, or a JSON file of the add-in's submission store —
     (runs in a worker process when merging with jobs > 1)."""
-    data = path.read_bytes()
-    sub = Submission(path=path, sha256=hashlib.sha256(data).hexdigest(), size=len(data),
-                     mtime=path.stat().st_mtime)
+    sub = Submission(path=path, sha256="", size=0, mtime=0.0)
     try:
+        data = path.read_bytes()   # a file gone or locked since it was listed: left out, named
+        sub.sha256, sub.size = hashlib.sha256(data).hexdigest(), len(data)
+        sub.mtime = path.stat().st_mtime
         if path.suffix == ".json":
             names, sheets, meta = store.read_submission(path)
-            sub.received_at = dt.datetime.fromisoformat(
-                meta["submitted_at"].replace("Z", "+00:00"))
+            try:   # the metadata is outside the fingerprint: it may have been edited
+                sub.received_at = dt.datetime.fromisoformat(
+                    meta["submitted_at"].replace("Z", "+00:00"))
+            except (KeyError, AttributeError, ValueError):
+                raise store.StoreError(f"{path.name} does not say when it was received (its "
+                                       "metadata is damaged).") from None
             plan = read_plan(names, sheets, source=path.name, schema=schema,
                              hidden=store.hidden_of(meta))
         else:
             plan = read_workbook(path, schema=schema)
-    except (UnreadableWorkbook, store.StoreError) as e:
+    except (UnreadableWorkbook, store.StoreError, OSError) as e:
         from ..rules.validate import unreadable_report
+        if isinstance(e, OSError):
+            e = UnreadableWorkbook(f"{path.name} could not be opened ({e.strerror or e}).")
         sub.report = unreadable_report(path, e)
         return sub
     sub.plan = plan
@@ -167,11 +175,15 @@ def read_submission(path: Path, schema: Schema | None = None) -> Submission:
 def _failed(item: tuple[Path, Schema | None], reason: str) -> Submission:
     """A file whose reading and validation failed on its own (workers.py): named, left out."""
     path = item[0]
-    with path.open("rb") as f:
-        sha256 = hashlib.file_digest(f, "sha256").hexdigest()
-    stat = path.stat()
+    try:
+        with path.open("rb") as f:
+            sha256 = hashlib.file_digest(f, "sha256").hexdigest()
+        stat = path.stat()
+        size, mtime = stat.st_size, stat.st_mtime
+    except OSError:   # gone or locked by now: still named, with the reason it failed
+        sha256, size, mtime = "", 0, 0.0
     from ..rules.validate import unreadable_report   # here: see _read_and_validate
-    return Submission(path=path, sha256=sha256, size=stat.st_size, mtime=stat.st_mtime,
+    return Submission(path=path, sha256=sha256, size=size, mtime=mtime,
                       report=unreadable_report(path, reason))
 
 
@@ -231,7 +243,8 @@ def merge(paths: list[Path], schema: Schema | None = None, jobs: int = 1,
             sub.plan = None
     readable = [s for s in cons.submissions if s.readable]
     if one_plan and readable:
-        _choose(cons, readable, fiscal_year, stage)
+        with_schema = set(available_years()) | ({schema.fiscal_year} if schema else set())
+        _choose(cons, readable, fiscal_year, stage, with_schema)
     winners: dict[str, Submission] = {}
     for sub in best.values():
         if sub.left_out:
@@ -248,12 +261,21 @@ def merge(paths: list[Path], schema: Schema | None = None, jobs: int = 1,
 
 
 def _choose(cons: Consolidation, readable: list[Submission], year: int | None,
-            stage: str | None) -> None:
-    """Set the fiscal year and stage to consolidate (and why); mark the others left out."""
+            stage: str | None, with_schema: set[int]) -> None:
+    """Set the fiscal year and stage to consolidate (and why); mark the others left out.
+    A plan stating a year without a schema (a typo such as 2082) is left out, never chosen."""
+    cons.without_schema = [s for s in readable if s.fiscal_year not in with_schema]
+    for sub in cons.without_schema:
+        sub.left_out = f"no FY{sub.fiscal_year} schema"
+    usable = [s for s in readable if not s.left_out]
     if year is not None:
         year_why = "--fiscal-year"
+    elif not usable:
+        found = ", ".join(f"FY{y}" for y in sorted({s.fiscal_year for s in readable}))
+        raise MergeError(f"None of the inputs is for a fiscal year that has a schema (they are "
+                         f"{found}; schemas exist for {', '.join(map(str, sorted(with_schema)))}).")
     else:
-        pool = [s for s in readable if stage is None or s.stage == stage] or readable
+        pool = [s for s in usable if stage is None or s.stage == stage] or usable
         year, year_why = (max(s.fiscal_year for s in pool),
                           "the latest fiscal year among the inputs")
     of_year = [s for s in readable if s.fiscal_year == year]
@@ -264,6 +286,9 @@ def _choose(cons: Consolidation, readable: list[Submission], year: int | None,
     if stage is not None:
         if stage not in stages:
             raise MergeError(f"--stage {stage}: the FY{year} stages are {', '.join(stages)}.")
+        if not any(s.stage == stage for s in of_year):
+            found = ", ".join(sorted({s.stage for s in of_year}, key=stages.index))
+            raise MergeError(f"None of the FY{year} inputs is a {stage} (they are: {found}).")
         stage_why = "--stage"
     elif any(s.stage == stages[0] for s in of_year):
         stage, stage_why = stages[0], f"a {stages[0]} of FY{year} is among the inputs"
@@ -274,7 +299,7 @@ def _choose(cons: Consolidation, readable: list[Submission], year: int | None,
     cons.fiscal_year, cons.stage = year, stage
     cons.chosen_because = f"FY{year} ({year_why}), stage {stage} ({stage_why})"
     for sub in readable:
-        if (sub.fiscal_year, sub.stage) != (year, stage):
+        if not sub.left_out and (sub.fiscal_year, sub.stage) != (year, stage):
             sub.left_out = f"FY{sub.fiscal_year} {sub.stage}".rstrip()
 
 

@@ -194,7 +194,10 @@ def list_submissions(store_dir) -> list[StoredSubmission]:
         m = _NAME.fullmatch(path.name)
         if m is None or not path.is_file():
             continue
-        moment = dt.datetime.strptime(m.group(4), _STAMP).replace(tzinfo=dt.timezone.utc)
+        try:
+            moment = dt.datetime.strptime(m.group(4), _STAMP).replace(tzinfo=dt.timezone.utc)
+        except ValueError:   # an impossible time (month 13): not a name the store gave
+            continue
         stage = (m.group(3) or "").replace("_", " ") or _stage_inside(path)
         found.append(StoredSubmission(path=path, fiscal_year=int(m.group(1)), agency=m.group(2),
                                       submitted_at=moment, sha256=m.group(5), stage=stage))
@@ -230,7 +233,9 @@ def chosen(store_dir, fiscal_year: int | None = None, stages: tuple[str, ...] | 
     subs = list_submissions(store_dir)
     if not subs:
         return [], []
-    years = [s.fiscal_year for s in subs if stages is None or s.stage in stages] or [0]
+    known = set(available_years())   # a year without a schema (a typo) is never the default
+    years = [s.fiscal_year for s in subs
+             if (stages is None or s.stage in stages) and s.fiscal_year in known] or [0]
     year = fiscal_year or (max(years) if choose else None)
     if stages is None and year is not None and choose:
         order = _stages(year)
@@ -305,8 +310,10 @@ def verify(store_dir, fingerprint: str | None = None) -> list[tuple[StoredSubmis
         except StoreError as e:
             checked.append((sub, str(e)))
             continue
-        named = (meta.get("sha256"), meta.get("agency"), meta.get("fiscal_year"))
-        checked.append((sub, "" if named == (sub.sha256, sub.agency, sub.fiscal_year) else
+        named = (meta.get("sha256"), meta.get("agency"), meta.get("fiscal_year"),
+                 str(meta.get("stage") or ""))   # a name without a stage took it from inside
+        found = (sub.sha256, sub.agency, sub.fiscal_year, sub.stage)
+        checked.append((sub, "" if named == found else
                         f"{sub.path.name}: its name does not match its contents (it was renamed)."))
     return checked
 

@@ -99,6 +99,7 @@ def sync_summary(result, out) -> dict:
                         "reason": s.superseded_why} for s in result.updates.superseded],
         "unreadable": [{"source": s.name, "reason": s.report.findings[0].message}
                        for s in result.updates.unreadable],
+        "not_read": [{"source": p.name, "reason": why} for p, why in result.updates.not_read],
         "totals": {"changes": len(result.changes),
                    "errors": sum(a["errors"] for a in agencies),
                    "warnings": sum(a["warnings"] for a in agencies)},

@@ -25,11 +25,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import SyncError
+from ..bounds import bounded
 from .consolidated.write import source_rows
 from .consolidated.read import Citywide, plan_from_rows, read_consolidated, rows_by_key
 from ..findings import Finding, Report, finding
 from . import store
-from .merge import Consolidation, Submission, collect_sources, merge
+from .merge import Consolidation, Submission, merge
+from ..read.sources import collect
 from ..read.plan import Plan
 from ..schema.loader import Schema
 from ..read.xlsx import CellError
@@ -88,11 +90,15 @@ def sync_files(consolidated: str | Path, specs: Iterable[str | Path], out: Path,
     Raises SyncError, MergeError (no update files found) or ConsolidatedError."""
     consolidated = Path(consolidated).resolve()
     specs = list(specs)
-    paths = collect_sources(specs) if specs or store_dir is None else []
+    found = collect(specs) if specs or store_dir is None else None
+    paths = sorted(found.paths) if found else []
+    not_read = found.not_read if found else []   # named in the output, never skipped silently
     city = None
     if store_dir is not None:
         city = read_consolidated(consolidated, schema)
-        paths += _store_updates(store_dir, city.schema)
+        taken, others = _store_updates(store_dir, city.schema)
+        paths += taken
+        not_read = not_read + others
     if consolidated in paths:
         raise SyncError(f"{consolidated.name} is the consolidated plan; it cannot also be an "
                         f"update.")
@@ -101,20 +107,23 @@ def sync_files(consolidated: str | Path, specs: Iterable[str | Path], out: Path,
                         f"(the consolidated plan is never changed in place).")
     city = city or read_consolidated(consolidated, schema)
     updates = merge(paths, schema=city.schema, jobs=jobs, progress=progress)
+    updates.not_read = not_read
     _check_updates(city, updates)
     return sync(city, updates, accept_target_changes, accept_added, accept_removed)
 
 
-def _store_updates(store_dir: Path, schema: Schema) -> list[Path]:
-    """The store's Mid-Year and Year-End Updates of the plan's fiscal year (only those)."""
+def _store_updates(store_dir: Path, schema: Schema) -> tuple[list[Path], list[tuple[Path, str]]]:
+    """The store's Mid-Year and Year-End Updates of the plan's fiscal year (only those), and
+    its other submissions, each with why it is not read."""
     try:
-        taken, _ = store.chosen(store_dir, schema.fiscal_year, tuple(schema.stages[1:]), "sync")
+        taken, others = store.chosen(store_dir, schema.fiscal_year, tuple(schema.stages[1:]),
+                                     "sync")
     except store.StoreError as e:
         raise SyncError(str(e)) from None
     if not taken:
         raise SyncError(f"The submission store {store_dir} holds no FY{schema.fiscal_year} "
                         f"{' or '.join(schema.stages[1:])}.")
-    return [s.path.resolve() for s in taken]
+    return [s.path.resolve() for s in taken], others
 
 
 def _check_updates(city: Citywide, updates: Consolidation) -> None:
@@ -153,7 +162,7 @@ def sync(city: Citywide, updates: Consolidation, accept_target_changes: bool = F
                                             accept_target_changes, accept_added, accept_removed)
         upd.plan = plan
         r = upd.report
-        upd.report = Report(source=r.source, findings=r.findings + found, agency=r.agency,
+        upd.report = Report(source=r.source, findings=bounded(r.findings + found), agency=r.agency,
                             fiscal_year=r.fiscal_year, stage=r.stage,
                             template_version=r.template_version)
         changes += changed

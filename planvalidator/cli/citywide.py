@@ -49,7 +49,8 @@ def merge(sources, out, store_dir, stage, jobs, reject_errors, datapackage, time
     found there (.xlsm, .xls, .ods, .csv, Excel lock files) are named as not read.
 
     One fiscal year and one stage are consolidated: --fiscal-year (default: the latest among
-    the inputs) and --stage; submissions of other years or stages are named and left out.
+    the inputs that has a schema) and --stage; submissions of other years or stages are named
+    and left out, and so is a plan whose Fiscal Year has no schema (exit 2).
     The latest submission of each agency wins; the others are listed as superseded, with the
     reason.
 
@@ -59,8 +60,9 @@ def merge(sources, out, store_dir, stage, jobs, reject_errors, datapackage, time
     Submission Date on the Agency sheet, then the later file modification time,
     then the later file name.
 
-    Exit code: 2 if an input could not be read (the rest is still merged and written), else
-    1 if an accepted plan has errors (or warnings, with --strict), else 0.
+    Exit code: 2 if an input could not be read or states a fiscal year without a schema (the
+    rest is still merged and written), else 1 if an accepted plan has errors (or warnings,
+    with --strict), else 0.
     """
     import datetime as dt
 
@@ -80,7 +82,7 @@ def merge(sources, out, store_dir, stage, jobs, reject_errors, datapackage, time
     if not quiet:
         click.echo(merge_json(cons, out) if fmt == "json" else merge_text(cons, out))
     reports = [s.report for s in cons.accepted]
-    sys.exit(BAD_INPUT if cons.unreadable else exit_code(reports, strict))
+    sys.exit(BAD_INPUT if cons.unreadable or cons.without_schema else exit_code(reports, strict))
 
 
 
@@ -149,7 +151,7 @@ def sync_command(consolidated, updates, store_dir, out, accept_target_changes, a
     if not quiet:
         click.echo(sync_json(result, out) if fmt == "json" else sync_text(result, out))
     reports = [s.report for s in result.applied]
-    sys.exit(FOUND_ERRORS if result.updates.unreadable else exit_code(reports, strict))
+    sys.exit(BAD_INPUT if result.updates.unreadable else exit_code(reports, strict))
 
 
 

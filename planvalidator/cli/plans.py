@@ -47,6 +47,12 @@ def validate(sources, fmt, annotate_to, stage, fiscal_year, schema_file, strict,
         click.echo(printable(f"Not read: {path.name} — {why}"), err=True)
     if annotate_to and len(files) > 1 and annotate_to.exists() and not annotate_to.is_dir():
         raise Failure(f"--annotate {annotate_to} must be a folder when several files are given.")
+    seen: dict[str, Path] = {}   # one annotated copy per name: none may overwrite another
+    for path in files if annotate_to and (len(files) > 1 or annotate_to.is_dir()) else ():
+        first = seen.setdefault(path.stem.casefold(), path)
+        if first != path:
+            raise Failure(f"--annotate: {first} and {path} would both be written to "
+                          f"{annotate_to / (path.stem + '.annotated.xlsx')}; validate them apart.")
     bar = progress if len(files) > 1 and not quiet else None
     reports = validate_files(files, schema=load_chosen_schema(fiscal_year, schema_file),
                              stage=stage, progress=bar)

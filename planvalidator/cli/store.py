@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from ..safetext import printable
 from .options import FOUND_ERRORS, OK, Failure, examples, format_option
 
 
@@ -81,7 +82,7 @@ def show_command(submission, store_dir, tz, fmt):
             ("Findings", f"{found.get('errors', 0)} errors, {found.get('warnings', 0)} "
                          f"warnings, {found.get('infos', 0)} notes"),
             ("Sheets", ", ".join(names)), ("Intact", "yes (the fingerprint matches)")]:
-        click.echo(f"{label + ':':<14}{value}")
+        click.echo(f"{label + ':':<14}{printable(str(value))}")   # the submitter's text
 
 
 @store.command("verify", epilog=examples(

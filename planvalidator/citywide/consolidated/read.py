@@ -101,14 +101,14 @@ def read_consolidated(path: str | Path, schema: Schema | None = None) -> Citywid
                if not (r["Agency Code"] == TOTAL and r["Agency Name"] is None)]   # its Total row
     if not summary:
         raise ConsolidatedError(f"{path.name} holds no agency plans (its Summary sheet is empty).")
-    years = sorted({r["Fiscal Year"] for r in summary})
-    if len(years) > 1 or not isinstance(years[0], int):
-        shown = " and ".join(str(y) for y in years)
+    years = {r["Fiscal Year"] for r in summary}   # any cell types: sorted only as text
+    if len(years) > 1 or not isinstance(next(iter(years)), int):
+        shown = " and ".join(sorted(map(str, years)))
         raise ConsolidatedError(
             f"{path.name} holds plans of fiscal years {shown}. Sync, roll forward and diff work on "
             f"one fiscal year's consolidated plan: merge each fiscal year's plans into a "
             f"workbook of its own.")
-    year = years[0]
+    year = years.pop()
     try:
         schema = schema or load_schema(year)
     except SchemaError as e:
