@@ -85,7 +85,8 @@ def build(work: Path, agencies: int, measures: int, seed: int) -> dict:
         save_workbook(wb, updates / f"{code.lower()}-midyear-fy2027.xlsx")
 
     from planvalidator.citywide.consolidated.write import write_consolidated
-    from planvalidator.citywide.merge import collect_sources, merge
+    from planvalidator.citywide.merge import merge
+    from planvalidator.read.sources import collect_sources
     consolidated = work / "citywide-fy2027.xlsx"
     write_consolidated(merge(collect_sources([plans]), schema=schema), consolidated)
     return {"schema": schema_path, "consolidated": consolidated, "updates": updates,
@@ -168,7 +169,8 @@ def in_process(paths: dict, repeat: int = 5):
 def _stages(paths: dict):
     from planvalidator.citywide.consolidated.write import write_consolidated
     from planvalidator.citywide.consolidated.read import read_consolidated
-    from planvalidator.citywide.merge import collect_sources, merge
+    from planvalidator.citywide.merge import merge
+    from planvalidator.read.sources import collect_sources
     from planvalidator.citywide.sync import _check_updates, sync
     t1 = time.perf_counter()
     schema = load_schema(path=paths["schema"])

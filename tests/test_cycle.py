@@ -21,12 +21,11 @@ from click.testing import CliRunner
 from libreoffice import convert
 from planvalidator.cli import main
 from planvalidator.citywide.consolidated.read import read_consolidated
-from planvalidator.output.atomic import save_workbook
 from planvalidator.read.plan import read_plan
 from planvalidator.schema.loader import load_schema
 from planvalidator.citywide.sync import apply_update
 from planvalidator.rules.validate import validate_workbook
-from plans import DOT_MIDYEAR, OPI_YEAREND, SCHEMA, fy2027_plans, load_build, measure, sheets
+from plans import DOT_MIDYEAR, OPI_YEAREND, SCHEMA, fy2027_plans, measure, sheets
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 DOT_UNFINISHED = EXAMPLES / "fy2027/dot-midyear-fy2027-missing-actuals.xlsx"
@@ -321,7 +320,8 @@ def test_sync_refuses_what_is_not_an_update_of_this_plan(citywide, tmp_path):
     # a merge consolidates one fiscal year now; an older planvalidator's mixed workbook, as
     # the library still writes it from submissions of both years
     from planvalidator.citywide.consolidated.write import write_consolidated
-    from planvalidator.citywide.merge import collect_sources, merge
+    from planvalidator.citywide.merge import merge
+    from planvalidator.read.sources import collect_sources
     mixed = tmp_path / "mixed.xlsx"
     write_consolidated(merge(collect_sources([EXAMPLES, EXAMPLES / "fy2027"])), mixed)
     result = run("sync", mixed, DOT_MIDYEAR, "-o", out)

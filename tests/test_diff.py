@@ -85,7 +85,8 @@ def test_unreadable_or_mixed_inputs_exit_2(tmp_path, bad):
         path.write_text("not a workbook")
     else:   # merge writes one fiscal year now; the library still writes a mixed workbook
         from planvalidator.citywide.consolidated.write import write_consolidated
-        from planvalidator.citywide.merge import collect_sources, merge
+        from planvalidator.citywide.merge import merge
+        from planvalidator.read.sources import collect_sources
         write_consolidated(merge(collect_sources([EXAMPLES, EXAMPLES / "fy2027"])), path)
     result = run("diff", path, CLEAN)
     assert result.exit_code == 2

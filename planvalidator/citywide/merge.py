@@ -22,7 +22,7 @@ from ..findings import COLUMN_CAP, Finding, Report, finding
 from . import store
 from .workers import run_chunks
 from ..read.plan import Plan, read_plan, read_workbook
-from ..read.sources import collect, collect_sources  # noqa: F401 (sync, bench)
+from ..read.sources import collect
 from ..schema.loader import Schema, available_years
 from ..read.xlsx import UnreadableWorkbook
 
