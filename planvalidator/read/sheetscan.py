@@ -155,7 +155,7 @@ def _errors_fast(xml: bytes) -> dict | None:
         cell = _read_cell(m.group(3), xml[m.end():end] if not m.group(4) else b"")
         if cell is None:
             return None
-        cells[q] = (_position(m.group(1), m.group(2)), cell)
+        cells[q] = ((int(m.group(2)) - 1, _column_index(m.group(1))), cell)
     errors = {}
     masters = None
     for q in sorted(cells):
@@ -174,13 +174,9 @@ def _errors_fast(xml: bytes) -> dict | None:
     return errors
 
 
-def _position(letters: bytes, digits: bytes) -> tuple[int, int]:
-    """0-based (row, col) of a cell reference's letters and digits."""
-    return int(digits) - 1, _column_index(letters)
-
-
 @lru_cache(maxsize=1024)
 def _column_index(letters: bytes) -> int:
+    """0-based column of a cell reference's letters."""
     return column_number(letters.decode("ascii")) - 1
 
 
