@@ -12,9 +12,9 @@ processes on a shared machine cannot spend for us. The kernel counts it per proc
 CPU of the whole run, with the process a merge reads a large file in, is checked after it.
 (The issue asks for 5 s: a merge of a plan at the row cap takes 6 to 7.5 s of CPU on the
 shared 2-core machine, bench/RESULTS-hostile.md, so 5 s here would fail.) The issue's 10 s
-of wall time is kept as a fixed, generous wall limit (WALL, no arithmetic on the load): on a quiet machine a run within
-its CPU limit is within 10 s wall; the wall limit only catches a run that waits instead of
-working (a hang, a pool that never answers).
+of wall time is kept as a fixed, generous wall limit (WALL, no arithmetic on the load): on a
+quiet machine a run within its CPU limit is within 10 s wall; the wall limit only catches a
+run that waits instead of working (a hang, a pool that never answers).
 """
 
 from __future__ import annotations
