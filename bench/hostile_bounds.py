@@ -161,7 +161,7 @@ def main() -> None:
         "any plan within the reader's caps, at every door. Medians of "
         f"{opts.repeat} runs; ratio: CPU over the peer's at the same door. merge: the plan "
         "beside two bundled plans, --jobs 1 (a workbook over 2 MiB inflated is read in a "
-        "process of its own; its CPU and memory are counted). add-in Validate: the script's "
+        "process of its own; its CPU is counted, and peak memory is the larger process's). add-in Validate: the script's "
         "CPU from the request's JSON to its actions, without the server's imports; peak memory "
         "of the whole process; no add-in row for a plan openpyxl cannot open (the request body "
         "is built from it as Office.js would send it): " + (", ".join(no_request) or "none")
