@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from hostile_plans import BUILDERS
-from test_hostile_limits import EXAMPLES, GOOD
+from test_hostile_limits import AT_ROW_CAP, EXAMPLES, GOOD
 
 # Enough for a merge of the bundled plans (~300 MiB), not for reading a plan at the reader's
 # row cap as well: a real limit, as an office's server or container would set it.
@@ -53,6 +53,34 @@ def test_a_file_that_runs_out_of_memory_is_named_and_the_rest_merged(submissions
                      "left out of the merge.")]
     assert sorted(a["source"] for a in summary["agencies"]) == sorted(GOOD)
     assert out.is_file() and proc.returncode == 2   # README: 2 if an input could not be read
+
+
+# Limits at which reading each plan at the row cap in the merge's own process died in native
+# code (calamine: an abort on a failed allocation, or SIGSEGV), taking the merge down with it.
+CRASHING = (300 * 2**20, 350 * 2**20)
+
+
+@pytest.mark.parametrize("memory", CRASHING, ids=lambda m: f"{m // 2**20}MiB")
+@pytest.mark.parametrize("name", AT_ROW_CAP)
+def test_one_job_survives_a_crash_reading_a_large_file(name, memory, tmp_path):
+    """--jobs 1 reads a large file in a process of its own: whatever it dies of (MemoryError,
+    or a crash in native code) is named, and the merge of the rest is written."""
+    inputs = tmp_path / "submissions"
+    inputs.mkdir()
+    BUILDERS[name](inputs / f"{name}.xlsx")
+    for good in GOOD:
+        shutil.copy(EXAMPLES / good, inputs)
+    out = tmp_path / "citywide.xlsx"
+    proc = merge(inputs, out, "--jobs", "1", memory=memory)
+    stdout, stderr = proc.communicate(timeout=600)
+    assert proc.returncode in (1, 2), f"exit {proc.returncode} (a signal?)\n{stderr[-2000:]}"
+    assert "Traceback" not in stderr and stderr.count("\n") <= 1, stderr[-2000:]
+    summary = json.loads(stdout)
+    merged = {a["source"] for a in summary["agencies"]}
+    unreadable = {u["source"] for u in summary["unreadable"]}
+    assert set(GOOD) <= merged and out.is_file()
+    assert f"{name}.xlsx" in merged | unreadable
+    assert proc.returncode == (2 if unreadable else 1)   # README: 2 if an input could not be read
 
 
 def children(pid: int) -> list[int]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +28,7 @@ from ..schema.loader import Schema, available_years
 from ..read.xlsx import UnreadableWorkbook
 
 BATCH = 64  # plans validated together at most; bounds memory with thousands of submissions
+ALONE_BYTES = 2 * 2**20   # a workbook whose parts inflate to more is read in a process of its own
 WORKER_BATCH = 16  # in each worker: the parent and every worker hold their chunk's plans at once
 
 # Which submission of an agency wins (README "Merge", `merge --help`): a submission in the store
@@ -207,6 +209,21 @@ def _read_and_validate(chunk: list[tuple[Path, Schema | None]]) -> list[Submissi
     return subs
 
 
+def _large(item: tuple[Path, Schema | None]) -> bool:
+    """A workbook whose parts inflate to more than ALONE_BYTES (~5 times a plan of 400 measures),
+    as its zip directory declares (the reader refuses a part that inflates to another size):
+    under a memory limit, reading it can crash the process in native code (calamine), so with
+    jobs = 1 it is read in a process of its own (workers.py) and a crash costs only itself."""
+    path = item[0]
+    if path.suffix == ".json":   # a store submission: no native reader
+        return False
+    try:
+        with zipfile.ZipFile(path) as z:
+            return sum(i.file_size for i in z.infolist()) > ALONE_BYTES
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile):   # refused before calamine
+        return False
+
+
 def chunk_size(files: int, jobs: int) -> int:
     """One chunk for a typical city (one validation pass); with workers, chunks small enough
     to keep them all busy, and never more than WORKER_BATCH files (memory)."""
@@ -228,7 +245,7 @@ def merge(paths: list[Path], schema: Schema | None = None, jobs: int = 1,
     work = [(p, schema) for p in paths]
     size = chunk_size(len(work), jobs)
     chunks = [work[i:i + size] for i in range(0, len(work), size)]
-    results = (sub for chunk in run_chunks(_read_and_validate, chunks, jobs, _failed)
+    results = (sub for chunk in run_chunks(_read_and_validate, chunks, jobs, _failed, _large)
                for sub in chunk)
     for sub in progress(results, len(work)) if progress else results:
         cons.submissions.append(sub)

@@ -7,7 +7,9 @@ file that fails alone is the one to blame: only it is left out, named with a pla
 `failed`. A file run alone has a bare process and a pipe, no pool: a pool needs threads in the
 merge, which may not start when memory is short, and a pool whose thread failed waits forever.
 Workers die with the merge on Linux (PR_SET_PDEATHSIG), so a merge killed with SIGKILL leaves
-no worker processes behind.
+no worker processes behind. With jobs = 1 the items the caller picks as dangerous (files large
+enough that reading them under a memory limit may crash native code) are run in a process of
+their own all the same, so that a crash is named and left out as with jobs > 1.
 """
 
 from __future__ import annotations
@@ -36,21 +38,17 @@ FAILED = "Checking this file failed unexpectedly, so it was left out of the merg
 
 
 def run_chunks(work: Callable[[list], list], chunks: list[list], jobs: int,
-               failed: Callable[[object, str], object]) -> Iterator[list]:
+               failed: Callable[[object, str], object],
+               dangerous: Callable[[object], bool] = lambda item: False) -> Iterator[list]:
     """work(chunk) for each chunk, in order: in this process (jobs = 1) or in `jobs` worker
-    processes. An item that fails alone gives failed(item, reason) in place of its result."""
-    # A failed chunk is re-run after its `except` block: the traceback holds the frames, and
-    # with them the data, of the work that ran out of memory.
+    processes. An item that fails alone gives failed(item, reason) in place of its result.
+    With jobs = 1, an item for which dangerous(item) is true runs in a process of its own."""
     if jobs <= 1:
         for chunk in chunks:
-            try:
-                result = work(chunk)
-            except PlanValidatorError:   # about the whole run (a schema folder): not a file's
-                raise
-            except Exception as e:   # MemoryError among them: find the file that causes it
-                result = _blamed(chunk, e, failed)
-            yield result if result is not None else [_alone_here(work, item, failed)
-                                                     for item in chunk]
+            apart = [dangerous(item) for item in chunk]
+            here = iter(_here(work, [i for i, a in zip(chunk, apart) if not a], failed))
+            yield [_alone(work, item, failed) if a else next(here)
+                   for item, a in zip(chunk, apart)]
         return
     with _pool(jobs) as pool:
         # Only AHEAD chunks per worker are submitted ahead of the one being taken: the pool
@@ -74,6 +72,21 @@ def run_chunks(work: Callable[[list], list], chunks: list[list], jobs: int,
                 result = _blamed(chunk, e, failed)
             yield result if result is not None else [_alone(work, item, failed)
                                                      for item in chunk]
+
+
+def _here(work, chunk: list, failed) -> list:
+    """work(chunk) in this process; if it fails, each item again on its own."""
+    if not chunk:
+        return []
+    # A failed chunk is re-run after its `except` block: the traceback holds the frames, and
+    # with them the data, of the work that ran out of memory.
+    try:
+        result = work(chunk)
+    except PlanValidatorError:   # about the whole run (a schema folder): not a file's
+        raise
+    except Exception as e:   # MemoryError among them: find the file that causes it
+        result = _blamed(chunk, e, failed)
+    return result if result is not None else [_alone_here(work, item, failed) for item in chunk]
 
 
 def _submit(pool: ProcessPoolExecutor, work, chunk) -> Future:
@@ -125,7 +138,7 @@ def _alone(work, item, failed):
 
 def _run_alone(work, item, send, parent: int) -> None:
     """In the process of _alone: (True, result) or (False, reason) down the pipe."""
-    _die_with_parent(parent)
+    _start_worker(parent)
     try:
         answer = (True, work([item])[0])
     except Exception as e:
@@ -144,7 +157,18 @@ def _reason(error: Exception) -> str:
 def _pool(jobs: int) -> ProcessPoolExecutor:
     # Workers are started by the thread that submits, which waits for them in run_chunks:
     # PR_SET_PDEATHSIG fires when that thread ends, so never while the merge runs.
-    return ProcessPoolExecutor(jobs, initializer=_die_with_parent, initargs=(os.getpid(),))
+    return ProcessPoolExecutor(jobs, initializer=_start_worker, initargs=(os.getpid(),))
+
+
+def _start_worker(parent: int) -> None:
+    """In a worker: die with the merge, and print nothing. Its answer is its result; what
+    native code prints as it dies (a Rust panic's backtrace when memory runs out) would
+    otherwise land amid the merge's own plain sentences, which name the file instead."""
+    _die_with_parent(parent)
+    with contextlib.suppress(OSError):
+        quiet = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(quiet, 2)
+        os.close(quiet)
 
 
 def _die_with_parent(parent: int) -> None:

@@ -100,6 +100,8 @@ _V_OPEN = re.compile(rb"<v(?:\s[^>]*?)?(/?)>")
 _T_ATTR = re.compile(rb'\st="([^"]*)"')
 _SI_ATTR = re.compile(rb'\ssi="([^"]*)"')
 _SHARED_MASTER = re.compile(rb"<f(\s[^>]*)>")
+# The cell a formula never calculated is, as openpyxl writes it: no value, nothing else to read.
+_PLAIN_F = re.compile(rb'<c r="([A-Z]+)([0-9]+)"(?: [A-Za-z]+="[^"<>]*")*><f>([^<]*)</f></c>')
 _TAG_REACH = 1024       # how far back a cell's start tag may be from its <f> or t="e"
 _CELL_REACH = 65536     # how long a cell's content may be (Excel: formulas up to 8,192 characters)
 
@@ -131,7 +133,17 @@ def _errors_fast(xml: bytes) -> dict | None:
             if len(spots) > MAX_ERROR_CELLS:
                 return None  # let the exact scan count them
     cells = {}
+    plain_errors = {}   # formula text -> its error: one for the many cells a formula fills
     for p in spots:
+        q = xml.rfind(b"<c ", max(0, p - _TAG_REACH), p + 1)
+        plain = _PLAIN_F.match(xml, q) if q >= 0 else None
+        if plain is not None and plain.start(3) == p + 3:   # the common case, at a glance
+            letters, digits, formula = plain.groups()
+            err = plain_errors.get(formula)
+            if err is None:
+                err = plain_errors[formula] = CellError("", _unescape(formula))
+            cells[q] = ((int(digits) - 1, _column_index(letters)), err)
+            continue
         around = _cell_at(xml, p)
         if around is None:
             continue  # not inside a cell (a formula in validation or formatting rules)
@@ -143,11 +155,14 @@ def _errors_fast(xml: bytes) -> dict | None:
         cell = _read_cell(m.group(3), xml[m.end():end] if not m.group(4) else b"")
         if cell is None:
             return None
-        cells[q] = ((int(m.group(2)) - 1, column_number(m.group(1).decode("ascii")) - 1), cell)
+        cells[q] = ((int(m.group(2)) - 1, _column_index(m.group(1))), cell)
     errors = {}
     masters = None
     for q in sorted(cells):
         pos, cell = cells[q]
+        if type(cell) is CellError:
+            errors[pos] = cell
+            continue
         if cell.shared and not cell.formula:
             if masters is None:
                 masters = _shared_masters(xml)
@@ -157,6 +172,12 @@ def _errors_fast(xml: bytes) -> dict | None:
         if err is not None:
             errors[pos] = err
     return errors
+
+
+@lru_cache(maxsize=1024)
+def _column_index(letters: bytes) -> int:
+    """0-based column of a cell reference's letters."""
+    return column_number(letters.decode("ascii")) - 1
 
 
 def _read_cell(attrs: bytes, body: bytes) -> _Cell | None:

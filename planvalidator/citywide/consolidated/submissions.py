@@ -69,10 +69,11 @@ def findings(wb, cons: Consolidation) -> BigSheet:
     header(ws, labels, [10, 36, 26, 9, 24, 14, 22, 16, 80, 60, 12], freeze="B2")
     sheet = BigSheet(ws, width=len(labels))
     for sub in sorted(cons.submissions, key=lambda s: (s.agency, s.name)):
+        result = sub.result   # once per file: it looks through the file's findings
         for f in sub.report.findings:
             where = f"{sub.agency or sub.name} › {f.location}" if f.location else sub.name
             sheet.rows.append(([sub.agency, sub.name, where, f.severity, f.code, f.measure_id,
-                                f.column, plain_value(f.value), f.message, f.hint, sub.result],
+                                f.column, plain_value(f.value), f.message, f.hint, result],
                                0))
     table(ws, "Findings", len(labels), len(sheet.rows))
     return sheet
