@@ -7,6 +7,7 @@ Z, 27 is AA. This module imports nothing from planvalidator, so every layer may 
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 MAX_ROW, MAX_COLUMN = 1_048_576, 16_384   # Excel's sheet: A1:XFD1048576
 
@@ -22,6 +23,7 @@ def column_letter(column: int) -> str:
     return letters
 
 
+@lru_cache(maxsize=4096)   # the readers ask for the same few column letters again and again
 def column_number(ref: str) -> int:
     """The column of a reference's leading letters (A → 1, "AA7" → 27); 0 when it has none."""
     n = 0
