@@ -64,16 +64,19 @@ def test_nan_and_negative_date_serials_are_not_dates(tmp_path):
     assert found(path) == {("Agency!B13", "not-a-date"), ("Agency!B14", "not-a-date")}
 
 
-def test_the_payloads_1e999_is_not_a_number():
+@pytest.mark.parametrize("sent_as, shown", [("1e999", "inf"), ("-" + "9" * 400, "-inf")])
+def test_the_payloads_1e999_is_not_a_number(sent_as, shown):
+    """JSON's 1e999 parses as an infinite float, a 400-digit integer as an int no float holds:
+    both are a target no output can hold."""
     payload = officejs.payload(EXAMPLES / "bcfd-plan-fy2028-clean.xlsx")
     measures = next(s for s in payload["sheets"] if s["name"] == "Measures")
     measures["values"][3][12] = 777001.5          # M4, the FY2028 target
-    body = json.dumps(payload).replace("777001.5", "1e999")
+    body = json.dumps(payload).replace("777001.5", sent_as)
     sent = json.loads(body)   # as the server parses the request
     names, sheets = plan_sheets(sent, ["Agency", "Services", "Measures", "_planvalidator"])
     report = validate_plan(read_plan(names, sheets, source="plan.xlsx"))
     assert [(f.location, f.code, f.value) for f in report.findings] == [
-        ("Measures!M4", "not-a-number", "inf")]
+        ("Measures!M4", "not-a-number", shown)]
     strict_json(report.to_json())
 
 

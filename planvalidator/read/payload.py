@@ -70,11 +70,18 @@ class Limits:
 def cell_value(value):
     """One cell as the client sent it → the value the .xlsx reader gives for that cell
     (numbers as floats, as calamine gives them)."""
+    kind = type(value)   # the common cases first: plain text and finite numbers
+    if kind is str and value and not value[0].isdigit() and value[0] != "#":
+        return value
+    if kind is float and math.isfinite(value):
+        return value
     if value is None or value == "":
         return None
     if isinstance(value, int) and not isinstance(value, bool):
-        # an integer past float's range (400 digits) is infinite as a float
-        return finite_or_text(float(value) if abs(value) < 2**1024 else value * math.inf)
+        try:
+            return float(value)
+        except OverflowError:   # an integer past float's range (309 digits) is infinite
+            return finite_or_text(math.inf if value > 0 else -math.inf)
     if isinstance(value, float):
         return finite_or_text(value)   # JSON's 1e999 parses as inf
     if isinstance(value, str):
@@ -127,7 +134,7 @@ def hidden_sheets(api: dict) -> dict[str, str]:
 
 # ---- the shape of a request, checked once at the door ------------------------------------------
 
-_SCALARS = (str, int, float, bool, type(None))
+_SCALARS = frozenset({str, int, float, bool, type(None)})
 
 
 def check_payload(data, limits: Limits) -> dict:
@@ -173,12 +180,12 @@ def check_payload(data, limits: Limits) -> dict:
                 "unused rows and columns and try again.")
         for row in values:
             cells += max(1, len(row))   # an empty row costs memory too
-            for v in row:
-                if not isinstance(v, _SCALARS):
-                    raise PayloadError(f"Sheet '{name[:40]}' holds a cell that is not a value.")
-                if isinstance(v, str) and len(v) > limits.max_text:
-                    raise PayloadError(f"Sheet '{name[:40]}' holds a cell with more text than "
-                                       "Excel allows in a cell.")
+            kinds = set(map(type, row))   # json.loads gives these exact types, no subclasses
+            if not kinds <= _SCALARS:
+                raise PayloadError(f"Sheet '{name[:40]}' holds a cell that is not a value.")
+            if str in kinds and max(len(v) for v in row if type(v) is str) > limits.max_text:
+                raise PayloadError(f"Sheet '{name[:40]}' holds a cell with more text than "
+                                   "Excel allows in a cell.")
         if cells > limits.max_cells:
             raise PayloadError(f"The workbook holds more than {limits.max_cells:,} cells, far "
                                "more than a plan workbook; send the plan sheets only.")
