@@ -1,7 +1,8 @@
 """Plans → the three frames the checks run on, for one plan or many at once.
 
 - cells: one row per cell of the Agency, Services and Measures tables (`column_of` numbers
-  the plans' columns), with what the rules need to judge it (its type, whether it is required at the plan's stage, its list, ...);
+  the plans' columns), with what the rules need to judge it (its type, whether it is required
+  at the plan's stage, its list, ...);
 - measures: one row per measure, with the service and agency facts joined in;
 - services: one row per service, with its measure counts.
 
@@ -59,7 +60,8 @@ def _rows_to_columns(rows: list[tuple], names, dtypes: dict) -> dict[str, np.nda
 # c_<check>: whether the cell's column names the check in the YAML's `checks:`
 _FLAGS = tuple(f"c_{name}" for name in COLUMN_CHECKS)
 _CELL_COLUMNS = ("plan", "table", "key", "column_of", "i", "ctype", "numeric", "number", "text",
-                 "blank", "error", "unparsed", "required", "missing_code", "pair", *_FLAGS, "is_percent")
+                 "blank", "error", "unparsed", "required", "missing_code", "pair", *_FLAGS,
+                 "is_percent")
 _CELL_TYPES = {"plan": np.int64, "column_of": np.int64, "i": np.int64, "numeric": bool,
                "number": float, "blank": bool, "error": bool, "unparsed": bool, "required": bool,
                "is_percent": bool, **dict.fromkeys(_FLAGS, bool)}
