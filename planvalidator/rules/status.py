@@ -11,8 +11,9 @@ from .frames import measures_frame
 def expected_status(df, at_risk_within: float, statuses, directions) -> np.ndarray:
     """Per row of a measures frame (or a mapping of its columns to arrays): on track / at risk /
     off track / no data (the schema's `statuses` in that order), or "" when there is no target
-    to judge against. `directions`: the values meaning increase, decrease and maintain. Mid-year actuals of cumulative units
-    (counts, dollars, hours) are compared with half the annual target."""
+    to judge against. `directions`: the values meaning increase, decrease and maintain.
+    Mid-year actuals of cumulative units (counts, dollars, hours) are compared with half the
+    annual target."""
     on_track, at_risk, off_track, no_data = statuses
     _, decrease, maintain = directions
     target = np.asarray(df["target"])
