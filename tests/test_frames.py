@@ -36,15 +36,19 @@ def from_lists(frame: pd.DataFrame) -> pd.DataFrame:
 @pytest.mark.parametrize("build", BUILDERS, ids=lambda b: b.__name__)
 def test_frames_equal_the_plain_pandas_frames(plans, build):
     for group in [[p] for p in plans] + [plans, []]:
-        frame = build(group)
+        built = build(group)
+        frame = built.df
         assert_frame_equal(frame, from_lists(frame))
         assert isinstance(frame.index, pd.RangeIndex)
         for k in frame:
             assert frame[k].dtype in (object, bool, np.int64, np.float64), (build.__name__, k)
+            # the arrays the checks read are the frame's columns
+            assert built.columns[k].dtype == frame[k].dtype, (build.__name__, k)
+            np.testing.assert_array_equal(built.columns[k], frame[k].to_numpy())
 
 
 def test_text_keeps_none_and_positions_restart_per_table(plans):
-    cells = cells_frame(plans)
+    cells = cells_frame(plans).df
     assert cells["text"].dtype == object and cells["text"].isna().any()
     assert set(cells["text"].dropna().map(type)) == {str}
     assert len(cells) == sum(len(d.rows) for p in plans for d in (p.agency, p.services, p.measures)

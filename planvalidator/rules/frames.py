@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import re
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -25,14 +26,7 @@ from ..schema.loader import COLUMN_CHECKS, NUMERIC_TYPES
 from ..read.xlsx import CellError
 
 NAN = math.nan
-
-
-def _number(v) -> float:
-    return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else NAN
-
-
-def _text(v) -> str:
-    return v if isinstance(v, str) else ""
+_NONE = type(None)
 
 
 def _int(v) -> int:
@@ -43,13 +37,22 @@ def _column(values, dtype) -> np.ndarray:
     return np.fromiter(values, dtype=dtype, count=len(values))
 
 
-def _frame(columns: dict[str, np.ndarray]) -> pd.DataFrame:
-    """numpy columns → a frame. Text goes in as object Series on a shared index: a bare object
-    array would cost pandas 3's per-column string inference and become its str dtype (None
-    → NaN); Series without the index would be aligned one by one."""
+@dataclass(frozen=True)
+class Frame:
+    """A check frame and the numpy columns it was built from, which the checks read (taking a
+    column back out of pandas costs ~15 µs, and a frame's checks ask for some many times)."""
+    df: pd.DataFrame
+    columns: dict[str, np.ndarray]
+
+
+def _frame(columns: dict[str, np.ndarray]) -> Frame:
+    """numpy columns → a frame, as they are. `DataFrame(dict)` would check and convert each
+    column again (~25 µs each: a frame costs more than its checks) and, in pandas 3, infer a
+    str dtype for the text (None → NaN); pandas' own constructor from arrays does neither.
+    tests/test_frames.py checks the result equals the frame pandas builds from plain lists."""
     index = pd.RangeIndex(len(next(iter(columns.values()))))
-    return pd.DataFrame({k: pd.Series(v, index=index, dtype=object, copy=False)
-                         if v.dtype == object else v for k, v in columns.items()}, copy=False)
+    return Frame(pd.DataFrame._from_arrays(list(columns.values()), columns=list(columns),
+                                           index=index, verify_integrity=False), columns)
 
 
 def _rows_to_columns(rows: list[tuple], names, dtypes: dict) -> dict[str, np.ndarray]:
@@ -67,57 +70,83 @@ _CELL_TYPES = {"plan": np.int64, "column_of": np.int64, "i": np.int64, "numeric"
                "is_percent": bool, **dict.fromkeys(_FLAGS, bool)}
 
 
-# one value per column of a table (repeated for its cells at the end), or one per cell
-_PER_COLUMN = ("plan", "table", "key", "ctype", "numeric", "missing_code", *_FLAGS)
-_PER_CELL = ("number", "text", "blank", "error", "unparsed", "required", "pair", "is_percent")
+# one value per column of a table, repeated for its cells (`list`: not in the frame)
+_PER_COLUMN = ("plan", "table", "key", "ctype", "numeric", "missing_code", "list", *_FLAGS)
 
 
-def cells_frame(plans: list[Plan]) -> pd.DataFrame:
+def cells_frame(plans: list[Plan]) -> Frame:
+    """The cells frame. Every cell's value goes into one flat array, column after column, and
+    the per-cell columns are numpy operations over it: a Python pass per cell and column costs
+    ~40 ns × 8 columns × every cell."""
     per_column = {k: [] for k in _PER_COLUMN}
-    cells = {k: [] for k in _PER_CELL}
-    counts = []
+    values: list = []                 # every cell's normalized value, column after column
+    required: list = []               # per cell
+    counts: list[int] = []
+    unparsed: list[int] = []          # positions in `values` of cells not readable as their type
+    percent: list[int] = []           # ... of measure cells in a row whose unit is percent
     for p, plan in enumerate(plans):
         units = plan.measures.values.get("unit")
-        percent_unit = plan.schema.roles.percent_unit
+        percent_rows = ([i for i, u in enumerate(units) if u == plan.schema.roles.percent_unit]
+                        if units else [])
         no_data = _explained_no_data(plan)
         for data in (plan.agency, plan.services, plan.measures):
             n = len(data.rows)
+            not_read: dict[str, list[int]] = {}
+            for key, i in data.unparsed:
+                not_read.setdefault(key, []).append(i)
             for column in data.table.columns:
-                values = data.values.get(column.key)
-                if values is None:
+                column_values = data.values.get(column.key)
+                if column_values is None:
                     continue
+                start = len(values)
+                values += column_values
                 counts.append(n)
-                numeric = column.type in NUMERIC_TYPES
                 for key, value in (("plan", p), ("table", data.table.name), ("key", column.key),
-                                   ("ctype", column.type), ("numeric", numeric),
-                                   ("missing_code", column.missing_code)):
+                                   ("ctype", column.type),
+                                   ("numeric", column.type in NUMERIC_TYPES),
+                                   ("missing_code", column.missing_code),
+                                   ("list", column.list or "")):
                     per_column[key].append(value)
                 for name in COLUMN_CHECKS:
                     per_column[f"c_{name}"].append(name in column.checks)
-                # normalized values are None, str, int, float, date or CellError (exact types)
-                cells["number"] += ([float(v) if type(v) in (int, float) else NAN for v in values]
-                                    if numeric else [NAN] * n)
-                cells["text"] += [v if type(v) is str else None for v in values]
-                cells["blank"] += [v is None for v in values]
-                cells["error"] += [type(v) is CellError for v in values]
-                cells["unparsed"] += ([(column.key, i) in data.unparsed for i in range(n)]
-                                      if data.unparsed else [False] * n)
-                required = plan.schema.required_at(column, plan.stage)
-                cells["required"] += ([required and not waived for waived in no_data]
-                                      if column.waived_by_no_data and data is plan.measures
-                                      else [required] * n)
-                cells["pair"] += ([f"{column.list}\x1f{v}" if type(v) is str else "" for v in values]
-                                  if column.list else [""] * n)
-                percent = column.type == "measure" and data is plan.measures and units
-                cells["is_percent"] += [u == percent_unit for u in units] if percent else [False] * n
+                unparsed += (start + i for i in not_read.get(column.key, ()))
+                needed = plan.schema.required_at(column, plan.stage)
+                required += ([needed and not waived for waived in no_data]
+                             if column.waived_by_no_data and data is plan.measures
+                             else [needed] * n)
+                if column.type == "measure" and data is plan.measures:
+                    percent += (start + i for i in percent_rows)
     counts = np.array(counts, dtype=np.int64)
-    starts = np.repeat(np.cumsum(counts) - counts, counts)
     columns = {k: np.repeat(_column(v, _CELL_TYPES.get(k, object)), counts)
                for k, v in per_column.items()}
-    columns["i"] = np.arange(len(starts), dtype=np.int64) - starts
     columns["column_of"] = np.repeat(np.arange(len(counts), dtype=np.int64), counts)
-    columns.update((k, _column(v, _CELL_TYPES.get(k, object))) for k, v in cells.items())
+    columns["i"] = np.arange(len(values), dtype=np.int64) - np.repeat(np.cumsum(counts) - counts,
+                                                                        counts)
+    cells = np.empty(len(values), object)
+    cells[:] = values
+    # normalized values are None, str, int, float, date or CellError (exact types)
+    kinds = _column(list(map(type, values)), object)
+    is_text = kinds == str
+    columns["text"] = np.where(is_text, cells, None)
+    columns["blank"] = kinds == _NONE
+    columns["error"] = kinds == CellError
+    number = columns["numeric"] & ((kinds == float) | (kinds == int))
+    columns["number"] = np.full(len(values), NAN)
+    columns["number"][number] = cells[number].astype(float)
+    columns["unparsed"] = _flags(len(values), unparsed)
+    columns["required"] = _column(required, bool)
+    listed = np.flatnonzero(is_text & (columns["list"] != ""))
+    columns["pair"] = np.full(len(values), "", object)
+    columns["pair"][listed] = [f"{name}\x1f{v}" for name, v in zip(columns["list"][listed],
+                                                                    cells[listed])]
+    columns["is_percent"] = _flags(len(values), percent)
     return _frame({k: columns[k] for k in _CELL_COLUMNS})
+
+
+def _flags(n: int, at) -> np.ndarray:
+    out = np.zeros(n, bool)
+    out[np.fromiter(at, np.int64)] = True
+    return out
 
 
 def _explained_no_data(plan: Plan) -> list[bool]:
@@ -138,8 +167,8 @@ _MEASURE_TYPES = {"plan": np.int64, "i": np.int64, "service_number": np.int64,
                   "actual": float, "prorate": bool}
 
 
-def measures_frame(plans: list[Plan]) -> pd.DataFrame:
-    rows = []
+def measures_frame(plans: list[Plan]) -> Frame:
+    parts = []
     for p, plan in enumerate(plans):
         m = plan.measures
         n = len(m.rows)
@@ -149,29 +178,45 @@ def measures_frame(plans: list[Plan]) -> pd.DataFrame:
         reporting = plan.stage != roles.plan
         year_end = plan.stage == roles.yearend
         id_parts = re.compile(roles.measure_id_parts).fullmatch
-        agency = plan.agency_code
 
         def get(key):  # a missing column reads as empty
             return m.values.get(key) or [None] * n
-        ids, services, units = get("measure_id"), get("service_number"), get("unit")
-        targets, a2, a3 = get("target"), get("actual_y2"), get("actual_y3")
-        mids, ends = get("midyear_actual"), get("yearend_actual")
-        rationale, explanation = get("target_rationale"), get("status_explanation")
-        types, directions, statuses = get("measure_type"), get("direction"), get("status")
-        for i in range(n):
-            match = id_parts(ids[i]) if isinstance(ids[i], str) else None
-            svc = _int(services[i])
-            baseline = _number(a2[i])
-            if math.isnan(baseline):
-                baseline = _number(a3[i])
-            rows.append((
-                p, i, agency, svc, svc in listed or not services_known,
-                match["agency"] if match else "", int(match["service"]) if match else 0,
-                _text(types[i]), _text(directions[i]), _number(targets[i]), baseline,
-                rationale[i] is not None, _text(statuses[i]) if reporting else "",
-                explanation[i] is not None, _number(ends[i] if year_end else mids[i]),
-                reporting and not year_end and units[i] in roles.cumulative_units))
-    return _frame(_rows_to_columns(rows, _MEASURE_COLUMNS, _MEASURE_TYPES))
+        matches = [id_parts(v) if type(v) is str else None for v in get("measure_id")]
+        services = [_int(v) for v in get("service_number")]
+        baseline = _numbers(get("actual_y2"))
+        baseline = np.where(np.isnan(baseline), _numbers(get("actual_y3")), baseline)
+        parts.append({
+            "plan": np.full(n, p, np.int64), "i": np.arange(n, dtype=np.int64),
+            "agency_code": [plan.agency_code] * n, "service_number": services,
+            "service_listed": [s in listed or not services_known for s in services],
+            "id_agency": [x["agency"] if x else "" for x in matches],
+            "id_service": [int(x["service"]) if x else 0 for x in matches],
+            "measure_type": _texts(get("measure_type")), "direction": _texts(get("direction")),
+            "target": _numbers(get("target")), "baseline": baseline,
+            "has_rationale": [v is not None for v in get("target_rationale")],
+            "status": _texts(get("status")) if reporting else [""] * n,
+            "has_explanation": [v is not None for v in get("status_explanation")],
+            "actual": _numbers(get("yearend_actual" if year_end else "midyear_actual")),
+            "prorate": ([u in roles.cumulative_units for u in get("unit")]
+                        if reporting and not year_end else [False] * n)})
+    return _frame({k: _joined([part[k] for part in parts], _MEASURE_TYPES.get(k, object))
+                   for k in _MEASURE_COLUMNS})
+
+
+def _joined(pieces: list, dtype) -> np.ndarray:
+    """The plans' pieces (lists or arrays) of one column → one array."""
+    if not pieces:
+        return np.empty(0, dtype)
+    return np.concatenate([np.asarray(piece, dtype=dtype) for piece in pieces])
+
+
+def _numbers(values) -> np.ndarray:
+    return np.fromiter((float(v) if type(v) in (int, float) else NAN for v in values), float,
+                       len(values))
+
+
+def _texts(values) -> list:
+    return [v if type(v) is str else "" for v in values]
 
 
 _SERVICE_COLUMNS = ("plan", "i", "agency_code", "agency_known", "service_number",
@@ -181,7 +226,7 @@ _SERVICE_TYPES = {"plan": np.int64, "i": np.int64, "agency_known": bool,
                   "outcome_count": np.int64}
 
 
-def services_frame(plans: list[Plan]) -> pd.DataFrame:
+def services_frame(plans: list[Plan]) -> Frame:
     rows = []
     for p, plan in enumerate(plans):
         s, m = plan.services, plan.measures

@@ -46,7 +46,7 @@ def computed_status(plans: list) -> list[list[str]]:
     for n, plan in enumerate(plans):
         groups.setdefault(plan.schema, []).append(n)
     for schema, members in groups.items():
-        frame = measures_frame([plans[n] for n in members])
-        for p, status in zip(frame["plan"].to_numpy(), schema_status(frame, schema)):
+        columns = measures_frame([plans[n] for n in members]).columns
+        for p, status in zip(columns["plan"], schema_status(columns, schema)):
             out[members[p]].append(status)
     return out

@@ -22,8 +22,8 @@ import numpy as np
 from . import checks
 from ..bounds import bounded, more_findings
 from ..findings import COLUMN_CAP, Finding, Report, finding
-from .frames import cells_frame, measures_frame, services_frame, table_of
-from .rule import CELLS, MEASURES, SERVICES, Context, Rule, columns_read_once
+from .frames import Frame, cells_frame, measures_frame, services_frame, table_of
+from .rule import CELLS, MEASURES, SERVICES, Context, Rule, checking
 from ..read.plan import Plan, read_workbook
 from ..schema.loader import IDENTITY_SHEET, Schema, load_schema
 from ..read.xlsx import CellError, UnreadableWorkbook
@@ -55,7 +55,7 @@ def compile_schema(schema: Schema) -> Compiled:
     return Compiled(*build(CELLS), *build(MEASURES), *build(SERVICES))
 
 
-def _failures(pandera_schema, frame) -> list[tuple[int, np.ndarray]]:
+def _failures(pandera_schema, frame: Frame) -> list[tuple[int, np.ndarray]]:
     """(check number, failing frame rows) of every failing check (lazily: none stops early).
 
     The schema's checks run through pandera's check backend (`preprocess` and `apply`) and we
@@ -64,20 +64,20 @@ def _failures(pandera_schema, frame) -> list[tuple[int, np.ndarray]]:
     failing check) and format a report text, all of which this adapter would throw away. A
     check that crashes raises: that is our bug, never a finding."""
     failures = []
-    with columns_read_once(frame):
+    with checking(frame):
         for number, check in enumerate(pandera_schema.checks):
-            backend = check.get_backend(frame)(check)
-            passed = backend.apply(backend.preprocess(frame, None)).to_numpy()
+            backend = check.get_backend(frame.df)(check)
+            passed = backend.apply(backend.preprocess(frame.df, None)).to_numpy()
             if not passed.all():
                 failures.append((number, np.flatnonzero(~passed)))
     return failures
 
 
-def _by_column(frame, rows: np.ndarray, cell_rule: bool):
+def _by_column(frame: Frame, rows: np.ndarray, cell_rule: bool):
     """The failing rows split by the plan and column they land on, in frame order: (the
     first's frame row, rows). A cell rule's rows land on their own column, a row rule's on
     one column per plan."""
-    groups = frame["column_of"].to_numpy() if cell_rule else frame["plan"].to_numpy()
+    groups = frame.columns["column_of" if cell_rule else "plan"]
     ids = groups[rows]
     for g in np.unique(ids):
         at = rows[ids == g]
@@ -104,14 +104,14 @@ def validate_plans(plans: list[Plan]) -> list[Report]:
             failures = _failures(pandera_schema, frame)
             if not failures:
                 continue
-            plan_of, i_of = frame["plan"].to_numpy(), frame["i"].to_numpy()
-            arrays = {k: frame[k].to_numpy() for k in frame.columns} if row_table else {}
+            plan_of, i_of = frame.columns["plan"], frame.columns["i"]
+            arrays = frame.columns if row_table else {}
             for check_number, rows in failures:
                 rule = rules[check_number]
                 for n0, at_rows in _by_column(frame, rows, row_table is None):
                     p = plan_of[n0]
                     if row_table is None:   # a cell rule: the failing cell itself
-                        table, key = frame["table"].iat[n0], frame["key"].iat[n0]
+                        table, key = frame.columns["table"][n0], frame.columns["key"][n0]
                     else:
                         table, key = row_table, rule.lands_on
                     at = (members[p], rule.code, table, key)
