@@ -12,7 +12,7 @@ from collections import Counter
 import numpy as np
 
 from ..read.xlsx import MAX_CELL_TEXT
-from .rule import CELLS, Rule, col, empty_rule, ok, where
+from .rule import CELLS, Rule, col, empty_rule, equals, ok, where
 from .targets import placeholder
 
 
@@ -26,18 +26,22 @@ def is_number(df, *, placeholders):
 
 
 def is_date(df):
-    return ok(df, (col(df, "ctype") == "date") & col(df, "unparsed"))
+    return ok(df, equals(col(df, "unparsed"), col(df, "ctype"), "date"))
 
 
 def within_excel_limit(df):
     text = col(df, "text")
-    return ok(df, where(text != None, text, lambda t: len(t) > MAX_CELL_TEXT))  # noqa: E711
+    rows = np.flatnonzero(col(df, "has_text"))
+    too_long = np.zeros(len(text), bool)
+    too_long[rows] = np.fromiter(map(len, text[rows]), np.int64, len(rows)) > MAX_CELL_TEXT
+    return ok(df, too_long)
 
 
 def in_list(df, *, allowed):
     """Closed-list cells hold one of the list's choices; `pair` is "list\x1fvalue" or ""."""
-    pair, allowed = col(df, "pair"), set(allowed)
-    return ok(df, where(pair != "", pair, lambda v: v not in allowed))
+    pair = col(df, "pair")
+    listed = pair != ""
+    return ok(df, listed & ~where(listed, pair, set(allowed).__contains__))
 
 
 def non_negative(df):
@@ -51,14 +55,13 @@ def percent_range(df):
 
 def measure_id_format(df, *, pattern):
     match = re.compile(pattern).fullmatch
-    text = col(df, "text")
-    ids = col(df, "c_measure_id_format") & (text != None)  # noqa: E711 - elementwise
-    return ok(df, where(ids, text, lambda t: not match(t)))
+    ids = col(df, "c_measure_id_format") & col(df, "has_text")
+    return ok(df, ids & ~where(ids, col(df, "text"), match))
 
 
 def unique_values(df):
     text = col(df, "text")
-    rows = np.flatnonzero(col(df, "c_unique") & (text != None))  # noqa: E711 - elementwise
+    rows = np.flatnonzero(col(df, "c_unique") & col(df, "has_text"))
     keys = list(zip(col(df, "plan")[rows], col(df, "key")[rows], text[rows]))
     seen = Counter(keys)
     bad = np.zeros(len(df), bool)

@@ -63,11 +63,11 @@ def _rows_to_columns(rows: list[tuple], names, dtypes: dict) -> dict[str, np.nda
 # c_<check>: whether the cell's column names the check in the YAML's `checks:`
 _FLAGS = tuple(f"c_{name}" for name in COLUMN_CHECKS)
 _CELL_COLUMNS = ("plan", "table", "key", "column_of", "i", "ctype", "numeric", "number", "text",
-                 "blank", "error", "unparsed", "required", "missing_code", "pair", *_FLAGS,
-                 "is_percent")
+                 "has_text", "blank", "error", "unparsed", "required", "missing_code", "pair",
+                 *_FLAGS, "is_percent")
 _CELL_TYPES = {"plan": np.int64, "column_of": np.int64, "i": np.int64, "numeric": bool,
-               "number": float, "blank": bool, "error": bool, "unparsed": bool, "required": bool,
-               "is_percent": bool, **dict.fromkeys(_FLAGS, bool)}
+               "number": float, "has_text": bool, "blank": bool, "error": bool, "unparsed": bool,
+               "required": bool, "is_percent": bool, **dict.fromkeys(_FLAGS, bool)}
 
 
 # one value per column of a table, repeated for its cells (`list`: not in the frame)
@@ -126,7 +126,7 @@ def cells_frame(plans: list[Plan]) -> Frame:
     cells[:] = values
     # normalized values are None, str, int, float, date or CellError (exact types)
     kinds = _column(list(map(type, values)), object)
-    is_text = kinds == str
+    columns["has_text"] = is_text = kinds == str
     columns["text"] = np.where(is_text, cells, None)
     columns["blank"] = kinds == _NONE
     columns["error"] = kinds == CellError

@@ -21,14 +21,21 @@ def status_consistent(df, *, at_risk_within, statuses, directions):
     claims data there isn't (or denies data there is). At risk is a judgement call.
     `statuses`: on track, at risk, off track, no data; `directions` as in expected_status."""
     on_track, _, off_track, no_data = statuses
-    computed = expected_status(df, at_risk_within, statuses, directions)
     given = col(df, "status")
-    judged = (given != "") & (computed != "")
+    rows = np.flatnonzero(given != "")
+    bad = np.zeros(len(given), bool)
+    if not len(rows):   # a plan: no status given, nothing to compare
+        return ok(df, bad)
+    given = given[rows]
+    computed = expected_status({k: col(df, k)[rows] for k in ("target", "prorate", "actual",
+                                                               "direction")},
+                               at_risk_within, statuses, directions)
     contradiction = (((given == on_track) & (computed == off_track))
                      | ((given == off_track) & (computed == on_track))
                      | ((given == no_data) & (computed != no_data))
                      | ((given != no_data) & (computed == no_data)))
-    return ok(df, judged & contradiction)
+    bad[rows] = (computed != "") & contradiction
+    return ok(df, bad)
 
 
 def _inconsistent_facts(plan, data, column, i, row) -> dict:

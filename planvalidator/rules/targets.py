@@ -10,8 +10,7 @@ from .rule import CELLS, MEASURES, Rule, col, empty_rule, ok, where
 def placeholder(df, placeholders) -> np.ndarray:
     """Target cells holding placeholder text (TBD, N/A, ...), without case or spaces."""
     folded = {p.casefold() for p in placeholders}
-    text = col(df, "text")
-    return where(col(df, "c_real_target") & (text != None), text,  # noqa: E711 - elementwise
+    return where(col(df, "c_real_target") & col(df, "has_text"), col(df, "text"),
                  lambda x: x.strip().casefold() in folded)
 
 
