@@ -30,18 +30,24 @@ from ..read.xlsx import CellError, UnreadableWorkbook
 
 
 @dataclass(frozen=True)
+class Checks:
+    """One frame's pandera schema, each of its checks' rule and pandera backend."""
+    schema: object                 # pandera.DataFrameSchema
+    rules: tuple[Rule, ...]
+    backends: tuple
+
+
+@dataclass(frozen=True)
 class Compiled:
-    cells: object
-    cell_rules: tuple[Rule, ...]
-    measures: object
-    measure_rules: tuple[Rule, ...]
-    services: object
-    service_rules: tuple[Rule, ...]
+    cells: Checks
+    measures: Checks
+    services: Checks
 
 
 @lru_cache(maxsize=8)
 def compile_schema(schema: Schema) -> Compiled:
     """The schema's rules as pandera schemas, each check paired with the rule it belongs to."""
+    import pandas as pd
     import pandera.pandas as pa
     checks.register()
 
@@ -50,12 +56,13 @@ def compile_schema(schema: Schema) -> Compiled:
         pandera_checks = [getattr(pa.Check, r.check.__name__)(**r.params(schema)) for r in rules]
         for check in pandera_checks:
             check.ignore_na = False
-        return pa.DataFrameSchema(checks=pandera_checks), rules
+        return Checks(pa.DataFrameSchema(checks=pandera_checks), rules,
+                      tuple(c.get_backend(pd.DataFrame())(c) for c in pandera_checks))
 
-    return Compiled(*build(CELLS), *build(MEASURES), *build(SERVICES))
+    return Compiled(build(CELLS), build(MEASURES), build(SERVICES))
 
 
-def _failures(pandera_schema, frame: Frame) -> list[tuple[int, np.ndarray]]:
+def _failures(checked: Checks, frame: Frame) -> list[tuple[int, np.ndarray]]:
     """(check number, failing frame rows) of every failing check (lazily: none stops early).
 
     The schema's checks run through pandera's check backend (`preprocess` and `apply`) and we
@@ -65,8 +72,7 @@ def _failures(pandera_schema, frame: Frame) -> list[tuple[int, np.ndarray]]:
     check that crashes raises: that is our bug, never a finding."""
     failures = []
     with checking(frame):
-        for number, check in enumerate(pandera_schema.checks):
-            backend = check.get_backend(frame.df)(check)
+        for number, backend in enumerate(checked.backends):
             passed = backend.apply(backend.preprocess(frame.df, None)).to_numpy()
             if not passed.all():
                 failures.append((number, np.flatnonzero(~passed)))
@@ -97,17 +103,17 @@ def validate_plans(plans: list[Plan]) -> list[Report]:
     for schema, members in by_schema.items():
         group = [plans[n] for n in members]
         compiled = compile_schema(schema)
-        for frame, pandera_schema, rules, row_table in (
-                (cells_frame(group), compiled.cells, compiled.cell_rules, None),
-                (measures_frame(group), compiled.measures, compiled.measure_rules, "measures"),
-                (services_frame(group), compiled.services, compiled.service_rules, "services")):
-            failures = _failures(pandera_schema, frame)
+        for frame, checked, row_table in (
+                (cells_frame(group), compiled.cells, None),
+                (measures_frame(group), compiled.measures, "measures"),
+                (services_frame(group), compiled.services, "services")):
+            failures = _failures(checked, frame)
             if not failures:
                 continue
             plan_of, i_of = frame.columns["plan"], frame.columns["i"]
             arrays = frame.columns if row_table else {}
             for check_number, rows in failures:
-                rule = rules[check_number]
+                rule = checked.rules[check_number]
                 for n0, at_rows in _by_column(frame, rows, row_table is None):
                     p = plan_of[n0]
                     if row_table is None:   # a cell rule: the failing cell itself
