@@ -235,7 +235,7 @@ def _read_table(schema: Schema, table: Table, sheets, by_name, findings) -> Tabl
         cells = rows[r][:width]
         if cells.count(None) + cells.count("") < len(cells):   # not an empty row
             data.rows.append(r + 1)
-    rows_at = [r - 1 for r in data.rows]
+    by_column = _transposed([rows[r - 1] for r in data.rows], width)
     for column in table.columns:
         c = data.columns.get(column.key)
         if c is None:
@@ -244,10 +244,15 @@ def _read_table(schema: Schema, table: Table, sheets, by_name, findings) -> Tabl
                                    "header_row": data.header_row},
                 sheet=name, row=data.header_row, column=column.label))
             continue
-        data.raw[column.key] = [row[c] if c < len(row) else None
-                                for row in map(rows.__getitem__, rows_at)]
+        data.raw[column.key] = list(by_column[c]) if by_column else []
         _normalize_column(schema, data, column, findings)
     return data
+
+
+def _transposed(rows: list[list], width: int) -> list[tuple]:
+    """The first `width` columns of rows (short rows padded with None)."""
+    padded = [row if len(row) >= width else row + [None] * (width - len(row)) for row in rows]
+    return list(zip(*(row[:width] for row in padded)))
 
 
 def _missing_sheet(sheet: str) -> Finding:
@@ -256,13 +261,31 @@ def _missing_sheet(sheet: str) -> Finding:
 
 # --- normalization -------------------------------------------------------------------------
 
+_NONE = type(None)
+
+
 def _normalize_column(schema: Schema, data: TableData, column: Column, findings) -> None:
     choices = {v.casefold(): v for v in schema.lists[column.list]} if column.list else None
+    raws = data.raw[column.key]
+    kinds = set(map(type, raws))
+    # the common columns whole (most plans): numbers only, or plain text only
+    if kinds <= {_NONE, float} and column.type in NUMERIC_TYPES:
+        if column.type != "integer":
+            data.values[column.key] = list(raws)
+            return
+        if all(v is None or v.is_integer() for v in raws):
+            data.values[column.key] = [v if v is None else int(v) for v in raws]
+            return
+    if kinds <= {_NONE, str} and column.type == "text":
+        stripped = [v.strip() if v is not None else "" for v in raws]
+        data.values[column.key] = ([choices.get(v.casefold(), v) if v else None for v in stripped]
+                                   if choices else [v or None for v in stripped])
+        return
     ids = data.values.get("measure_id") if data.table.name == "measures" else None
     text, numeric, integer = column.type == "text", column.type in NUMERIC_TYPES, column.type == "integer"
     out = []
-    for i, raw in enumerate(data.raw[column.key]):
-        # the common cases inline (most cells): an empty cell, a number, plain text
+    for i, raw in enumerate(raws):
+        # the common cases inline: an empty cell, a number, plain text
         if raw is None:
             out.append(None)
             continue
