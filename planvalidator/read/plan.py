@@ -221,6 +221,8 @@ def _read_table(schema: Schema, table: Table, sheets, by_name, findings) -> Tabl
         hits = sum(1 for v in row if isinstance(v, str) and _norm_label(v) in labels)
         if hits > best_hits:
             best, best_hits = r, hits
+            if hits >= len(labels):
+                break   # every label: no later row can be the header
     if best is None or best_hits < 2:
         findings.append(finding("missing-column", {"variant": "header", "sheet": name},
                                 sheet=name))

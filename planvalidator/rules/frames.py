@@ -78,7 +78,7 @@ def cells_frame(plans: list[Plan]) -> Frame:
     """The cells frame. Every cell's value goes into one flat array, column after column, and
     the per-cell columns are numpy operations over it: a Python pass per cell and column costs
     ~40 ns × 8 columns × every cell."""
-    per_column = {k: [] for k in _PER_COLUMN}
+    per_column: list[tuple] = []      # one _PER_COLUMN record per column of a table
     values: list = []                 # every cell's normalized value, column after column
     required: list = []               # per cell
     counts: list[int] = []
@@ -101,14 +101,10 @@ def cells_frame(plans: list[Plan]) -> Frame:
                 start = len(values)
                 values += column_values
                 counts.append(n)
-                for key, value in (("plan", p), ("table", data.table.name), ("key", column.key),
-                                   ("ctype", column.type),
-                                   ("numeric", column.type in NUMERIC_TYPES),
-                                   ("missing_code", column.missing_code),
-                                   ("list", column.list or "")):
-                    per_column[key].append(value)
-                for name in COLUMN_CHECKS:
-                    per_column[f"c_{name}"].append(name in column.checks)
+                per_column.append((p, data.table.name, column.key, column.type,
+                                   column.type in NUMERIC_TYPES, column.missing_code,
+                                   column.list or "",
+                                   *(name in column.checks for name in COLUMN_CHECKS)))
                 unparsed += (start + i for i in not_read.get(column.key, ()))
                 needed = plan.schema.required_at(column, plan.stage)
                 required += ([needed and not waived for waived in no_data]
@@ -118,7 +114,8 @@ def cells_frame(plans: list[Plan]) -> Frame:
                     percent += (start + i for i in percent_rows)
     counts = np.array(counts, dtype=np.int64)
     columns = {k: np.repeat(_column(v, _CELL_TYPES.get(k, object)), counts)
-               for k, v in per_column.items()}
+               for k, v in zip(_PER_COLUMN, zip(*per_column) if per_column
+                               else [()] * len(_PER_COLUMN))}
     columns["column_of"] = np.repeat(np.arange(len(counts), dtype=np.int64), counts)
     columns["i"] = np.arange(len(values), dtype=np.int64) - np.repeat(np.cumsum(counts) - counts,
                                                                         counts)
