@@ -5,6 +5,8 @@ plans, one plan at a time and all at once."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -12,6 +14,8 @@ from pandas.testing import assert_frame_equal
 
 from planvalidator.read.plan import read_workbook
 from planvalidator.rules.frames import cells_frame, measures_frame, services_frame
+from planvalidator.rules.status import computed_status
+from planvalidator.rules.validate import validate_plans
 from plans import EXAMPLES, fy2027_plans, measure, plan_file, sheets
 
 BUILDERS = (cells_frame, measures_frame, services_frame)
@@ -55,3 +59,15 @@ def test_text_keeps_none_and_positions_restart_per_table(plans):
                              for c in d.table.columns if c.key in d.values)
     first = cells.groupby(["plan", "table", "key"], sort=False)["i"].agg(["min", "max", "size"])
     assert (first["min"] == 0).all() and (first["max"] == first["size"] - 1).all()
+
+
+def test_the_computed_status_reuses_the_validation_frame(plans):
+    """Validated together, each plan keeps its own rows of the group's measures frame, and the
+    consolidated plan's Computed Status read from them equals one from a frame built anew."""
+    fresh = computed_status([dataclasses.replace(p, measure_columns=None) for p in plans])
+    validate_plans(plans)
+    for plan in plans:
+        assert len(plan.measure_columns["i"]) == len(plan.measures.rows)
+        assert list(plan.measure_columns["i"]) == list(range(len(plan.measures.rows)))
+    assert computed_status(plans) == fresh
+    assert {s for statuses in fresh for s in statuses} >= {"On Track", "Off Track", ""}

@@ -54,6 +54,9 @@ class Plan:
     measures: TableData
     identity: dict[str, str]
     findings: list[Finding]
+    # The measures frame's columns (rules/frames.py) as validation built them, which the
+    # computed status reads instead of building the frame again.
+    measure_columns: dict | None = field(default=None, repr=False, compare=False)
 
     def field(self, key: str):
         values = self.agency.values.get(key)

@@ -40,11 +40,14 @@ def schema_status(df, schema) -> np.ndarray:
 
 def computed_status(plans: list) -> list[list[str]]:
     """Per plan, per measure: its expected status ("" without a target), with each plan's
-    schema."""
+    schema; from the measures frame its validation built when there is one."""
     out: list[list[str]] = [[] for _ in plans]
     groups: dict = {}
     for n, plan in enumerate(plans):
-        groups.setdefault(plan.schema, []).append(n)
+        if plan.measure_columns is not None:
+            out[n] = list(schema_status(plan.measure_columns, plan.schema))
+        else:
+            groups.setdefault(plan.schema, []).append(n)
     for schema, members in groups.items():
         columns = measures_frame([plans[n] for n in members]).columns
         for p, status in zip(columns["plan"], schema_status(columns, schema)):

@@ -103,9 +103,11 @@ def validate_plans(plans: list[Plan]) -> list[Report]:
     for schema, members in by_schema.items():
         group = [plans[n] for n in members]
         compiled = compile_schema(schema)
+        measures = measures_frame(group)
+        _keep_measure_columns(group, measures)
         for frame, checked, row_table in (
                 (cells_frame(group), compiled.cells, None),
-                (measures_frame(group), compiled.measures, "measures"),
+                (measures, compiled.measures, "measures"),
                 (services_frame(group), compiled.services, "services")):
             failures = _failures(checked, frame)
             if not failures:
@@ -135,6 +137,13 @@ def validate_plans(plans: list[Plan]) -> list[Report]:
                    fiscal_year=p.schema.fiscal_year, stage=p.stage,
                    template_version=p.identity.get("template_version", ""))
             for p, f in zip(plans, found)]
+
+
+def _keep_measure_columns(group: list[Plan], frame: Frame) -> None:
+    """Each plan's rows of the measures frame (views: its rows are consecutive)."""
+    ends = np.searchsorted(frame.columns["plan"], np.arange(len(group) + 1))
+    for p, plan in enumerate(group):
+        plan.measure_columns = {k: a[ends[p]:ends[p + 1]] for k, a in frame.columns.items()}
 
 
 def validate_plan(plan: Plan) -> Report:
