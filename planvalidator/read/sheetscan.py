@@ -63,6 +63,7 @@ def _odd_cell(rows: int, cols: int) -> re.Pattern:
 _PREFIXED_CELL = re.compile(rb":c[\s/>]")
 _OTHER_R = re.compile(rb"r(?<=[\s\"']r)(?<!<c r)(?<!<row r)\s*=")
 _T_ERR = re.compile(rb' t="e"')  # as the writers write it; a literal, so a fast search
+_F_TAG = re.compile(rb"<f[\s/>]")   # a cell's formula (not <formula> of formatting rules)
 
 _REF = re.compile(r"([A-Za-z]{0,3})([0-9]{1,7})")
 _STRING_TYPES = ("str", "s", "inlineStr")
@@ -83,7 +84,7 @@ def _scan_fast(xml: bytes, limits: Limits) -> Scan | None:
     if _odd_cell(limits.rows, limits.columns).search(xml) or _PREFIXED_CELL.search(xml) or _OTHER_R.search(xml):
         return None
     errors = {}
-    if b"<f" in xml or b't="e"' in xml:
+    if b't="e"' in xml or _F_TAG.search(xml):
         errors = _errors_fast(xml)
         if errors is None:
             return None
