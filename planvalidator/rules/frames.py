@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
+from itertools import repeat
 
 import numpy as np
 import pandas as pd
@@ -27,6 +28,7 @@ from ..read.xlsx import CellError
 
 NAN = math.nan
 _NONE = type(None)
+_KINDS = {_NONE: 0, str: 1, float: 2, int: 3, CellError: 4}   # any other type: len(_KINDS)
 
 
 def _int(v) -> int:
@@ -70,7 +72,7 @@ _CELL_TYPES = {"plan": np.int64, "column_of": np.int64, "i": np.int64, "numeric"
                "required": bool, "is_percent": bool, **dict.fromkeys(_FLAGS, bool)}
 
 
-# one value per column of a table, repeated for its cells (`list`: not in the frame)
+# one value per column of a table, repeated for its cells (`list`: only for `pair`)
 _PER_COLUMN = ("plan", "table", "key", "ctype", "numeric", "missing_code", "list", *_FLAGS)
 
 
@@ -115,27 +117,30 @@ def cells_frame(plans: list[Plan]) -> Frame:
     counts = np.array(counts, dtype=np.int64)
     columns = {k: np.repeat(_column(v, _CELL_TYPES.get(k, object)), counts)
                for k, v in zip(_PER_COLUMN, zip(*per_column) if per_column
-                               else [()] * len(_PER_COLUMN))}
+                               else [()] * len(_PER_COLUMN)) if k != "list"}
     columns["column_of"] = np.repeat(np.arange(len(counts), dtype=np.int64), counts)
     columns["i"] = np.arange(len(values), dtype=np.int64) - np.repeat(np.cumsum(counts) - counts,
                                                                         counts)
     cells = np.empty(len(values), object)
     cells[:] = values
-    # normalized values are None, str, int, float, date or CellError (exact types)
-    kinds = _column(list(map(type, values)), object)
-    columns["has_text"] = is_text = kinds == str
+    # normalized values are None, str, int, float, date or CellError (exact types), numbered
+    # by _KINDS: comparing small integers costs nothing, comparing types a Python call each
+    kinds = np.fromiter(map(_KINDS.get, map(type, values), repeat(len(_KINDS))), np.int8,
+                        len(values))
+    columns["has_text"] = is_text = kinds == _KINDS[str]
     columns["text"] = np.where(is_text, cells, None)
-    columns["blank"] = kinds == _NONE
-    columns["error"] = kinds == CellError
-    number = columns["numeric"] & ((kinds == float) | (kinds == int))
+    columns["blank"] = kinds == _KINDS[_NONE]
+    columns["error"] = kinds == _KINDS[CellError]
+    number = columns["numeric"] & ((kinds == _KINDS[float]) | (kinds == _KINDS[int]))
     columns["number"] = np.full(len(values), NAN)
     columns["number"][number] = cells[number].astype(float)
     columns["unparsed"] = _flags(len(values), unparsed)
     columns["required"] = _column(required, bool)
-    listed = np.flatnonzero(is_text & (columns["list"] != ""))
+    lists = _column([record[6] for record in per_column], object)   # each column's list
+    listed = np.flatnonzero(is_text & np.repeat(lists != "", counts))
     columns["pair"] = np.full(len(values), "", object)
-    columns["pair"][listed] = [f"{name}\x1f{v}" for name, v in zip(columns["list"][listed],
-                                                                    cells[listed])]
+    columns["pair"][listed] = [f"{name}\x1f{v}" for name, v in
+                               zip(lists[columns["column_of"][listed]], cells[listed])]
     columns["is_percent"] = _flags(len(values), percent)
     return _frame({k: columns[k] for k in _CELL_COLUMNS})
 
