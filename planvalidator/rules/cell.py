@@ -38,10 +38,15 @@ def within_excel_limit(df):
 
 
 def in_list(df, *, allowed):
-    """Closed-list cells hold one of the list's choices; `pair` is "list\x1fvalue" or ""."""
-    pair = col(df, "pair")
-    listed = pair != ""
-    return ok(df, listed & ~where(listed, pair, set(allowed).__contains__))
+    """Closed-list cells hold one of their list's choices; `allowed`: each list's choices, in
+    the order of the schema's lists, which the cells' `list_no` counts."""
+    list_no, text = col(df, "list_no"), col(df, "text")
+    listed = col(df, "has_text") & (list_no >= 0)
+    bad = np.zeros(len(text), bool)
+    for n in np.unique(list_no[listed]):
+        rows = np.flatnonzero(listed & (list_no == n))
+        bad[rows] = ~np.fromiter(map(set(allowed[n]).__contains__, text[rows]), bool, len(rows))
+    return ok(df, bad)
 
 
 def non_negative(df):
@@ -115,7 +120,7 @@ def _placeholders(schema) -> dict:
 
 
 def _allowed(schema) -> dict:
-    return {"allowed": [f"{name}\x1f{v}" for name, values in schema.lists.items() for v in values]}
+    return {"allowed": [list(values) for values in schema.lists.values()]}
 
 
 RULES = (

@@ -65,15 +65,17 @@ def _rows_to_columns(rows: list[tuple], names, dtypes: dict) -> dict[str, np.nda
 # c_<check>: whether the cell's column names the check in the YAML's `checks:`
 _FLAGS = tuple(f"c_{name}" for name in COLUMN_CHECKS)
 _CELL_COLUMNS = ("plan", "table", "key", "column_of", "i", "ctype", "numeric", "number", "text",
-                 "has_text", "blank", "error", "unparsed", "required", "missing_code", "pair",
+                 "has_text", "blank", "error", "unparsed", "required", "missing_code", "list_no",
                  *_FLAGS, "is_percent")
 _CELL_TYPES = {"plan": np.int64, "column_of": np.int64, "i": np.int64, "numeric": bool,
                "number": float, "has_text": bool, "blank": bool, "error": bool, "unparsed": bool,
-               "required": bool, "is_percent": bool, **dict.fromkeys(_FLAGS, bool)}
+               "required": bool, "is_percent": bool, "list_no": np.int64,
+               **dict.fromkeys(_FLAGS, bool)}
 
 
-# one value per column of a table, repeated for its cells (`list`: only for `pair`)
-_PER_COLUMN = ("plan", "table", "key", "ctype", "numeric", "missing_code", "list", *_FLAGS)
+# one value per column of a table, repeated for its cells; list_no: the column's list as its
+# position in the schema's lists (-1: none)
+_PER_COLUMN = ("plan", "table", "key", "ctype", "numeric", "missing_code", "list_no", *_FLAGS)
 
 
 def cells_frame(plans: list[Plan]) -> Frame:
@@ -87,6 +89,7 @@ def cells_frame(plans: list[Plan]) -> Frame:
     unparsed: list[int] = []          # positions in `values` of cells not readable as their type
     percent: list[int] = []           # ... of measure cells in a row whose unit is percent
     for p, plan in enumerate(plans):
+        list_no = {name: n for n, name in enumerate(plan.schema.lists)}
         units = plan.measures.values.get("unit")
         percent_rows = ([i for i, u in enumerate(units) if u == plan.schema.roles.percent_unit]
                         if units else [])
@@ -105,7 +108,7 @@ def cells_frame(plans: list[Plan]) -> Frame:
                 counts.append(n)
                 per_column.append((p, data.table.name, column.key, column.type,
                                    column.type in NUMERIC_TYPES, column.missing_code,
-                                   column.list or "",
+                                   list_no[column.list] if column.list else -1,
                                    *(name in column.checks for name in COLUMN_CHECKS)))
                 unparsed += (start + i for i in not_read.get(column.key, ()))
                 needed = plan.schema.required_at(column, plan.stage)
@@ -117,7 +120,7 @@ def cells_frame(plans: list[Plan]) -> Frame:
     counts = np.array(counts, dtype=np.int64)
     columns = {k: np.repeat(_column(v, _CELL_TYPES.get(k, object)), counts)
                for k, v in zip(_PER_COLUMN, zip(*per_column) if per_column
-                               else [()] * len(_PER_COLUMN)) if k != "list"}
+                               else [()] * len(_PER_COLUMN))}
     columns["column_of"] = np.repeat(np.arange(len(counts), dtype=np.int64), counts)
     columns["i"] = np.arange(len(values), dtype=np.int64) - np.repeat(np.cumsum(counts) - counts,
                                                                         counts)
@@ -136,11 +139,6 @@ def cells_frame(plans: list[Plan]) -> Frame:
     columns["number"][number] = cells[number].astype(float)
     columns["unparsed"] = _flags(len(values), unparsed)
     columns["required"] = _column(required, bool)
-    lists = _column([record[6] for record in per_column], object)   # each column's list
-    listed = np.flatnonzero(is_text & np.repeat(lists != "", counts))
-    columns["pair"] = np.full(len(values), "", object)
-    columns["pair"][listed] = [f"{name}\x1f{v}" for name, v in
-                               zip(lists[columns["column_of"][listed]], cells[listed])]
     columns["is_percent"] = _flags(len(values), percent)
     return _frame({k: columns[k] for k in _CELL_COLUMNS})
 
