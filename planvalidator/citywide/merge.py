@@ -54,7 +54,6 @@ class Submission:
     agency_name: str = ""
     fiscal_year: int | None = None
     stage: str = ""
-    stage_rank: int = -1         # the stage's place in its schema's stages (Plan first)
     stages: tuple[str, ...] = ()
     template_version: str = ""
     submission_date: dt.date | None = None
@@ -167,7 +166,6 @@ def read_submission(path: Path, schema: Schema | None = None) -> Submission:
     sub.fiscal_year = stated if isinstance(stated, int) else plan.schema.fiscal_year
     sub.stage = plan.stage
     sub.stages = tuple(plan.schema.stages)
-    sub.stage_rank = sub.stages.index(plan.stage) if plan.stage in sub.stages else -1
     sub.template_version = plan.identity.get("template_version", "")
     date = plan.field("submission_date")
     sub.submission_date = date if isinstance(date, dt.date) else None
@@ -285,16 +283,15 @@ def _choose(cons: Consolidation, readable: list[Submission], year: int | None,
     for sub in cons.without_schema:
         sub.left_out = f"no FY{sub.fiscal_year} schema"
     usable = [s for s in readable if not s.left_out]
-    if year is not None:
-        year_why = "--fiscal-year"
-    elif not usable:
+    if year is None and not usable:
         found = ", ".join(f"FY{y}" for y in sorted({s.fiscal_year for s in readable}))
         raise MergeError(f"None of the inputs is for a fiscal year that has a schema (they are "
                          f"{found}; schemas exist for {', '.join(map(str, sorted(with_schema)))}).")
-    else:
-        pool = [s for s in usable if stage is None or s.stage == stage] or usable
-        year, year_why = (max(s.fiscal_year for s in pool),
-                          "the latest fiscal year among the inputs")
+    year_why = "--fiscal-year" if year is not None else "the latest fiscal year among the inputs"
+    schema_stages = {s.fiscal_year: s.stages for s in usable}
+    year, first = store.default_year_stage([(s.fiscal_year, s.stage) for s in usable],
+                                           schema_stages.__getitem__, (stage,) if stage else None,
+                                           year)
     of_year = [s for s in readable if s.fiscal_year == year]
     if not of_year:
         found = ", ".join(f"FY{y}" for y in sorted({s.fiscal_year for s in readable}))
@@ -307,10 +304,10 @@ def _choose(cons: Consolidation, readable: list[Submission], year: int | None,
             found = ", ".join(sorted({s.stage for s in of_year}, key=stages.index))
             raise MergeError(f"None of the FY{year} inputs is a {stage} (they are: {found}).")
         stage_why = "--stage"
-    elif any(s.stage == stages[0] for s in of_year):
-        stage, stage_why = stages[0], f"a {stages[0]} of FY{year} is among the inputs"
+    elif first == stages[0]:
+        stage, stage_why = first, f"a {stages[0]} of FY{year} is among the inputs"
     else:
-        stage = max(of_year, key=lambda s: s.stage_rank).stage
+        stage = first
         stage_why = (f"the latest stage among the FY{year} inputs; there is no "
                      f"FY{year} {stages[0]}")
     cons.fiscal_year, cons.stage = year, stage
