@@ -187,8 +187,10 @@ def schema_check(paths):
                                                "(default: the first, Plan).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               help="File to write (default: standard output).")
+@schemas_option
 def schema_export(fiscal_year, fmt, table, stage, output):
     """Write a sheet's schema in pandera's own form, to validate a DataFrame with pandera alone."""
+    from ..output.atomic import write_atomic
     from ..output.templates import HEADER_ROW
     from ..rules.tables import export
     from ..schema.loader import SchemaError, load_schema
@@ -199,9 +201,7 @@ def schema_export(fiscal_year, fmt, table, stage, output):
     except ImportError:   # pandera formats scripts with black, which it doesn't require
         raise Failure("The python format needs black: pip install black "
                       "(or use --format yaml).") from None
-    try:
-        with click.open_file(str(output) if output else "-", "w", encoding="utf-8",
-                             atomic=bool(output)) as f:
-            f.write(text)
-    except OSError as e:
-        raise Failure(f"Cannot write {output}: {e.strerror}.") from None
+    if output:
+        write_atomic(output, text.encode("utf-8"))
+    else:
+        click.echo(text, nl=False)
