@@ -14,12 +14,12 @@ import datetime as dt
 import hashlib
 import zipfile
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ..errors import MergeError
-from ..bounds import bounded, more_findings
-from ..findings import COLUMN_CAP, Finding, Report, finding
+from ..bounds import bounded
+from ..findings import Finding, Report, finding
 from . import store
 from .workers import run_chunks
 from ..read.plan import Plan, read_plan, read_workbook
@@ -343,7 +343,7 @@ def _add_collisions(accepted: list[Submission]) -> None:
         label = m.table.column("measure_id").label
         rows = [i for i, mid in enumerate(m.values.get("measure_id", [])) if mid in shared]
         extra: list[Finding] = []
-        for i in rows[:COLUMN_CAP]:   # the rest counted, not worded (bounds.bounded)
+        for i in rows:   # bounded() lists COLUMN_CAP of them and counts the rest
             mid = m.values["measure_id"][i]
             others = ", ".join(sorted(shared[mid] - {sub.agency}))
             extra.append(finding(
@@ -351,17 +351,8 @@ def _add_collisions(accepted: list[Submission]) -> None:
                                          "measure_id": mid, "others": others},
                 sheet=m.sheet, cell=m.address("measure_id", i), row=m.rows[i],
                 column=label, measure_id=mid, value=mid))
-        if len(rows) > COLUMN_CAP:
-            i = rows[COLUMN_CAP]
-            extra.append(more_findings("measure-id-collision", len(rows) - COLUMN_CAP,
-                                       sheet=m.sheet, column=label, row=m.rows[i],
-                                       cell=m.address("measure_id", i)))
         if extra:
-            r = sub.report
-            sub.report = Report(source=r.source, findings=bounded(r.findings + extra),
-                                agency=r.agency,
-                                fiscal_year=r.fiscal_year, stage=r.stage,
-                                template_version=r.template_version)
+            sub.report = replace(sub.report, findings=bounded(sub.report.findings + extra))
 
 
 def merge_files(specs, out: Path, store_dir: Path | None = None, **kw) -> Consolidation:
