@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from ..output.render import plural
+from ..output.marks import plural
 from .targets import missing_targets
 
 

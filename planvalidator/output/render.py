@@ -8,12 +8,9 @@ import click
 
 from ..findings import CATALOGUE, ERROR, WARNING, Report
 from ..safetext import json_text, printable
+from .marks import plural
 
 COLORS = {ERROR: "red", WARNING: "yellow"}
-
-
-def plural(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
 
 
 def summary_line(report: Report) -> str:
