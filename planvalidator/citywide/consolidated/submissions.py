@@ -8,6 +8,7 @@ import datetime as dt
 
 from ...findings import ERROR
 from ...output.atomic import FIXED_TIMESTAMP
+from ...output.opendata import ACCEPTED, NEEDS_REVISION
 from ..merge import Consolidation, Submission
 from ..targets import missing_targets
 from .layout import (BOLD, FINDINGS_HEADER, SEVERITY_FILLS, SOURCES_HEADER, SUBMISSION,
@@ -15,7 +16,6 @@ from .layout import (BOLD, FINDINGS_HEADER, SEVERITY_FILLS, SOURCES_HEADER, SUBM
 from ...output.bigsheet import BigSheet
 
 SUMMARY_HEADER_ROW = 2   # under the title
-ACCEPTED, NEEDS_REVISION = "Accepted", "Needs revision"
 SUMMED = ("Services", "Measures", "Key Measures", "Missing Targets", "Errors", "Warnings")
 
 
