@@ -26,7 +26,7 @@ from pathlib import Path
 
 from ..errors import SyncError
 from ..bounds import bounded
-from .consolidated.write import source_rows
+from .consolidated.submissions import source_rows
 from .consolidated.read import Citywide, plan_from_rows, read_consolidated, rows_by_key
 from ..findings import Finding, finding
 from . import store

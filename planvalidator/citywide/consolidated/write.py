@@ -29,9 +29,8 @@ from ...output.printing import set_up_printing
 from ...schema.loader import Schema
 from . import submissions, values
 from .dashboard import by_pillar, dashboard
-from .submissions import source_rows
 
-__all__ = ["write_consolidated", "write_merge_outputs", "source_rows"]   # source_rows: sync.py's import
+__all__ = ["write_consolidated", "write_merge_outputs"]
 CREATOR = "planvalidator"
 # zlib's level for the workbook's parts: level 1 compresses a city's ~8 MB of sheet XML in
 # under half the time of the default (6), for a file ~25% bigger (bench/merge_bench.py
