@@ -24,18 +24,17 @@ def status(sub: Submission) -> str:
     return NEEDS_REVISION if sub.report.errors else ACCEPTED
 
 
-def plan_title(years: list[int]) -> str:
+def plan_title(year: int) -> str:
     """'FY2028 Citywide Performance Plan': the workbook's title and its sheets' titles."""
-    return " ".join([" and ".join(f"FY{y}" for y in years), "Citywide Performance Plan"]).strip()
+    return f"FY{year} Citywide Performance Plan"
 
 
-def summary(wb, accepted: list[Submission], years: list[int],
-            timestamp: dt.datetime | None) -> None:
+def summary(wb, accepted: list[Submission], year: int, timestamp: dt.datetime | None) -> None:
     """The title (the document's date: fixed unless --timestamp, so the same inputs give the
     same bytes), the header, a row per agency and the Total row under the table."""
     ws = wb.create_sheet("Summary")
     when = (timestamp or FIXED_TIMESTAMP).date().isoformat()
-    title = f"{plan_title(years)} — Summary of the agencies' plans, {when}"
+    title = f"{plan_title(year)} — Summary of the agencies' plans, {when}"
     ws.cell(1, 1, title).font = TITLE_FONT
     ws.row_dimensions[1].height = 24
     top = SUMMARY_HEADER_ROW
