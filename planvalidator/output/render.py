@@ -38,8 +38,10 @@ def text(report: Report, color: bool = False) -> str:
 
 
 def json_reports(reports: list[Report]) -> str:
-    data = reports[0].as_dict() if len(reports) == 1 else [r.as_dict() for r in reports]
-    return json_text(data)
+    """One report as the library writes it (Report.to_json); several as a list of them."""
+    if len(reports) == 1:
+        return reports[0].to_json()
+    return json_text([r.as_dict() for r in reports])
 
 
 def catalogue_text() -> str:
