@@ -2,9 +2,10 @@
 
 A map over chunks of files — hash, read, normalize and validate with the same library call as
 `validate` (one pandera pass per chunk: a typical city is one chunk) — in a process pool when
-jobs > 1 (workers.py: a file that fails or crashes its worker costs only itself), then one write (consolidated.py). Memory stays bounded with thousands of files: a
-submission's plan is dropped as soon as a later one of the same agency, fiscal year and stage
-supersedes it; only its report and provenance are kept. A merge consolidates one fiscal year
+jobs > 1 (workers.py: a file that fails or crashes its worker costs only itself), then one
+write (consolidated/write.py). Memory stays bounded with thousands of files: a submission's
+plan is dropped as soon as a later one of the same agency, fiscal year and stage supersedes
+it; only its report and provenance are kept. A merge consolidates one fiscal year
 and one stage; the other submissions are left out, by name (merge_files).
 """
 

@@ -1,8 +1,8 @@
 """The submission store: an append-only folder of submitted plans.
 
 Each submission is one JSON file holding the plan's sheet values ("sheet name → rows", exactly
-what the reading core takes) and metadata, named by fiscal year, agency, UTC time and the
-stage (spaces as underscores), UTC time and the SHA-256 of its sheet values:
+what the reading core takes) and metadata, named by fiscal year, agency, stage (spaces as
+underscores), the UTC time of receipt and the SHA-256 of its sheet values:
 
     FY2028-BCFD-Mid-Year_Update-20270415T143012.123456Z-<64 hex digits>.json
 

@@ -82,7 +82,8 @@ def dashboard(wb, subs: list[Submission], schema: Schema) -> None:
         ws.column_dimensions[get_column_letter(c)].width = COLUMN_WIDTH
     subs = sorted(subs, key=lambda s: (s.agency or "", s.name))
     stages = _stages(subs, schema)
-    ws["A1"] = f"{plan_title(schema.fiscal_year)} — Dashboard" + (f" ({stages})" if stages else "")
+    ws["A1"] = (f"{plan_title(schema.fiscal_year)} — Dashboard"
+                + (f" ({stages})" if stages else ""))
     ws["A1"].font = TITLE_FONT
     ws["A2"] = (f"{len(subs)} agencies, {sum(len(s.plan.measures.rows) for s in subs):,} "
                 f"measures. Agencies in alphabetical order from the top.")

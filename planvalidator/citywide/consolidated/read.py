@@ -1,13 +1,13 @@
 """Reading a consolidated citywide plan back: each agency's rows → its Plan, with the one reader.
 
-The consolidated workbook (consolidated.py) is ours, but it is still a file from disk, so it is
-read with the safe reader (xlsx.read_xlsx), with the caps of our own outputs (xlsx.OUTPUT: a
-whole city's plans and findings), not those of one agency's plan sheet. Its Measures and Services sheets carry the schema's
-labels for its fiscal year: each agency's rows are put back into the template's layout (title,
-note, header, data) and handed to reading.read_plan, which finds the columns by label as it
-does in any plan workbook — there is no second reader. Summary, Findings, Sources and Changes
-come back as the merge's Submissions and Reports, so that sync can write the workbook again
-and rollforward can build next year's templates from it.
+The consolidated workbook (consolidated/write.py) is ours, but it is still a file from disk, so
+it is read with the safe reader (xlsx.read_xlsx), with the caps of our own outputs (xlsx.OUTPUT:
+a whole city's plans and findings), not those of one agency's plan sheet. Its Measures and
+Services sheets carry the schema's labels for its fiscal year: each agency's rows are put back
+into the template's layout (title, note, header, data) and handed to read.plan.read_plan, which
+finds the columns by label as it does in any plan workbook — there is no second reader.
+Summary, Findings, Sources and Changes come back as the merge's Submissions and Reports, so
+that sync can write the workbook again and rollforward can build next year's templates from it.
 """
 
 from __future__ import annotations
