@@ -202,7 +202,7 @@ def _exchange(a: Path, b: Path) -> bool:
     """Swap two folders' names in one step; False where the system can't."""
     try:
         renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
-    except (AttributeError, OSError):
+    except (AttributeError, OSError, TypeError):   # no renameat2; Windows: no CDLL(None)
         return False
     if renameat2(AT_FDCWD, os.fsencode(a), AT_FDCWD, os.fsencode(b), RENAME_EXCHANGE) == 0:
         return True
