@@ -104,3 +104,19 @@ def fy2027_plans(folder: Path) -> Path:
     for plan in b.CYCLE["submissions/fy2027"]:
         save_workbook(b.build(plan), folder / plan.file)
     return folder
+
+
+def mixed_years(path: Path) -> Path:
+    """A consolidated plan holding plans of fiscal years 2027 and 2028, as an older
+    planvalidator wrote one (a merge takes one year now): the bundled FY2028 examples merged,
+    the first agency's row on Summary made FY2027."""
+    import openpyxl
+    from planvalidator.citywide.consolidated.write import write_consolidated
+    from planvalidator.citywide.merge import merge
+    write_consolidated(merge(sorted(EXAMPLES.glob("*.xlsx")), one_plan=True), path)
+    wb = openpyxl.load_workbook(path)
+    ws = wb["Summary"]
+    header = [c.value for c in ws[2]]
+    ws.cell(3, header.index("Fiscal Year") + 1, 2027)
+    wb.save(path)
+    return path

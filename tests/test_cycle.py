@@ -25,7 +25,7 @@ from planvalidator.read.plan import read_plan
 from planvalidator.schema.loader import load_schema
 from planvalidator.citywide.sync import apply_update
 from planvalidator.rules.validate import validate_workbook
-from plans import DOT_MIDYEAR, OPI_YEAREND, SCHEMA, fy2027_plans, measure, sheets
+from plans import DOT_MIDYEAR, OPI_YEAREND, SCHEMA, fy2027_plans, measure, mixed_years, sheets
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 DOT_UNFINISHED = EXAMPLES / "fy2027/dot-midyear-fy2027-missing-actuals.xlsx"
@@ -317,13 +317,7 @@ def test_sync_refuses_what_is_not_an_update_of_this_plan(citywide, tmp_path):
     assert result.exit_code == 2 and "dot-plan-fy2027.xlsx is a Plan, not an update" in result.output
     result = run("sync", citywide, DOT_MIDYEAR, "-o", citywide)
     assert result.exit_code == 2 and "is one of the inputs" in result.output
-    # a merge consolidates one fiscal year now; an older planvalidator's mixed workbook, as
-    # the library still writes it from submissions of both years
-    from planvalidator.citywide.consolidated.write import write_consolidated
-    from planvalidator.citywide.merge import merge
-    from planvalidator.read.sources import collect_sources
-    mixed = tmp_path / "mixed.xlsx"
-    write_consolidated(merge(collect_sources([EXAMPLES, EXAMPLES / "fy2027"])), mixed)
+    mixed = mixed_years(tmp_path / "mixed.xlsx")   # as an older planvalidator wrote one
     result = run("sync", mixed, DOT_MIDYEAR, "-o", out)
     assert result.exit_code == 2
     assert "mixed.xlsx holds plans of fiscal years 2027 and 2028" in result.output

@@ -16,6 +16,7 @@ required, with the column's missing code.
 
 from __future__ import annotations
 
+import shutil
 import sys
 from pathlib import Path
 
@@ -276,10 +277,28 @@ def test_export_refuses_bad_input():
 
 
 def test_export_to_a_folder_that_does_not_exist_is_a_plain_message(tmp_path):
+    """Written through write_atomic, it says what write_atomic says of every output."""
     target = tmp_path / "missing" / "measures.yaml"
     result = CliRunner().invoke(main, ["schema", "export", "-y", "2028", "-o", str(target)])
     assert result.exit_code == 2
-    assert result.output == f"Error: Cannot write {target}: No such file or directory.\n"
+    assert result.output == (f"Error: Cannot write {target}: the folder {target.parent} does "
+                             f"not exist.\n")
+
+
+def test_export_reads_the_schemas_folder_it_is_given(tmp_path):
+    """`schema export` had no --schemas: the office's own schemas could not be exported."""
+    folder = tmp_path / "schemas"
+    shutil.copytree(EXAMPLES[0].parent.parent / "schemas", folder)
+    yaml = folder / "fy2028.yaml"
+    yaml.write_text(yaml.read_text(encoding="utf-8").replace(
+        'label: "FY{Y} Target"', 'label: "Target for FY{Y}"'), encoding="utf-8")
+    out = tmp_path / "measures.yaml"
+    result = CliRunner().invoke(main, ["schema", "export", "-y", "2028", "--schemas", str(folder),
+                                       "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    columns = pa.DataFrameSchema.from_yaml(out).columns
+    assert "Target for FY2028" in columns and "FY2028 Target" not in columns
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["measures.yaml", "schemas"]
 
 
 def test_the_python_form_without_black_is_a_plain_message(monkeypatch):

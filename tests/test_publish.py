@@ -7,6 +7,11 @@ from __future__ import annotations
 
 import errno
 import hashlib
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import openpyxl
@@ -247,6 +252,37 @@ def test_a_failed_write_leaves_the_previous_site_intact(midyear_site, examples_s
     assert "Traceback" not in result.output
     assert snapshot(out) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["site"]   # no half-written folder
+
+
+# `planvalidator publish` in a child process that kills itself (SIGKILL) as it puts its first
+# page in place (os.replace, a stdlib function, is patched, not ours): the new site is half
+# written in its temporary folder.
+KILLED_AT_FIRST_PAGE = r"""
+import os, signal
+os.replace = lambda src, dst, **kw: os.kill(os.getpid(), signal.SIGKILL)
+from planvalidator.cli import main
+main()
+"""
+
+
+def test_a_killed_publish_leaves_a_folder_that_the_next_publish_removes(examples_site,
+                                                                        tmp_path):
+    consolidated, site, _ = examples_site
+    out = tmp_path / "site"
+    assert run("publish", consolidated, "-o", out).exit_code == 0
+    done = subprocess.run([sys.executable, "-c", KILLED_AT_FIRST_PAGE, "publish",
+                           str(consolidated), "-o", str(out)],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == -signal.SIGKILL, done.stdout + done.stderr
+    assert snapshot(out) == snapshot(site)
+    [left] = [p for p in tmp_path.iterdir() if p.name != "site"]
+    assert left.name.startswith(".site.") and left.is_dir()
+    long_ago = time.time() - 3600   # as if the kill were an hour ago: no live run's folder
+    os.utime(left, (long_ago, long_ago))
+    (out / "agency-gone.html").write_text("a page of an agency no longer published")
+    assert run("publish", consolidated, "-o", out).exit_code == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["site"]
+    assert snapshot(out) == snapshot(site)
 
 
 def test_a_folder_publish_did_not_write_is_never_replaced(examples_site, tmp_path):

@@ -162,6 +162,25 @@ def test_renamed_yearend_stage_still_requires_yearend_actuals(tmp_path):
     assert "a Year-end update reports" in report.findings[0].message
 
 
+
+def test_validate_stage_is_spelled_as_the_schema_spells_it(tmp_path):
+    """validate --stage was a fixed list of the bundled spellings: a renamed stage could not be
+    asked for, and any other was refused in click's words, not with the schema's stages."""
+    path = schema_file(tmp_path, lambda doc: _swap(doc, "Mid-Year Update", "Mid-year update"))
+    plan = plan_path(tmp_path, load_schema(path=path), [
+        measure(midyear_actual=None, status="No Data"),
+        measure("BCFD-602-01", 602, midyear_actual=70, status="On Track")])
+    for chosen in (["--schema", path], ["--schemas", path.parent]):   # one schema; each plan's
+        def validate(stage):
+            return CliRunner().invoke(main, ["validate", *map(str, chosen), "--stage", stage,
+                                             str(plan)])
+        result = validate("Mid-year update")
+        assert result.exit_code == 1 and "missing-midyear-actual" in result.output, result.output
+        assert validate("Mid-Year Update").output == (
+            "Error: --stage Mid-Year Update: the FY2028 stages are Plan, Mid-year update, "
+            "Year-End Update.\n")
+        assert validate("Mid-Year Update").exit_code == 2
+
 # --- units and measure types ---------------------------------------------------------------
 
 def test_renamed_percent_unit_still_bounds_percents(tmp_path):

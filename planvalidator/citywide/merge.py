@@ -2,9 +2,10 @@
 
 A map over chunks of files — hash, read, normalize and validate with the same library call as
 `validate` (one pandera pass per chunk: a typical city is one chunk) — in a process pool when
-jobs > 1 (workers.py: a file that fails or crashes its worker costs only itself), then one write (consolidated.py). Memory stays bounded with thousands of files: a
-submission's plan is dropped as soon as a later one of the same agency, fiscal year and stage
-supersedes it; only its report and provenance are kept. A merge consolidates one fiscal year
+jobs > 1 (workers.py: a file that fails or crashes its worker costs only itself), then one
+write (consolidated/write.py). Memory stays bounded with thousands of files: a submission's
+plan is dropped as soon as a later one of the same agency, fiscal year and stage supersedes
+it; only its report and provenance are kept. A merge consolidates one fiscal year
 and one stage; the other submissions are left out, by name (merge_files).
 """
 
@@ -14,12 +15,12 @@ import datetime as dt
 import hashlib
 import zipfile
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ..errors import MergeError
-from ..bounds import bounded, more_findings
-from ..findings import COLUMN_CAP, Finding, Report, finding
+from ..bounds import bounded
+from ..findings import Finding, Report, finding
 from . import store
 from .workers import run_chunks
 from ..read.plan import Plan, read_plan, read_workbook
@@ -54,7 +55,6 @@ class Submission:
     agency_name: str = ""
     fiscal_year: int | None = None
     stage: str = ""
-    stage_rank: int = -1         # the stage's place in its schema's stages (Plan first)
     stages: tuple[str, ...] = ()
     template_version: str = ""
     submission_date: dt.date | None = None
@@ -167,7 +167,6 @@ def read_submission(path: Path, schema: Schema | None = None) -> Submission:
     sub.fiscal_year = stated if isinstance(stated, int) else plan.schema.fiscal_year
     sub.stage = plan.stage
     sub.stages = tuple(plan.schema.stages)
-    sub.stage_rank = sub.stages.index(plan.stage) if plan.stage in sub.stages else -1
     sub.template_version = plan.identity.get("template_version", "")
     date = plan.field("submission_date")
     sub.submission_date = date if isinstance(date, dt.date) else None
@@ -285,16 +284,15 @@ def _choose(cons: Consolidation, readable: list[Submission], year: int | None,
     for sub in cons.without_schema:
         sub.left_out = f"no FY{sub.fiscal_year} schema"
     usable = [s for s in readable if not s.left_out]
-    if year is not None:
-        year_why = "--fiscal-year"
-    elif not usable:
+    if year is None and not usable:
         found = ", ".join(f"FY{y}" for y in sorted({s.fiscal_year for s in readable}))
         raise MergeError(f"None of the inputs is for a fiscal year that has a schema (they are "
                          f"{found}; schemas exist for {', '.join(map(str, sorted(with_schema)))}).")
-    else:
-        pool = [s for s in usable if stage is None or s.stage == stage] or usable
-        year, year_why = (max(s.fiscal_year for s in pool),
-                          "the latest fiscal year among the inputs")
+    year_why = "--fiscal-year" if year is not None else "the latest fiscal year among the inputs"
+    schema_stages = {s.fiscal_year: s.stages for s in usable}
+    year, first = store.default_year_stage([(s.fiscal_year, s.stage) for s in usable],
+                                           schema_stages.__getitem__, (stage,) if stage else None,
+                                           year)
     of_year = [s for s in readable if s.fiscal_year == year]
     if not of_year:
         found = ", ".join(f"FY{y}" for y in sorted({s.fiscal_year for s in readable}))
@@ -307,10 +305,10 @@ def _choose(cons: Consolidation, readable: list[Submission], year: int | None,
             found = ", ".join(sorted({s.stage for s in of_year}, key=stages.index))
             raise MergeError(f"None of the FY{year} inputs is a {stage} (they are: {found}).")
         stage_why = "--stage"
-    elif any(s.stage == stages[0] for s in of_year):
-        stage, stage_why = stages[0], f"a {stages[0]} of FY{year} is among the inputs"
+    elif first == stages[0]:
+        stage, stage_why = first, f"a {stages[0]} of FY{year} is among the inputs"
     else:
-        stage = max(of_year, key=lambda s: s.stage_rank).stage
+        stage = first
         stage_why = (f"the latest stage among the FY{year} inputs; there is no "
                      f"FY{year} {stages[0]}")
     cons.fiscal_year, cons.stage = year, stage
@@ -346,7 +344,7 @@ def _add_collisions(accepted: list[Submission]) -> None:
         label = m.table.column("measure_id").label
         rows = [i for i, mid in enumerate(m.values.get("measure_id", [])) if mid in shared]
         extra: list[Finding] = []
-        for i in rows[:COLUMN_CAP]:   # the rest counted, not worded (bounds.bounded)
+        for i in rows:   # bounded() lists COLUMN_CAP of them and counts the rest
             mid = m.values["measure_id"][i]
             others = ", ".join(sorted(shared[mid] - {sub.agency}))
             extra.append(finding(
@@ -354,17 +352,8 @@ def _add_collisions(accepted: list[Submission]) -> None:
                                          "measure_id": mid, "others": others},
                 sheet=m.sheet, cell=m.address("measure_id", i), row=m.rows[i],
                 column=label, measure_id=mid, value=mid))
-        if len(rows) > COLUMN_CAP:
-            i = rows[COLUMN_CAP]
-            extra.append(more_findings("measure-id-collision", len(rows) - COLUMN_CAP,
-                                       sheet=m.sheet, column=label, row=m.rows[i],
-                                       cell=m.address("measure_id", i)))
         if extra:
-            r = sub.report
-            sub.report = Report(source=r.source, findings=bounded(r.findings + extra),
-                                agency=r.agency,
-                                fiscal_year=r.fiscal_year, stage=r.stage,
-                                template_version=r.template_version)
+            sub.report = replace(sub.report, findings=bounded(sub.report.findings + extra))
 
 
 def merge_files(specs, out: Path, store_dir: Path | None = None, **kw) -> Consolidation:

@@ -1,8 +1,8 @@
 """The submission store: an append-only folder of submitted plans.
 
 Each submission is one JSON file holding the plan's sheet values ("sheet name → rows", exactly
-what the reading core takes) and metadata, named by fiscal year, agency, UTC time and the
-stage (spaces as underscores), UTC time and the SHA-256 of its sheet values:
+what the reading core takes) and metadata, named by fiscal year, agency, stage (spaces as
+underscores), the UTC time of receipt and the SHA-256 of its sheet values:
 
     FY2028-BCFD-Mid-Year_Update-20270415T143012.123456Z-<64 hex digits>.json
 
@@ -29,6 +29,7 @@ import datetime as dt
 import hashlib
 import json
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -233,20 +234,38 @@ def chosen(store_dir, fiscal_year: int | None = None, stages: tuple[str, ...] | 
     subs = list_submissions(store_dir)
     if not subs:
         return [], []
-    known = set(available_years())   # a year without a schema (a typo) is never the default
-    years = [s.fiscal_year for s in subs
-             if (stages is None or s.stage in stages) and s.fiscal_year in known] or [0]
-    year = fiscal_year or (max(years) if choose else None)
-    if stages is None and year is not None and choose:
-        order = _stages(year)
-        present = [s.stage for s in subs if s.fiscal_year == year and s.stage in order]
-        if present:
-            stages = (order[0],) if order[0] in present else \
-                (max(present, key=order.index),)
+    year = fiscal_year
+    if choose:
+        known = set(available_years())   # a year without a schema (a typo) is never the default
+        found = [(s.fiscal_year, s.stage) for s in subs if s.fiscal_year in known]
+        year, stage = default_year_stage(found, _stages, stages, fiscal_year)
+        year = year or 0   # no year with a schema: take nothing
+        if stages is None and stage is not None:
+            stages = (stage,)
     taken, others = select(subs, year, stages)
     wanted = " ".join(filter(None, [year and f"FY{year}", stages and " or ".join(stages)]))
     return taken, [(s.path, f"the FY{s.fiscal_year} {s.stage or 'submission'} in the store; "
                             f"this {command} takes {wanted}") for s in others]
+
+
+def default_year_stage(found: list[tuple[int, str]], stages_of: Callable[[int], Sequence[str]],
+                       stages: tuple[str, ...] | None = None, year: int | None = None
+                       ) -> tuple[int | None, str | None]:
+    """The fiscal year and stage a merge takes when not told, from the (year, stage) of each
+    submission `found` (of years that have a schema): `year`, or else the latest year found at
+    one of `stages` (at any stage when none is found at them); then the year's first stage (the
+    Plan) if found, else its latest stage found. None for what is not found."""
+    if year is None:
+        years = [y for y, s in found if stages is None or s in stages] or [y for y, _ in found]
+        year = max(years, default=None)
+    present = [s for y, s in found if y == year]
+    if not present:
+        return year, None
+    order = list(stages_of(year))
+    present = [s for s in present if s in order]
+    if not present:
+        return year, None
+    return year, order[0] if order[0] in present else max(present, key=order.index)
 
 
 def _stages(year: int) -> list[str]:

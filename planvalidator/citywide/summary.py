@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 
-from ..output.render import plural
+from ..output.marks import plural
+from .consolidated.submissions import status
 from .targets import missing_targets
 
 
@@ -14,7 +15,7 @@ def merge_summary(cons, out) -> dict:
                  "measures": len(s.plan.measures.rows),
                  "missing_targets": missing_targets(s.plan),
                  "errors": s.report.errors, "warnings": s.report.warnings,
-                 "status": "Needs revision" if s.report.errors else "Accepted",
+                 "status": status(s),
                  "source": s.name} for s in cons.accepted]
     return {
         "output": str(out),

@@ -21,14 +21,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ..errors import SyncError
 from ..bounds import bounded
-from .consolidated.write import source_rows
+from .consolidated.submissions import source_rows
 from .consolidated.read import Citywide, plan_from_rows, read_consolidated, rows_by_key
-from ..findings import Finding, Report, finding
+from ..findings import Finding, finding
 from . import store
 from .merge import Consolidation, Submission, merge
 from ..read.sources import collect
@@ -161,10 +161,7 @@ def sync(city: Citywide, updates: Consolidation, accept_target_changes: bool = F
         plan, changed, found = apply_update(approved[upd.agency].plan, upd.plan, upd.name,
                                             accept_target_changes, accept_added, accept_removed)
         upd.plan = plan
-        r = upd.report
-        upd.report = Report(source=r.source, findings=bounded(r.findings + found), agency=r.agency,
-                            fiscal_year=r.fiscal_year, stage=r.stage,
-                            template_version=r.template_version)
+        upd.report = replace(upd.report, findings=bounded(upd.report.findings + found))
         changes += changed
     replaced = {s.agency for s in updates.accepted}
     fresh = {(s.name, s.sha256) for s in updates.submissions}

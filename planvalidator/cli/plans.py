@@ -21,8 +21,9 @@ from .options import (BAD_INPUT, Failure, batch_collector, examples, exit_code, 
 @click.option("--annotate", "annotate_to", type=click.Path(path_type=Path), metavar="OUT",
               help="Write a copy with failing cells marked and a Validation sheet (a folder "
                    "when several files are given). The input is never changed.")
-@click.option("--stage", type=click.Choice(["Plan", "Mid-Year Update", "Year-End Update"]),
-              help="Validate as this plan stage instead of the one on the Agency sheet.")
+@click.option("--stage", metavar="STAGE",
+              help="Validate as this plan stage (one of the schema's stages) instead of the one "
+                   "on the Agency sheet.")
 @schema_options
 @strict_option
 @quiet_option
@@ -36,6 +37,7 @@ def validate(sources, fmt, annotate_to, stage, fiscal_year, schema_file, strict,
     from ..read.sources import collect
     from ..rules.validate import validate_files
     from ..safetext import printable
+    from ..schema.loader import load_schema
     batch_collector()
 
     if "-" in sources:
@@ -54,8 +56,12 @@ def validate(sources, fmt, annotate_to, stage, fiscal_year, schema_file, strict,
             raise Failure(f"--annotate: {first} and {path} would both be written to "
                           f"{annotate_to / (path.stem + '.annotated.xlsx')}; validate them apart.")
     bar = progress if len(files) > 1 and not quiet else None
-    reports = validate_files(files, schema=load_chosen_schema(fiscal_year, schema_file),
-                             stage=stage, progress=bar)
+    schema = load_chosen_schema(fiscal_year, schema_file)
+    reports = validate_files(files, schema=schema, stage=stage, progress=bar)
+    if stage is not None:
+        _check_stage(stage, [schema] if schema else
+                     [load_schema(y) for y in sorted({r.fiscal_year for r in reports
+                                                      if not r.unreadable})])
     unreadable = any(r.unreadable for r in reports)
     if annotate_to:
         from ..output.annotate import annotate_workbook   # openpyxl: only when writing
@@ -72,6 +78,14 @@ def validate(sources, fmt, annotate_to, stage, fiscal_year, schema_file, strict,
                    "\n\n".join(text(r, color=use_color()) for r in reports))
     sys.exit(BAD_INPUT if unreadable else exit_code(reports, strict))
 
+
+
+def _check_stage(stage: str, schemas) -> None:
+    """Refuse a --stage that is not one of the plans' schema's stages (the office names them)."""
+    for schema in schemas:
+        if stage not in schema.stages:
+            raise Failure(f"--stage {stage}: the FY{schema.fiscal_year} stages are "
+                          f"{', '.join(schema.stages)}.")
 
 
 @click.command(epilog=examples("planvalidator codes",
@@ -173,8 +187,10 @@ def schema_check(paths):
                                                "(default: the first, Plan).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               help="File to write (default: standard output).")
+@schemas_option
 def schema_export(fiscal_year, fmt, table, stage, output):
     """Write a sheet's schema in pandera's own form, to validate a DataFrame with pandera alone."""
+    from ..output.atomic import write_atomic
     from ..output.templates import HEADER_ROW
     from ..rules.tables import export
     from ..schema.loader import SchemaError, load_schema
@@ -185,9 +201,7 @@ def schema_export(fiscal_year, fmt, table, stage, output):
     except ImportError:   # pandera formats scripts with black, which it doesn't require
         raise Failure("The python format needs black: pip install black "
                       "(or use --format yaml).") from None
-    try:
-        with click.open_file(str(output) if output else "-", "w", encoding="utf-8",
-                             atomic=bool(output)) as f:
-            f.write(text)
-    except OSError as e:
-        raise Failure(f"Cannot write {output}: {e.strerror}.") from None
+    if output:
+        write_atomic(output, text.encode("utf-8"))
+    else:
+        click.echo(text, nl=False)

@@ -14,6 +14,7 @@ pinned here, so a generated template or a consolidated plan can be compared byte
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import errno
 import functools
 import io
@@ -36,6 +37,7 @@ except ImportError:  # Windows: a file being written can't be deleted anyway
     fcntl = None
 
 FIXED_TIMESTAMP = datetime(2000, 1, 1)
+AT_FDCWD, RENAME_EXCHANGE = -100, 2   # renameat2's
 STALE_AFTER = 60   # seconds: a temporary file younger than this may still be getting its lock
 
 
@@ -128,14 +130,17 @@ class StagedFolder:
     """A folder written in full under a temporary name, then swapped in for `path` (commit) or
     removed (discard): a reader finds the old folder's files or the new ones, never a mix.
 
-    The swap is two renames (the old folder aside, the new one in), so a crash between them
-    leaves no folder at `path` rather than a mixed one; the next write removes what is left.
-    Files of the old folder that the new one does not write (the office's own) are kept."""
+    The swap is one exchange of the two names (Linux renameat2 RENAME_EXCHANGE); elsewhere it is
+    two renames (the old folder aside, the new one in), so a crash between them leaves no folder
+    at `path` rather than a mixed one. The next write removes what a killed run left. With
+    carry_over, files of the old folder that the new one does not write (the office's own) are
+    kept; without it the new folder replaces the old one whole."""
 
-    def __init__(self, path):
+    def __init__(self, path, carry_over: bool = True):
         self.path = Path(path)
         if self.path.is_symlink():
             self.path = self.path.resolve()   # swap the folder it points to, keep the link
+        self.carry_over = carry_over
         self._fd = None
         try:
             if self.path.exists() and not self.path.is_dir():
@@ -152,23 +157,34 @@ class StagedFolder:
             raise _write_error(type(e))(e.errno, e.strerror, str(self.path)) from e
 
     def commit(self) -> None:
-        old = None
         try:
             _fsync_dir(self.tmp)
-            if self.path.exists():
-                _carry_over(self.path, self.tmp)
-                old = self.path.parent / f".{self.path.name}.{os.urandom(4).hex()}.tmp"
-                os.rename(self.path, old)   # removed below (or, after a crash, as stale)
-            os.rename(self.tmp, self.path)
+            old = self._swap_in()
         except OSError as e:
-            if old is not None and not self.path.exists():
-                os.rename(old, self.path)   # put the old folder back
             self.discard()
             raise _write_error(type(e))(e.errno, e.strerror, str(self.path)) from e
         self._release()
         _fsync_dir(self.path.parent)
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
+
+    def _swap_in(self) -> Path | None:
+        """Put the new folder at `path`; return where the old one is now (None: there was none)."""
+        if not self.path.exists():
+            os.rename(self.tmp, self.path)
+            return None
+        if self.carry_over:
+            _carry_over(self.path, self.tmp)
+        if _exchange(self.tmp, self.path):
+            return self.tmp
+        old = self.path.parent / f".{self.path.name}.{os.urandom(4).hex()}.tmp"
+        os.rename(self.path, old)   # removed by commit (or, after a crash, as stale)
+        try:
+            os.rename(self.tmp, self.path)
+        except OSError:
+            os.rename(old, self.path)   # put the old folder back
+            raise
+        return old
 
     def discard(self) -> None:
         """Remove the temporary folder (after a failure; nothing once committed)."""
@@ -180,6 +196,20 @@ class StagedFolder:
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two folders' names in one step; False where the system can't."""
+    try:
+        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
+    except (AttributeError, OSError, TypeError):   # no renameat2; Windows: no CDLL(None)
+        return False
+    if renameat2(AT_FDCWD, os.fsencode(a), AT_FDCWD, os.fsencode(b), RENAME_EXCHANGE) == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.EINVAL, errno.ENOSYS, errno.ENOTSUP):
+        return False
+    raise OSError(code, os.strerror(code), str(b))
 
 
 def _carry_over(old: Path, new: Path) -> None:

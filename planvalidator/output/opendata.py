@@ -32,7 +32,7 @@ FRICTIONLESS_TYPES = {"text": "string", "integer": "integer", "number": "number"
                       "dollars": "number", "measure": "number", "date": "date"}
 FORMULA_START = ("=", "+", "-", "@")
 YEAR = re.compile(r"\b(FY)?\d{4}\b")
-ACCEPTED, NEEDS_REVISION = "Accepted", "Needs revision"   # as the workbook's Summary says
+ACCEPTED, NEEDS_REVISION = "Accepted", "Needs revision"   # also on the workbook's Summary
 # Public-domain dedication: anyone may reuse the data without conditions, as with the
 # city's other open data; the README names it.
 LICENCE = {"name": "ODC-PDDL-1.0", "path": "https://opendatacommons.org/licenses/pddl/1-0/",

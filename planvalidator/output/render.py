@@ -8,12 +8,9 @@ import click
 
 from ..findings import CATALOGUE, ERROR, WARNING, Report
 from ..safetext import json_text, printable
+from .marks import plural
 
 COLORS = {ERROR: "red", WARNING: "yellow"}
-
-
-def plural(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
 
 
 def summary_line(report: Report) -> str:
@@ -41,8 +38,10 @@ def text(report: Report, color: bool = False) -> str:
 
 
 def json_reports(reports: list[Report]) -> str:
-    data = reports[0].as_dict() if len(reports) == 1 else [r.as_dict() for r in reports]
-    return json_text(data)
+    """One report as the library writes it (Report.to_json); several as a list of them."""
+    if len(reports) == 1:
+        return reports[0].to_json()
+    return json_text([r.as_dict() for r in reports])
 
 
 def catalogue_text() -> str:

@@ -2,9 +2,9 @@
 
 Pages are rendered with Jinja2, autoescaping on: every cell of a plan is untrusted text. The
 same consolidated plan gives the same bytes (no build time unless a timestamp is given); the
-whole site is written into a new folder and swapped in (folder.py). The open data beside it is
-the open-data package of the same plan (output/opendata.py), and each agency's CSV holds that
-package's rows of the agency, so the two never disagree.
+whole site is written into a new folder and swapped in (output/atomic.StagedFolder). The open
+data beside it is the open-data package of the same plan (output/opendata.py), and each agency's
+CSV holds that package's rows of the agency, so the two never disagree.
 """
 
 from __future__ import annotations
@@ -21,10 +21,10 @@ from markupsafe import Markup
 
 from ..citywide.consolidated.read import read_consolidated
 from ..citywide.merge import Consolidation
-from ..output.atomic import write_atomic
+from ..output.atomic import StagedFolder, write_atomic
 from ..output.opendata import write_datapackage
 from .chart import chart
-from .folder import check_target, new_folder
+from .folder import check_target
 from .model import Site, site_model, slug
 from .pdf import find_chromium, print_pdfs
 from .values import count_words, date_words
@@ -51,7 +51,9 @@ def publish(consolidated, out, *, pdf: bool = False, timestamp: dt.datetime | No
     site = site_model(city)
     pages = render_pages(site, pdf=pdf, timestamp=timestamp)
     pdfs = []
-    with new_folder(out) as tmp:
+    folder = StagedFolder(out, carry_over=False)   # an old site's pages are not kept
+    try:
+        tmp = folder.tmp
         for name, text in pages.items():
             write_atomic(tmp / name, text.encode("utf-8"))
         write_atomic(tmp / "site.css", (files(__package__) / "templates" / "site.css").read_bytes())
@@ -62,6 +64,9 @@ def publish(consolidated, out, *, pdf: bool = False, timestamp: dt.datetime | No
             pdfs = [(f"agency-{a.slug}.html", f"pdf/agency-{a.slug}.pdf") for a in site.agencies]
             pdfs.append(("index.html", SUMMARY_PDF))
             print_pdfs(tmp, pdfs, browser)
+        folder.commit()
+    finally:
+        folder.discard()
     return Published(folder=out, site=site, pages=sorted(pages), pdfs=[p for _, p in pdfs])
 
 

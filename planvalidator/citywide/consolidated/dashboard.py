@@ -17,7 +17,7 @@ from openpyxl.chart.series import SeriesLabel
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.pagebreak import Break
 
-from ...schema.loader import Schema, load_schema
+from ...schema.loader import Schema
 from ..merge import Submission
 from ..targets import missing_targets, without_target
 from .layout import BOLD, TITLE_FONT, header
@@ -40,20 +40,11 @@ ROWS_PER_PAGE = 34             # 7.3 in of a landscape Letter page inside the ma
 DATA_COLUMN = PRINT_COLUMNS + 2   # the charts' numbers, outside the print area
 
 
-def measure_types(schemas: list[Schema]) -> tuple[str, ...]:
-    """The measure types of the plans' schemas, newest first in its order (the default
-    schema's when no plan was accepted, so the sheet keeps its columns)."""
-    types: dict[str, None] = {}
-    for schema in reversed(schemas or [load_schema()]):
-        types |= dict.fromkeys(schema.lists["measure_types"])
-    return tuple(types)
-
-
-def by_pillar(wb, subs: list[Submission], schemas: list[Schema]) -> None:
+def by_pillar(wb, subs: list[Submission], schema: Schema) -> None:
     """Measures per pillar and type, with and without a target (targets.py's definition)."""
     ws = wb.create_sheet("By Pillar")
     pillars = subs[0].plan.schema.lists["pillars"] if subs else ()
-    types = measure_types(schemas)
+    types = schema.lists["measure_types"]
     labels = ["Pillar", *types, "Measures", "With Target", "Without Target"]
     header(ws, labels, [42] + [12] * len(types) + [10, 12, 14])
     counts: Counter = Counter()
@@ -82,7 +73,7 @@ def by_pillar(wb, subs: list[Submission], schemas: list[Schema]) -> None:
         cell.font = BOLD
 
 
-def dashboard(wb, subs: list[Submission], schemas: list[Schema]) -> None:
+def dashboard(wb, subs: list[Submission], schema: Schema) -> None:
     """Charts of `subs` (the plans in Measures), agencies alphabetical from the top; By Pillar
     must exist (the measures-by-type chart draws its Total row)."""
     ws = wb.create_sheet("Dashboard")
@@ -90,9 +81,9 @@ def dashboard(wb, subs: list[Submission], schemas: list[Schema]) -> None:
     for c in range(1, PRINT_COLUMNS + 1):
         ws.column_dimensions[get_column_letter(c)].width = COLUMN_WIDTH
     subs = sorted(subs, key=lambda s: (s.agency or "", s.name))
-    stages = _stages(subs, schemas)
-    years = sorted({s.fiscal_year for s in subs if s.fiscal_year})
-    ws["A1"] = f"{plan_title(years)} — Dashboard" + (f" ({stages})" if stages else "")
+    stages = _stages(subs, schema)
+    ws["A1"] = (f"{plan_title(schema.fiscal_year)} — Dashboard"
+                + (f" ({stages})" if stages else ""))
     ws["A1"].font = TITLE_FONT
     ws["A2"] = (f"{len(subs)} agencies, {sum(len(s.plan.measures.rows) for s in subs):,} "
                 f"measures. Agencies in alphabetical order from the top.")
@@ -121,7 +112,7 @@ def dashboard(wb, subs: list[Submission], schemas: list[Schema]) -> None:
         page.note("Every measure has a target.")
 
     pillar = wb["By Pillar"]
-    types = len(measure_types(schemas))
+    types = len(schema.lists["measure_types"])
     chart = BarChart()
     chart.title, chart.legend = "Measures by type", None
     _visible_axes(chart)
@@ -137,8 +128,8 @@ def _label(sub: Submission) -> str:
     return sub.agency or sub.name
 
 
-def _stages(subs: list[Submission], schemas: list[Schema]) -> str:
-    order = schemas[-1].stages if schemas else ()
+def _stages(subs: list[Submission], schema: Schema) -> str:
+    order = schema.stages
     present = {s.stage for s in subs if s.stage}
     return ", ".join([st for st in order if st in present] + sorted(present - set(order)))
 

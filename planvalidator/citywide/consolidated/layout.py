@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import re
 
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
@@ -123,7 +122,3 @@ def plain_value(v):
     if isinstance(v, (dt.date, dt.time)):
         return v.isoformat()
     return cell_text(v)   # a submission's over-long cell, cut to what a cell may hold
-
-
-def generic_label(label_template: str) -> str:
-    return re.sub(r"\{(Y[+-]?\d*)\}", r"(\1)", label_template)

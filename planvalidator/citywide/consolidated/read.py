@@ -1,13 +1,13 @@
 """Reading a consolidated citywide plan back: each agency's rows → its Plan, with the one reader.
 
-The consolidated workbook (consolidated.py) is ours, but it is still a file from disk, so it is
-read with the safe reader (xlsx.read_xlsx), with the caps of our own outputs (xlsx.OUTPUT: a
-whole city's plans and findings), not those of one agency's plan sheet. Its Measures and Services sheets carry the schema's
-labels for its fiscal year: each agency's rows are put back into the template's layout (title,
-note, header, data) and handed to reading.read_plan, which finds the columns by label as it
-does in any plan workbook — there is no second reader. Summary, Findings, Sources and Changes
-come back as the merge's Submissions and Reports, so that sync can write the workbook again
-and rollforward can build next year's templates from it.
+The consolidated workbook (consolidated/write.py) is ours, but it is still a file from disk, so
+it is read with the safe reader (xlsx.read_xlsx), with the caps of our own outputs (xlsx.OUTPUT:
+a whole city's plans and findings), not those of one agency's plan sheet. Its Measures and
+Services sheets carry the schema's labels for its fiscal year: each agency's rows are put back
+into the template's layout (title, note, header, data) and handed to read.plan.read_plan, which
+finds the columns by label as it does in any plan workbook — there is no second reader.
+Summary, Findings, Sources and Changes come back as the merge's Submissions and Reports, so
+that sync can write the workbook again and rollforward can build next year's templates from it.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from ...errors import ConsolidatedError
 from .layout import CHANGES_HEADER, FINDINGS_HEADER, SOURCES_HEADER, SUMMARY_HEADER, TOTAL
 from ...findings import Finding, Report
 from ..merge import Submission
-from ...read.plan import Plan, read_plan
+from ...read.plan import Plan, _norm_label, read_plan   # labels matched as plans' are
 from ...schema.loader import Schema, SchemaError, load_schema
 from ...read.xlsx import OUTPUT, UnreadableWorkbook, read_xlsx
 
@@ -171,10 +171,6 @@ def read_consolidated(path: str | Path, schema: Schema | None = None) -> Citywid
 
 # --- helpers ------------------------------------------------------------------------------
 
-def _norm(text) -> str:
-    return re.sub(r"\s+", " ", str(text)).strip().casefold() if text is not None else ""
-
-
 def _plain(v):
     """A value as the consolidated workbook was given it: whole numbers as int, dates as date."""
     if isinstance(v, float) and v.is_integer():
@@ -194,12 +190,12 @@ def _records(rows: list[list], header: list[str], sheet: str, path: Path, as_row
     if not rows:
         return []
     top = next((r for r, row in enumerate(rows[:HEADER_WITHIN])
-                if row and _norm(row[0]) == _norm(header[0])), 0)
-    found = {_norm(v): c for c, v in enumerate(rows[top]) if isinstance(v, str)}
-    lacking = [h for h in header if _norm(h) not in found]
+                if row and _norm_label(row[0]) == _norm_label(header[0])), 0)
+    found = {_norm_label(v): c for c, v in enumerate(rows[top]) if isinstance(v, str)}
+    lacking = [h for h in header if _norm_label(h) not in found]
     if lacking:
         raise ConsolidatedError(f"{path.name}: the {sheet} sheet has no column '{lacking[0]}'.")
-    index = [found[_norm(h)] for h in header]
+    index = [found[_norm_label(h)] for h in header]
     out = []
     for row in rows[top + 1:]:
         if not any(v is not None and v != "" for v in row):
@@ -214,10 +210,10 @@ def _by_agency(rows: list[list], sheet: str, path: Path) -> tuple[list, dict[str
     if not rows:
         raise ConsolidatedError(f"{path.name}: the {sheet} sheet is empty.")
     header = rows[0]
-    found = {_norm(v): c for c, v in enumerate(header) if isinstance(v, str)}
-    if _norm(AGENCY_COLUMNS[0]) not in found:
+    found = {_norm_label(v): c for c, v in enumerate(header) if isinstance(v, str)}
+    if _norm_label(AGENCY_COLUMNS[0]) not in found:
         raise ConsolidatedError(f"{path.name}: the {sheet} sheet has no column 'Agency Code'.")
-    c = found[_norm(AGENCY_COLUMNS[0])]
+    c = found[_norm_label(AGENCY_COLUMNS[0])]
     groups: dict[str, list[list]] = {}
     for row in rows[1:]:
         code = row[c] if c < len(row) else None

@@ -8,6 +8,7 @@ import datetime as dt
 
 from ...findings import ERROR
 from ...output.atomic import FIXED_TIMESTAMP
+from ...output.opendata import ACCEPTED, NEEDS_REVISION
 from ..merge import Consolidation, Submission
 from ..targets import missing_targets
 from .layout import (BOLD, FINDINGS_HEADER, SEVERITY_FILLS, SOURCES_HEADER, SUBMISSION,
@@ -15,7 +16,6 @@ from .layout import (BOLD, FINDINGS_HEADER, SEVERITY_FILLS, SOURCES_HEADER, SUBM
 from ...output.bigsheet import BigSheet
 
 SUMMARY_HEADER_ROW = 2   # under the title
-ACCEPTED, NEEDS_REVISION = "Accepted", "Needs revision"
 SUMMED = ("Services", "Measures", "Key Measures", "Missing Targets", "Errors", "Warnings")
 
 
@@ -24,18 +24,17 @@ def status(sub: Submission) -> str:
     return NEEDS_REVISION if sub.report.errors else ACCEPTED
 
 
-def plan_title(years: list[int]) -> str:
+def plan_title(year: int) -> str:
     """'FY2028 Citywide Performance Plan': the workbook's title and its sheets' titles."""
-    return " ".join([" and ".join(f"FY{y}" for y in years), "Citywide Performance Plan"]).strip()
+    return f"FY{year} Citywide Performance Plan"
 
 
-def summary(wb, accepted: list[Submission], years: list[int],
-            timestamp: dt.datetime | None) -> None:
+def summary(wb, accepted: list[Submission], year: int, timestamp: dt.datetime | None) -> None:
     """The title (the document's date: fixed unless --timestamp, so the same inputs give the
     same bytes), the header, a row per agency and the Total row under the table."""
     ws = wb.create_sheet("Summary")
     when = (timestamp or FIXED_TIMESTAMP).date().isoformat()
-    title = f"{plan_title(years)} — Summary of the agencies' plans, {when}"
+    title = f"{plan_title(year)} — Summary of the agencies' plans, {when}"
     ws.cell(1, 1, title).font = TITLE_FONT
     ws.row_dimensions[1].height = 24
     top = SUMMARY_HEADER_ROW

@@ -13,7 +13,7 @@ from ...rules.status import computed_status
 from ...schema.loader import Schema
 from ..merge import Submission
 from .layout import (CENTS, CHANGES_HEADER, DOLLARS, DOLLARS_UNIT, FRACTION, FRACTIONAL_TYPES,
-                     PERCENT, PERCENT_UNIT, PLAIN_UNIT, SEVERITY_FILLS, WHOLE, generic_label,
+                     PERCENT, PERCENT_UNIT, PLAIN_UNIT, SEVERITY_FILLS, WHOLE,
                      header, is_fraction, number_format, plain_value, table)
 
 COMPUTED_STATUS = "Computed Status"  # Measures: status from actual, target and direction
@@ -92,10 +92,10 @@ def _rows(sheet: BigSheet, sub: Submission, data: TableData, columns, extra=None
         sheet.rows.append((row, _variant(unit, None, False), own))
 
 
-def measures(wb, subs: list[Submission], schemas: list[Schema]) -> BigSheet:
+def measures(wb, subs: list[Submission], schema: Schema) -> BigSheet:
     ws = wb.create_sheet("Measures")
-    columns = schemas[0].measures.columns if schemas else ()
-    labels = AGENCY_LABELS + measure_labels(schemas) + [COMPUTED_STATUS]
+    columns = schema.measures.columns
+    labels = AGENCY_LABELS + [c.label for c in columns] + [COMPUTED_STATUS]
     header(ws, labels, AGENCY_WIDTHS + [c.width or 12 for c in columns] + [11], freeze="B2")
     variants = _prototypes(ws, len(AGENCY_LABELS) + 1, columns, unit_rows=True)
     sheet = BigSheet(ws, width=len(labels), variants=variants)
@@ -108,9 +108,9 @@ def measures(wb, subs: list[Submission], schemas: list[Schema]) -> BigSheet:
     return sheet
 
 
-def services(wb, subs: list[Submission], schemas: list[Schema]) -> BigSheet:
+def services(wb, subs: list[Submission], schema: Schema) -> BigSheet:
     ws = wb.create_sheet("Services")
-    columns = schemas[0].services.columns if schemas else ()
+    columns = schema.services.columns
     labels = AGENCY_LABELS + [c.label for c in columns]
     header(ws, labels, AGENCY_WIDTHS + [c.width or 12 for c in columns], freeze="B2")
     variants = _prototypes(ws, len(AGENCY_LABELS) + 1, columns, unit_rows=False)
@@ -127,26 +127,11 @@ def unit_kind(schema: Schema, unit) -> int:
             schema.roles.dollars_unit: DOLLARS_UNIT}.get(unit, PLAIN_UNIT)
 
 
-def measure_labels(schemas: list[Schema]) -> list[str]:
-    """Concrete labels (FY2028 Target) when all plans share a year; else generic (FY(Y) Target)."""
-    if len(schemas) == 1:
-        return [c.label for c in schemas[0].measures.columns]
-    labels = []
-    first = schemas[0]
-    for column in first.measures.columns:
-        years = {str(s.fiscal_year + d) for s in schemas for d in range(-5, 2)}
-        label = column.label
-        for year in sorted(years, reverse=True):
-            label = label.replace(f"FY{year}", "FY{Y%+d}" % (int(year) - first.fiscal_year))
-        labels.append(generic_label(label.replace("{Y+0}", "{Y}")))
-    return labels
-
-
 # Changes: Old and New shown in their field's format; a prototype row per format.
 CHANGE_FORMATS = (None, PERCENT, WHOLE, FRACTION, DOLLARS, "0", CENTS)
 
 
-def changes(wb, rows: list[list], subs: list[Submission], schemas: list[Schema]) -> BigSheet:
+def changes(wb, rows: list[list], subs: list[Submission], schema: Schema) -> BigSheet:
     """Every change sync made to the plan, oldest first (earlier syncs' rows carried forward).
     Old and New are shown as Excel shows them on a plan: by the field's type, and a measure's
     values by its unit (percents, dollars)."""
@@ -155,7 +140,7 @@ def changes(wb, rows: list[list], subs: list[Submission], schemas: list[Schema])
     for v, fmt in enumerate(CHANGE_FORMATS[1:], start=1):
         for c in (4, 5):
             ws.cell(2 + v, c).number_format = fmt
-    ctype = {c.label: c.type for s in schemas for t in (s.measures, s.services) for c in t.columns}
+    ctype = {c.label: c.type for t in (schema.measures, schema.services) for c in t.columns}
     unit_of = {(s.agency, mid): unit_kind(s.plan.schema, unit) for s in subs
                for mid, unit in zip(s.plan.measures.values.get("measure_id", []),
                                     s.plan.measures.values.get("unit", []))}

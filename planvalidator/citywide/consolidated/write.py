@@ -29,9 +29,8 @@ from ...output.printing import set_up_printing
 from ...schema.loader import Schema
 from . import submissions, values
 from .dashboard import by_pillar, dashboard
-from .submissions import source_rows
 
-__all__ = ["write_consolidated", "write_merge_outputs", "source_rows"]   # source_rows: sync.py's import
+__all__ = ["write_consolidated", "write_merge_outputs"]
 CREATOR = "planvalidator"
 # zlib's level for the workbook's parts: level 1 compresses a city's ~8 MB of sheet XML in
 # under half the time of the default (6), for a file ~25% bigger (bench/merge_bench.py
@@ -64,19 +63,18 @@ def consolidated_bytes(cons: Consolidation, reject_errors: bool = False,
     wb.remove(wb.active)
     accepted = cons.accepted
     in_measures = [s for s in accepted if not (reject_errors and s.report.errors)]
-    schemas = _schemas(accepted)
-    years = [s.fiscal_year for s in schemas]
-    submissions.summary(wb, accepted, years, timestamp)
-    measures = values.measures(wb, in_measures, schemas)
-    services = values.services(wb, accepted, schemas)
+    schema = _schema(accepted)
+    submissions.summary(wb, accepted, schema.fiscal_year, timestamp)
+    measures = values.measures(wb, in_measures, schema)
+    services = values.services(wb, accepted, schema)
     findings = submissions.findings(wb, cons)
-    by_pillar(wb, in_measures, schemas)
-    dashboard(wb, in_measures, schemas)
+    by_pillar(wb, in_measures, schema)
+    dashboard(wb, in_measures, schema)
     big = [measures, services, findings]
     if cons.changes is not None:
-        big.append(values.changes(wb, cons.changes, accepted, schemas))
+        big.append(values.changes(wb, cons.changes, accepted, schema))
     submissions.sources(wb, cons)
-    title = submissions.plan_title(years)
+    title = submissions.plan_title(schema.fiscal_year)
     for ws in wb.worksheets:
         set_up_printing(ws, title)
     wb.active = 0
@@ -86,8 +84,8 @@ def consolidated_bytes(cons: Consolidation, reject_errors: bool = False,
                           compresslevel=DEFLATE_LEVEL)
 
 
-def _schemas(accepted: list[Submission]) -> list[Schema]:
-    seen: dict[int, Schema] = {}
-    for s in accepted:
-        seen.setdefault(s.plan.schema.fiscal_year, s.plan.schema)
-    return [seen[y] for y in sorted(seen)]
+def _schema(accepted: list[Submission]) -> Schema:
+    """The schema of the plans consolidated: a merge takes one fiscal year (merge._choose)."""
+    years = {s.plan.schema.fiscal_year for s in accepted}
+    assert len(years) == 1, f"a consolidated plan is of one fiscal year, not {sorted(years)}"
+    return accepted[0].plan.schema
