@@ -69,7 +69,7 @@ class Plan:
 
 
 @lru_cache(maxsize=8192)  # the header search meets the same texts in every workbook
-def _norm_label(text) -> str:
+def norm_label(text) -> str:
     return re.sub(r"\s+", " ", str(text)).strip().casefold() if text is not None else ""
 
 
@@ -188,12 +188,12 @@ def _read_fields(schema: Schema, table: Table, sheets, by_name, findings) -> Tab
 
 
 def _locate_fields(table: Table, rows: list[list], data: TableData) -> None:
-    labels = {_norm_label(c.label): c for c in table.columns}
+    labels = {norm_label(c.label): c for c in table.columns}
     # The fields form one plan "row", but each field sits on its own Excel row.
     data.rows = [0]
     for r, row in enumerate(rows):
         for c, value in enumerate(row[:4]):
-            column = labels.get(_norm_label(value)) if isinstance(value, str) else None
+            column = labels.get(norm_label(value)) if isinstance(value, str) else None
             if column and column.key not in data.columns:
                 data.columns[column.key] = c + 1
                 data.field_rows[column.key] = r + 1
@@ -218,10 +218,10 @@ def _read_table(schema: Schema, table: Table, sheets, by_name, findings) -> Tabl
         return data
     name = data.sheet
     rows = sheets[name]
-    labels = {_norm_label(c.label): c.key for c in table.columns}
+    labels = {norm_label(c.label): c.key for c in table.columns}
     best, best_hits = None, 0
     for r, row in enumerate(rows[:HEADER_SEARCH_ROWS]):
-        hits = sum(1 for v in row if isinstance(v, str) and _norm_label(v) in labels)
+        hits = sum(1 for v in row if isinstance(v, str) and norm_label(v) in labels)
         if hits > best_hits:
             best, best_hits = r, hits
             if hits >= len(labels):
@@ -232,7 +232,7 @@ def _read_table(schema: Schema, table: Table, sheets, by_name, findings) -> Tabl
         return data
     data.header_row = best + 1
     for c, value in enumerate(rows[best]):
-        key = labels.get(_norm_label(value)) if isinstance(value, str) else None
+        key = labels.get(norm_label(value)) if isinstance(value, str) else None
         if key and key not in data.columns:
             data.columns[key] = c
     width = max(data.columns.values()) + 1

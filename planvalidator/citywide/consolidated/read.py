@@ -21,7 +21,7 @@ from ...errors import ConsolidatedError
 from .layout import CHANGES_HEADER, FINDINGS_HEADER, SOURCES_HEADER, SUMMARY_HEADER, TOTAL
 from ...findings import Finding, Report
 from ..merge import Submission
-from ...read.plan import Plan, _norm_label, read_plan   # labels matched as plans' are
+from ...read.plan import Plan, norm_label, read_plan   # labels matched as plans' are
 from ...schema.loader import Schema, SchemaError, load_schema
 from ...read.xlsx import OUTPUT, UnreadableWorkbook, read_xlsx
 
@@ -190,12 +190,12 @@ def _records(rows: list[list], header: list[str], sheet: str, path: Path, as_row
     if not rows:
         return []
     top = next((r for r, row in enumerate(rows[:HEADER_WITHIN])
-                if row and _norm_label(row[0]) == _norm_label(header[0])), 0)
-    found = {_norm_label(v): c for c, v in enumerate(rows[top]) if isinstance(v, str)}
-    lacking = [h for h in header if _norm_label(h) not in found]
+                if row and norm_label(row[0]) == norm_label(header[0])), 0)
+    found = {norm_label(v): c for c, v in enumerate(rows[top]) if isinstance(v, str)}
+    lacking = [h for h in header if norm_label(h) not in found]
     if lacking:
         raise ConsolidatedError(f"{path.name}: the {sheet} sheet has no column '{lacking[0]}'.")
-    index = [found[_norm_label(h)] for h in header]
+    index = [found[norm_label(h)] for h in header]
     out = []
     for row in rows[top + 1:]:
         if not any(v is not None and v != "" for v in row):
@@ -210,10 +210,10 @@ def _by_agency(rows: list[list], sheet: str, path: Path) -> tuple[list, dict[str
     if not rows:
         raise ConsolidatedError(f"{path.name}: the {sheet} sheet is empty.")
     header = rows[0]
-    found = {_norm_label(v): c for c, v in enumerate(header) if isinstance(v, str)}
-    if _norm_label(AGENCY_COLUMNS[0]) not in found:
+    found = {norm_label(v): c for c, v in enumerate(header) if isinstance(v, str)}
+    if norm_label(AGENCY_COLUMNS[0]) not in found:
         raise ConsolidatedError(f"{path.name}: the {sheet} sheet has no column 'Agency Code'.")
-    c = found[_norm_label(AGENCY_COLUMNS[0])]
+    c = found[norm_label(AGENCY_COLUMNS[0])]
     groups: dict[str, list[list]] = {}
     for row in rows[1:]:
         code = row[c] if c < len(row) else None
