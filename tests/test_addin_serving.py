@@ -56,8 +56,10 @@ def server(home):
 @pytest.fixture(scope="module")
 def roomy(tmp_path_factory):
     """Two script processes and the default time limit: for the tests that are not about the
-    limit, so a busy machine can't stop their requests."""
-    with running(tmp_path_factory.mktemp("roomy"), TOKENS, OFFICE, "processes: 2\n") as url:
+    limit, so a busy machine can't stop their requests. The city's time zone is Tokyo's: far
+    from UTC and without daylight saving, so a time shown in UTC can't pass for local."""
+    with running(tmp_path_factory.mktemp("roomy"), TOKENS, OFFICE,
+                 "processes: 2\ntimezone: Asia/Tokyo\n") as url:
         yield url
 
 
@@ -327,3 +329,35 @@ def test_workers_that_cannot_start_leave_no_request_hanging(tmp_path):
         assert response.status_code == 503, response.text
         assert "no worker" in response.json()["detail"]
     assert "did not start" in (home / "server.log").read_text(errors="replace")
+
+
+# ---- 6. what the analyst and the office are told -----------------------------------------------
+
+def test_the_submit_alert_gives_the_receipt_time_in_the_citys_time_zone(roomy):
+    """Issue 11 item 6: times are local. The receipt's UTC time is shown in the configured
+    zone, as Get my plan and the submissions list show it (today the alert says UTC)."""
+    with httpx.Client(base_url=roomy, timeout=120) as client:
+        acts = actions(client.post(SUBMIT, headers=auth(TOKENS["BCFD"]), content=officejs.body(
+            EXAMPLES / "bcfd-plan-fy2028-clean.xlsx", INCLUDE)))
+    received = dt.datetime.fromisoformat(shown(acts)["receipt"]["submitted_at"].replace(
+        "Z", "+00:00"))
+    tokyo = (received + dt.timedelta(hours=9)).strftime("%Y-%m-%d %H:%M:%S")
+    [alert] = [a["args"][0] for a in acts if a["func"] == "alert"]
+    assert f"was received at {tokyo} JST." in alert, alert
+
+
+def test_health_answers_from_a_source_tree_that_is_not_installed(tmp_path, monkeypatch):
+    """Run from a checkout without `pip install`, the package has no metadata: /health still
+    answers (version "unknown") rather than failing with a 500."""
+    from importlib import metadata
+    from planvalidator.addin.health import health
+    installed = metadata.version
+
+    def from_source_tree(name):
+        if name == "planvalidator":
+            raise metadata.PackageNotFoundError(name)
+        return installed(name)
+    monkeypatch.setattr(metadata, "version", from_source_tree)
+    status, body = health(tmp_path)
+    assert status == 200
+    assert (body["version"], body["xlwings"]) == ("unknown", installed("xlwings"))

@@ -45,6 +45,7 @@ from ..read.plan import read_plan
 from ..schema.loader import IDENTITY_SHEET, available_years, load_schema
 from .config import Conflict, Unavailable
 from ..rules.validate import validate_plan
+from ..safetext import formula_safe
 
 WIDTHS = (60, 80, 50, 150, 90, 430, 330)              # the Validation sheet's columns, in points
 MARKS_COLUMN = 10                                      # J: sheet, K: cell, L: fill, M: note
@@ -85,8 +86,9 @@ class Session:
     def __init__(self, book: xw.Book, our_notes: list | None = None):
         if book.app.books.active.impl is not book.impl:
             # xlwings' remote App sends app-level actions (the alert, the task pane callback)
-            # to the book opened last, so a script must run from getting its book to its end
-            # without yielding to another request; xlwings-server runs sync scripts that way.
+            # to the book opened last, so a script must have its process's only open book:
+            # a worker (workers.py) runs one script at a time and closes its book after it.
+            # Should that ever break, refuse rather than answer with another request's alert.
             raise Unavailable("The server is busy; try again in a moment.")
         self.book = book
         api = book.api
@@ -235,11 +237,10 @@ class Session:
         rows[SUMMARY_ROW - 1][0] = _text(found.summary)
         rows[HEADER_ROW - 1][:len(COLUMNS)] = list(COLUMNS)
         for i, line in enumerate(found.rows):
-            f = line.finding
-            cell = _link(*line.target) if line.target else _text(f.cell)
-            rows[HEADER_ROW + i][:len(COLUMNS)] = [
-                f.severity, _text(f.sheet), cell, f.code, _text(f.measure_id),
-                _text(f.message), _text(f.hint)]
+            values = [_text(v) for v in line.values]
+            if line.target:
+                values[COLUMNS.index("Cell")] = _link(*line.target)
+            rows[HEADER_ROW + i][:len(COLUMNS)] = values
         if not found.rows:
             rows[HEADER_ROW][0] = NO_FINDINGS
         rows[HEADER_ROW - 1][MARKS_COLUMN - 1:] = list(MARKS_HEADER)
@@ -360,12 +361,10 @@ def _rgb(fill: str) -> str:
 
 
 def _text(value) -> str | None:
-    """A value written as text, never as a formula: Excel reads a leading = + - @ as the
-    start of a formula, so such text gets the apostrophe that marks a cell as text."""
+    """A value written as text, never as a formula (safetext.formula_safe)."""
     if value is None or value == "":
         return None
-    text = str(value)
-    return "'" + text if text[0] in "=+-@'\t\r\n" else text
+    return formula_safe(str(value), typed=True)
 
 
 def _link(sheet: str, cell: str) -> str:

@@ -38,7 +38,7 @@ import math
 import re
 
 from ..errors import PayloadError
-from .xlsx import MAX_CELL_TEXT, CellError, finite_or_text
+from .xlsx import MAX_CELL_TEXT, MAX_COLUMNS, MAX_ROWS, MAX_SHEETS, CellError, finite_or_text
 
 __all__ = ["PayloadError", "ERROR_VALUES", "cell_value", "sheet_rows", "plan_sheets",
            "hidden_sheets", "check_payload", "Limits"]
@@ -56,10 +56,13 @@ _EXCEL_EPOCH = dt.date(1899, 12, 30)   # serial 0: a time of day without a date
 
 
 class Limits:
-    """Bounds on a payload, checked before anything else looks at it."""
+    """Bounds on a payload, checked before anything else looks at it: by default the file
+    reader's (xlsx.py) for sheets, rows and columns, so both doors take the same workbooks;
+    fewer cells, since a payload arrives as JSON held whole in memory."""
 
-    def __init__(self, max_sheets: int = 250, max_rows: int = 20_000, max_columns: int = 200,
-                 max_cells: int = 1_000_000, max_text: int = MAX_CELL_TEXT):
+    def __init__(self, max_sheets: int = MAX_SHEETS, max_rows: int = MAX_ROWS,
+                 max_columns: int = MAX_COLUMNS, max_cells: int = 1_000_000,
+                 max_text: int = MAX_CELL_TEXT):
         self.max_sheets = max_sheets
         self.max_rows = max_rows
         self.max_columns = max_columns
@@ -113,7 +116,7 @@ def sheet_rows(values: list) -> list[list]:
 def plan_sheets(api: dict, wanted) -> tuple[list[str], dict[str, list[list]]]:
     """(all sheet names in workbook order, {name: rows}) for the sheets whose names match
     `wanted` (compared with name.strip().casefold()) — the same shape as xlsx.read_xlsx
-    returns, so the result goes straight into reading.read_plan. The client must have been
+    returns, so the result goes straight into read.plan.read_plan. The client must have been
     told to include these sheets (the add-in's ribbon and task pane do); an excluded sheet
     arrives as `[[]]`, which reads as an empty sheet."""
     keys = {w.strip().casefold() for w in wanted}
@@ -126,7 +129,7 @@ def plan_sheets(api: dict, wanted) -> tuple[list[str], dict[str, list[list]]]:
 def hidden_sheets(api: dict) -> dict[str, str]:
     """Sheet name → "hidden" or "veryHidden" for each sheet Excel does not show (Office.js'
     `Worksheet.visibility`; a client that sends none, like the VBA one, shows every sheet) —
-    what xlsx.read_book gives for a file, for reading.read_plan."""
+    what xlsx.read_book gives for a file, for read.plan.read_plan."""
     states = {"hidden": "hidden", "veryhidden": "veryHidden"}
     return {s["name"]: states[v.casefold()] for s in api["sheets"]
             if isinstance(v := s.get("visibility"), str) and v.casefold() in states}
