@@ -113,6 +113,15 @@ class Session:
         self.marks = list({**recorded, **noted}.values())
         self.new_notes = 0
         self.unlocked = False
+        self._worksheets: dict[str, xw.Sheet] = {}
+
+    def _cell(self, sheet: str, cell: str) -> xw.Range:
+        """A cell's range: the sheet looked up once (xlwings finds a sheet by name in a scan),
+        the A1 address parsed by ours (xlwings' parser also tries names and tables)."""
+        ws = self._worksheets.get(sheet)
+        if ws is None:
+            ws = self._worksheets[sheet] = self.book.sheets[sheet]
+        return ws.range(first_cell(cell))
 
     def _within(self, mark: Mark) -> bool:
         """Whether a recorded mark lies in the cells the client sent of its sheet."""
@@ -178,7 +187,7 @@ class Session:
         targeted = {(m.sheet, m.cell) for m in new}
         for (sheet, cell), old in before.items():
             if old.note and (sheet, cell) not in targeted and self._has_note(sheet, cell):
-                _note_action(self.book.sheets[sheet].range(cell), "deleteNote")
+                _note_action(self._cell(sheet, cell), "deleteNote")
         for sheet, cells in colors.items():
             self._color(sheet, cells)
         return new
@@ -194,7 +203,7 @@ class Session:
         or the agency's own note is there)."""
         if not self._notes_supported(sheet):
             return False
-        rng = self.book.sheets[sheet].range(cell)
+        rng = self._cell(sheet, cell)
         if self._has_note(sheet, cell):
             if before is None or not before.note:
                 return False   # the agency's own note: keep it, the finding is listed anyway
@@ -232,7 +241,7 @@ class Session:
             ws = self.book.sheets.add(VALIDATION_SHEET)
             self.validation = ws.name
         width = MARKS_COLUMN + len(MARKS_HEADER) - 1
-        rows = [[None] * width for _ in range(HEADER_ROW + max(len(found.rows), 1, len(recorded)))]
+        rows = [[""] * width for _ in range(HEADER_ROW + max(len(found.rows), 1, len(recorded)))]
         rows[TITLE_ROW - 1][0] = _text(found.title)
         rows[SUMMARY_ROW - 1][0] = _text(found.summary)
         rows[HEADER_ROW - 1][:len(COLUMNS)] = list(COLUMNS)
@@ -246,8 +255,10 @@ class Session:
         rows[HEADER_ROW - 1][MARKS_COLUMN - 1:] = list(MARKS_HEADER)
         for i, m in enumerate(recorded):
             rows[HEADER_ROW + i][MARKS_COLUMN - 1:] = [
-                _text(m.sheet), m.cell, m.fill or None, "note" if m.note else None]
-        ws.range((1, 1)).value = rows
+                _text(m.sheet), m.cell, m.fill, "note" if m.note else ""]
+        # raw: every value is already text ("" empty), as xlwings' conversion would make it,
+        # which costs a pandas check per cell
+        ws.range((1, 1), (len(rows), width)).raw_value = rows
         ws.range((HEADER_ROW, 1), (HEADER_ROW, len(COLUMNS))).color = _rgb(HEADER_FILL)
         if not self.officejs:
             return
@@ -360,10 +371,10 @@ def _rgb(fill: str) -> str:
     return "#" + fill.lower() if fill else ""
 
 
-def _text(value) -> str | None:
-    """A value written as text, never as a formula (safetext.formula_safe)."""
+def _text(value) -> str:
+    """A value written as text, never as a formula (safetext.formula_safe); "" for none."""
     if value is None or value == "":
-        return None
+        return ""
     return formula_safe(str(value), typed=True)
 
 

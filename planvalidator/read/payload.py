@@ -36,6 +36,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
+from itertools import chain
 
 from ..errors import PayloadError
 from .xlsx import MAX_CELL_TEXT, MAX_COLUMNS, MAX_ROWS, MAX_SHEETS, CellError, finite_or_text
@@ -181,17 +182,18 @@ def check_payload(data, limits: Limits) -> dict:
                 f"Sheet '{name[:40]}' uses more than {limits.max_rows:,} rows or "
                 f"{limits.max_columns} columns, more than a plan sheet may use; delete the "
                 "unused rows and columns and try again.")
-        for row in values:
-            cells += max(1, len(row))   # an empty row costs memory too
-            kinds = set(map(type, row))   # json.loads gives these exact types, no subclasses
-            if not kinds <= _SCALARS:
-                raise PayloadError(f"Sheet '{name[:40]}' holds a cell that is not a value.")
-            if str in kinds and max(len(v) for v in row if type(v) is str) > limits.max_text:
-                raise PayloadError(f"Sheet '{name[:40]}' holds a cell with more text than "
-                                   "Excel allows in a cell.")
+        cells += sum(map(len, values)) + values.count([])   # an empty row costs memory too
         if cells > limits.max_cells:
             raise PayloadError(f"The workbook holds more than {limits.max_cells:,} cells, far "
                                "more than a plan workbook; send the plan sheets only.")
+        # each check one pass over the sheet's cells in C: this runs for every request
+        flat = list(chain.from_iterable(values))
+        kinds = set(map(type, flat))   # json.loads gives these exact types, no subclasses
+        if not kinds <= _SCALARS:
+            raise PayloadError(f"Sheet '{name[:40]}' holds a cell that is not a value.")
+        if str in kinds and max(map(len, filter(str.__instancecheck__, flat))) > limits.max_text:
+            raise PayloadError(f"Sheet '{name[:40]}' holds a cell with more text than "
+                               "Excel allows in a cell.")
         notes = sheet.get("notes", [])
         if notes is None:
             sheet["notes"] = notes = []
