@@ -228,8 +228,8 @@ class Session:
             by_column.setdefault(col, {})[row] = color
         for col, rows in sorted(by_column.items()):
             for first, last in _runs(sorted(rows)):
-                ws.range((first, col), (last, col)).set_colors(
-                    [[rows.get(r, ...)] for r in range(first, last + 1)])
+                _set_colors(ws.range((first, col), (last, col)),
+                            [[rows.get(r, ...)] for r in range(first, last + 1)])
 
     # -- the Validation sheet ---------------------------------------------------------------------
 
@@ -275,8 +275,8 @@ class Session:
             for start in range(0, len(found.rows), MAX_SET_COLORS):
                 lines = found.rows[start:start + MAX_SET_COLORS]
                 top = HEADER_ROW + 1 + start
-                ws.range((top, 1), (top + len(lines) - 1, 1)).set_colors(
-                    [[_rgb(line.fill) or None] for line in lines])
+                _set_colors(ws.range((top, 1), (top + len(lines) - 1, 1)),
+                            [[_rgb(line.fill) or None] for line in lines])
         ws.range((1, MARKS_COLUMN), (1, MARKS_COLUMN + len(MARKS_HEADER) - 1)).columns.hidden = True
 
     def delete_validation_sheet(self) -> None:
@@ -343,6 +343,13 @@ def _note_action(rng: xw.Range, func: str, *text: str) -> None:
     sheet with 20,000 notes made each of our notes cost a scan. Session.notes already knows
     which cells have one."""
     rng.impl.append_json_action(func=func, args=[rng.address, *text])
+
+
+def _set_colors(rng: xw.Range, colors: list[list]) -> None:
+    """The action Range.set_colors sends, without its check of every cell of the matrix (ours
+    hold only '#rrggbb', None and ..., within MAX_SET_COLORS): that check was half the cost
+    of marking a plan."""
+    rng.impl.set_colors(colors)
 
 
 def _is_cell(cell: str) -> bool:

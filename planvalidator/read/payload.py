@@ -175,9 +175,9 @@ def check_payload(data, limits: Limits) -> dict:
                                "(a sheet has no name).")
         name = sheet["name"]
         values = sheet.get("values")
-        if not isinstance(values, list) or not all(isinstance(row, list) for row in values):
+        if not isinstance(values, list) or not set(map(type, values)) <= {list}:
             raise PayloadError(f"The values of sheet '{name[:40]}' are not a table of cells.")
-        if len(values) > limits.max_rows or any(len(row) > limits.max_columns for row in values):
+        if len(values) > limits.max_rows or max(map(len, values), default=0) > limits.max_columns:
             raise PayloadError(
                 f"Sheet '{name[:40]}' uses more than {limits.max_rows:,} rows or "
                 f"{limits.max_columns} columns, more than a plan sheet may use; delete the "
