@@ -54,12 +54,17 @@ def server(home):
 
 
 @pytest.fixture(scope="module")
-def roomy(tmp_path_factory):
+def roomy_home(tmp_path_factory):
+    return tmp_path_factory.mktemp("roomy")
+
+
+@pytest.fixture(scope="module")
+def roomy(roomy_home):
     """Two script processes and the default time limit: for the tests that are not about the
     limit, so a busy machine can't stop their requests. The city's time zone is Tokyo's: far
-    from UTC and without daylight saving, so a time shown in UTC can't pass for local."""
-    with running(tmp_path_factory.mktemp("roomy"), TOKENS, OFFICE,
-                 "processes: 2\ntimezone: Asia/Tokyo\n") as url:
+    from UTC and without daylight saving, so a time shown in UTC can't pass for local. No
+    `audit_log`: the audit trail goes to the server's log."""
+    with running(roomy_home, TOKENS, OFFICE, "processes: 2\ntimezone: Asia/Tokyo\n") as url:
         yield url
 
 
@@ -182,6 +187,27 @@ def test_every_request_leaves_one_audit_line(server, home):
         assert dt.timedelta(0) <= now - when < dt.timedelta(minutes=5)
         assert a["client"] == "127.0.0.1"
         assert isinstance(a["duration_ms"], float) and a["duration_ms"] > 0
+
+
+def test_a_request_is_one_line_in_the_server_log(roomy, roomy_home, tmp_path):
+    """Issue 11 item 4: one structured line per request. Without `audit_log` the audit line
+    goes to the server's log, and it is the only line a request leaves there (uvicorn's access
+    line said it again, unstructured, into the same journal, for a seventh of the event loop's
+    CPU of a Validate)."""
+    body = officejs.body(plan_120(tmp_path / "plan.xlsx"), INCLUDE)
+    log = roomy_home / "server.log"
+    before = len(log.read_text(errors="replace").splitlines())
+    with httpx.Client(base_url=roomy, timeout=120) as client:
+        for _ in range(3):
+            actions(client.post(VALIDATE, headers=auth(OFFICE), content=body))
+        assert client.get("/taskpane.html").status_code == 200
+    deadline = time.monotonic() + 10   # the handler may land the last line after the answer
+    while len(lines := log.read_text(errors="replace").splitlines()[before:]) < 4 \
+            and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert all(line.startswith("{") for line in lines), lines   # audit lines only
+    assert [json.loads(line)["action"] for line in lines] == [
+        "validate", "validate", "validate", "GET /taskpane.html"], lines
 
 
 def test_health_polls_leave_no_audit_line(server, home):
