@@ -34,7 +34,10 @@ from corpus import make_plan  # noqa: E402  (bench/corpus.py: realistic filled p
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 VALIDATE = "/xlwings/custom-scripts-call/validate"
 SUBMIT = "/xlwings/custom-scripts-call/submit"
-TIME_LIMIT = 1.5   # seconds; the heavy request below needs more (2.5 s on a quiet machine)
+# seconds; the heavy request below needs more (1.1-1.8 s of CPU here in December 2026, down
+# from 2.5 s as validation and marking got faster: keep it well above this), a 120-measure plan
+# far less (0.03 s)
+TIME_LIMIT = 0.5
 TARGET_COLUMN = 13   # M: the FY2028 Target
 
 
@@ -192,8 +195,7 @@ def test_every_request_leaves_one_audit_line(server, home):
 def test_a_request_is_one_line_in_the_server_log(roomy, roomy_home, tmp_path):
     """Issue 11 item 4: one structured line per request. Without `audit_log` the audit line
     goes to the server's log, and it is the only line a request leaves there (uvicorn's access
-    line said it again, unstructured, into the same journal, for a seventh of the event loop's
-    CPU of a Validate)."""
+    line said it again, unstructured, into the same journal, at a cost to the event loop)."""
     body = officejs.body(plan_120(tmp_path / "plan.xlsx"), INCLUDE)
     log = roomy_home / "server.log"
     before = len(log.read_text(errors="replace").splitlines())

@@ -347,8 +347,8 @@ def _note_action(rng: xw.Range, func: str, *text: str) -> None:
 
 def _set_colors(rng: xw.Range, colors: list[list]) -> None:
     """The action Range.set_colors sends, without its check of every cell of the matrix (ours
-    hold only '#rrggbb', None and ..., within MAX_SET_COLORS): that check was half the cost
-    of marking a plan."""
+    hold only '#rrggbb', None and ..., within MAX_SET_COLORS): that check was a third of
+    the cost of marking a plan."""
     rng.impl.set_colors(colors)
 
 
