@@ -1,6 +1,6 @@
 """CPU time of one Validate in a script worker: this checkout against another, interleaved.
 
-    python bench/addin_worker_ab.py --against PATH [--rounds 30] [--batch 20]
+    python bench/addin_worker_ab.py --against PATH [--pairs 4] [--rounds 20] [--batch 20]
                                     [--out bench/RESULTS-addin-worker.md]
 
 The machine is shared (other sessions run tests and benchmarks on the same 2 CPUs), so a
@@ -9,8 +9,10 @@ checkout (each imports its own planvalidator through PYTHONPATH), take turns: ea
 `--batch` Validates of the same request body through `workers._run`, in-process, as a script
 worker runs a request (parse and check the payload, `xw.Book`, read and validate the plan, the
 marks, the answer JSON), and reports the CPU time (time.process_time) per request of that batch.
-Taking turns, both sides share whatever else the machine does; the results are the medians of
-the batches, the median of the paired ratios, and whether both answers are the same bytes.
+Taking turns, both sides share whatever else the machine does. Two processes of the same code
+can differ by a few per cent (where their memory lies), so `--pairs` fresh pairs of processes
+each take `--rounds` turns. The results are the medians of all batches, each pair's ratio, and
+whether both answers are the same bytes.
 
 The body is bench/addin_latency.py's: the 120-measure FY2028 plan of bench/corpus.py (BCHD,
 seed 2028, ~10% of the rows with a mistake) as xlwings' Office.js client posts it.
@@ -69,7 +71,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--against", type=Path, required=True,
                         help="the other checkout (its root folder)")
-    parser.add_argument("--rounds", type=int, default=30)
+    parser.add_argument("--pairs", type=int, default=4, help="fresh pairs of processes")
+    parser.add_argument("--rounds", type=int, default=20, help="turns of each pair")
     parser.add_argument("--batch", type=int, default=20, help="requests per turn")
     parser.add_argument("--out", type=Path, help="write the results here (Markdown)")
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
@@ -90,31 +93,25 @@ def main() -> None:
         body = Path(tmp) / "body.json"
         body.write_bytes(officejs.body(workbook, INCLUDE))
         sides = {"this": ROOT, "other": args.against.resolve()}
-        procs = {name: subprocess.Popen(
-            [sys.executable, __file__, "--against", str(root), "--child", str(body)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-            env={**os.environ, "PYTHONPATH": str(root)}) for name, root in sides.items()}
-        answers = {name: p.stdout.readline().strip() for name, p in procs.items()}
         times: dict[str, list[float]] = {name: [] for name in sides}
-        for r in range(args.rounds):
-            for name in (("other", "this") if r % 2 == 0 else ("this", "other")):
-                procs[name].stdin.write(f"{args.batch}\n")
-                procs[name].stdin.flush()
-                times[name].append(float(procs[name].stdout.readline()))
-        for p in procs.values():
-            p.stdin.close()
-            p.wait()
+        ratios, answers = [], {}
+        for _ in range(args.pairs):
+            turns = _pair(sides, body, args.rounds, args.batch, answers)
+            for name in sides:
+                times[name] += turns[name]
+            ratios.append(statistics.median(turns["this"]) / statistics.median(turns["other"]))
 
     this, other = (statistics.median(times[k]) for k in ("this", "other"))
-    paired = statistics.median(a / b for a, b in zip(times["this"], times["other"]))
     table = "\n".join([
-        f"| checkout | CPU ms per Validate (median of {args.rounds} batches of {args.batch}) |",
+        f"| checkout | CPU ms per Validate (median of {args.pairs} × {args.rounds} batches of "
+        f"{args.batch}) |",
         "|---|---:|",
         f"| this ({_commit(ROOT)}) | {this:.2f} |",
         f"| other ({_commit(args.against)}) | {other:.2f} |",
         "",
-        f"This / other: **{this / other:.3f}** (medians); median of the paired batch ratios "
-        f"{paired:.3f}. Answers {'byte-identical' if answers['this'] == answers['other'] else 'DIFFERENT'}"
+        f"This / other: **{this / other:.3f}** (medians); each pair of processes: "
+        f"{', '.join(f'{r:.3f}' for r in ratios)}. Answers "
+        f"{'byte-identical' if answers['this'] == answers['other'] else 'DIFFERENT'}"
         f" (SHA-256 {answers['this'][:12]}… and {answers['other'][:12]}…). Load average "
         f"{os.getloadavg()[0]:.2f} at the end; {os.cpu_count()} CPUs."])
     print(table)
@@ -136,6 +133,27 @@ batch's CPU time per request is one sample. See the script's docstring for why.
 {table}
 """, encoding="utf-8")
         print(f"wrote {args.out}")
+
+
+def _pair(sides: dict[str, Path], body: Path, rounds: int, batch: int, answers: dict) -> dict:
+    """One fresh process per side, taking `rounds` turns: {side: CPU ms per request of each
+    batch}; `answers` gets each side's answer SHA-256."""
+    procs = {name: subprocess.Popen(
+        [sys.executable, __file__, "--against", str(root), "--child", str(body)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+        env={**os.environ, "PYTHONPATH": str(root), "PYTHONHASHSEED": "0"})
+        for name, root in sides.items()}
+    answers.update({name: p.stdout.readline().strip() for name, p in procs.items()})
+    times: dict[str, list[float]] = {name: [] for name in sides}
+    for r in range(rounds):
+        for name in (("other", "this") if r % 2 == 0 else ("this", "other")):
+            procs[name].stdin.write(f"{batch}\n")
+            procs[name].stdin.flush()
+            times[name].append(float(procs[name].stdout.readline()))
+    for p in procs.values():
+        p.stdin.close()
+        p.wait()
+    return times
 
 
 def _commit(root: Path) -> str:
