@@ -22,8 +22,9 @@ machine, its load average, whether the target is met and the command that reprod
 
     python bench/addin_latency.py --phases
 
-times instead, in-process, the steps one Validate request goes through on the server (median
-of 100): what the HTTP round trip adds on top is uvicorn, FastAPI and xlwings-server.
+times instead, in-process, the CPU each step of one Validate request costs a script worker
+(median of 100) and the whole request as the worker runs it: what the HTTP round trip adds on
+top is the event loop's part (uvicorn, FastAPI, xlwings-server, the pipe to the worker).
 """
 
 from __future__ import annotations
@@ -195,54 +196,76 @@ def pct(values: list[float], p: float) -> float:
 
 
 def phases(workbook: Path, include: list[str], repeat: int = 100) -> None:
-    """Median time of each step of one Validate request, in-process."""
+    """Median CPU time of each step of one Validate request in a script worker, in-process:
+    CPU time (not wall time), since other processes share the machine. The last line is the
+    whole request as the worker runs it (workers._run: the steps above, xlwings' script call
+    and the pickled answer)."""
+    import pickle
     os.environ.setdefault("XLWINGS_LICENSE_KEY", "noncommercial")
     os.environ["PLANVALIDATOR_CONFIG"] = ""
-    from planvalidator.addin import config, server
+    os.environ["PLANVALIDATOR_STORE"] = tempfile.mkdtemp(prefix="addin-phases-")
+    from planvalidator.addin import config, server, workers
     server._xlwings_environment(config.runtime().config)
+    sys.path.insert(0, str(server.PROJECT_DIR))
+    import custom_scripts   # the scripts module the workers run, as workers._work imports it
     import xlwings as xw
     from planvalidator.addin import session as addin
-    from planvalidator.read.payload import Limits, check_payload, plan_sheets
+    from planvalidator.read.payload import plan_sheets
     from planvalidator.read.plan import read_plan
     from planvalidator.rules.validate import validate_plan
 
+    limits = config.runtime().config.limits
     body = officejs.body(workbook, include)
-    data = check_payload(json.loads(body), Limits())
+    data = server.parse_body(body, limits)
     names, sheets = plan_sheets(data, addin.PLAN_SHEETS)
     plan = read_plan(names, sheets, workbook.name)
     report = validate_plan(plan)
+    user = {"id": "office", "name": "office", "roles": ["office"]}
+    loop = asyncio.new_event_loop()
 
-    def actions():
-        book = xw.Book(json=json.loads(body))
-        session = addin.Session(book)
-        session.show("validate", report)
-        session.annotate(report)
-        book.app.alert("x", title="Validate", buttons="ok", mode="info")
-        out = json.dumps(book.json())
-        book.close()
-        return out
+    def book():
+        return xw.Book(json=server.parse_body(body, limits))
 
-    steps = [
-        ("parse JSON and check limits", lambda: check_payload(json.loads(body), Limits())),
-        ("xw.Book(json=payload)", lambda: xw.Book(json=json.loads(body)).close()),
-        ("payload → sheet rows", lambda: plan_sheets(data, addin.PLAN_SHEETS)),
-        ("read_plan (core)", lambda: read_plan(names, sheets, workbook.name)),
-        ("validate_plan (core)", lambda: validate_plan(plan)),
-        ("actions + answer JSON", actions),
+    def session():
+        return addin.Session(book())
+
+    def mark(s):   # what scripts.validate does after validating
+        s.unlock_structure(adding=True)
+        s.show("validate", report)
+        s.annotate(report)
+        s.book.app.alert("x", title="Validate", buttons="ok", mode="info")
+
+    def marked():
+        s = session()
+        mark(s)
+        return s.book
+
+    steps = [   # (label, setup or None, step taking what setup made)
+        ("parse JSON and check limits", None, lambda _: server.parse_body(body, limits)),
+        ("xw.Book(json=payload)", lambda: server.parse_body(body, limits),
+         lambda d: xw.Book(json=d).close()),
+        ("Session: payload → sheet rows, our marks", book, addin.Session),
+        ("read_plan (core)", None, lambda _: read_plan(names, sheets, workbook.name)),
+        ("validate_plan (core)", None, lambda _: validate_plan(plan)),
+        ("marks → actions (task pane, fills, notes, Validation sheet)", session, mark),
+        ("answer JSON", marked, lambda b: json.dumps(b.json()).encode()),
+        ("the whole request in the worker (workers._run)", None, lambda _: pickle.dumps(
+            workers._run(loop, custom_scripts, limits, "validate", body, user))),
     ]
-    print("| step | median (ms) |\n|---|---:|")
-    total = 0.0
-    for label, step in steps:
-        step()
+    print("| step | median CPU (ms) |\n|---|---:|")
+    for label, setup, step in steps:
         times = []
-        for _ in range(repeat):
-            start = time.perf_counter()
-            step()
-            times.append(time.perf_counter() - start)
-        median = statistics.median(times) * 1000
-        total += median
-        print(f"| {label} | {median:.1f} |")
-    print(f"| **sum** | **{total:.1f}** |")
+        for i in range(repeat + 3):
+            made = setup() if setup else None
+            start = time.process_time()
+            step(made)
+            if i >= 3:   # the first runs warm up
+                times.append(time.process_time() - start)
+            if isinstance(made, xw.Book):
+                made.close()
+            elif isinstance(made, addin.Session):
+                made.book.close()
+        print(f"| {label} | {statistics.median(times) * 1000:.2f} |")
 
 
 def main() -> None:

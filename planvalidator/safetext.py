@@ -40,6 +40,20 @@ def json_text(data) -> str:
     return _RAW_IN_JSON.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
+# What a spreadsheet may take as the start of a formula (OWASP's list for CSV injection: = + - @
+# tab and carriage return; and a line feed, which Excel trims off before it parses).
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
+
+
+def formula_safe(text: str, typed: bool = False) -> str:
+    """`text` as a spreadsheet shows it, never evaluated: a leading apostrophe before a formula
+    start. `typed`: written as if typed into Excel (Office.js' Range.values), where a leading
+    apostrophe is itself the text marker and is swallowed, so such text gets one more."""
+    if text.startswith(FORMULA_START) or (typed and text.startswith("'")):
+        return "'" + text
+    return text
+
+
 def cell_text(value):
     """`value` as a cell may hold it: text cut to Excel's limit, an ellipsis marking the cut."""
     return quote(value, MAX_CELL_TEXT) if isinstance(value, str) else value

@@ -34,7 +34,10 @@ from corpus import make_plan  # noqa: E402  (bench/corpus.py: realistic filled p
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 VALIDATE = "/xlwings/custom-scripts-call/validate"
 SUBMIT = "/xlwings/custom-scripts-call/submit"
-TIME_LIMIT = 1.5   # seconds; the heavy request below needs more (2.5 s on a quiet machine)
+# seconds; the heavy request below needs more (1.1-1.8 s of CPU here in December 2026, down
+# from 2.5 s as validation and marking got faster: keep it well above this), a 120-measure plan
+# far less (0.03 s)
+TIME_LIMIT = 0.5
 TARGET_COLUMN = 13   # M: the FY2028 Target
 
 
@@ -54,10 +57,17 @@ def server(home):
 
 
 @pytest.fixture(scope="module")
-def roomy(tmp_path_factory):
+def roomy_home(tmp_path_factory):
+    return tmp_path_factory.mktemp("roomy")
+
+
+@pytest.fixture(scope="module")
+def roomy(roomy_home):
     """Two script processes and the default time limit: for the tests that are not about the
-    limit, so a busy machine can't stop their requests."""
-    with running(tmp_path_factory.mktemp("roomy"), TOKENS, OFFICE, "processes: 2\n") as url:
+    limit, so a busy machine can't stop their requests. The city's time zone is Tokyo's: far
+    from UTC and without daylight saving, so a time shown in UTC can't pass for local. No
+    `audit_log`: the audit trail goes to the server's log."""
+    with running(roomy_home, TOKENS, OFFICE, "processes: 2\ntimezone: Asia/Tokyo\n") as url:
         yield url
 
 
@@ -180,6 +190,26 @@ def test_every_request_leaves_one_audit_line(server, home):
         assert dt.timedelta(0) <= now - when < dt.timedelta(minutes=5)
         assert a["client"] == "127.0.0.1"
         assert isinstance(a["duration_ms"], float) and a["duration_ms"] > 0
+
+
+def test_a_request_is_one_line_in_the_server_log(roomy, roomy_home, tmp_path):
+    """Issue 11 item 4: one structured line per request. Without `audit_log` the audit line
+    goes to the server's log, and it is the only line a request leaves there (uvicorn's access
+    line said it again, unstructured, into the same journal, at a cost to the event loop)."""
+    body = officejs.body(plan_120(tmp_path / "plan.xlsx"), INCLUDE)
+    log = roomy_home / "server.log"
+    before = len(log.read_text(errors="replace").splitlines())
+    with httpx.Client(base_url=roomy, timeout=120) as client:
+        for _ in range(3):
+            actions(client.post(VALIDATE, headers=auth(OFFICE), content=body))
+        assert client.get("/taskpane.html").status_code == 200
+    deadline = time.monotonic() + 10   # the handler may land the last line after the answer
+    while len(lines := log.read_text(errors="replace").splitlines()[before:]) < 4 \
+            and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert all(line.startswith("{") for line in lines), lines   # audit lines only
+    assert [json.loads(line)["action"] for line in lines] == [
+        "validate", "validate", "validate", "GET /taskpane.html"], lines
 
 
 def test_health_polls_leave_no_audit_line(server, home):
@@ -327,3 +357,35 @@ def test_workers_that_cannot_start_leave_no_request_hanging(tmp_path):
         assert response.status_code == 503, response.text
         assert "no worker" in response.json()["detail"]
     assert "did not start" in (home / "server.log").read_text(errors="replace")
+
+
+# ---- 6. what the analyst and the office are told -----------------------------------------------
+
+def test_the_submit_alert_gives_the_receipt_time_in_the_citys_time_zone(roomy):
+    """Issue 11 item 6: times are local. The receipt's UTC time is shown in the configured
+    zone, as Get my plan and the submissions list show it (today the alert says UTC)."""
+    with httpx.Client(base_url=roomy, timeout=120) as client:
+        acts = actions(client.post(SUBMIT, headers=auth(TOKENS["BCFD"]), content=officejs.body(
+            EXAMPLES / "bcfd-plan-fy2028-clean.xlsx", INCLUDE)))
+    received = dt.datetime.fromisoformat(shown(acts)["receipt"]["submitted_at"].replace(
+        "Z", "+00:00"))
+    tokyo = (received + dt.timedelta(hours=9)).strftime("%Y-%m-%d %H:%M:%S")
+    [alert] = [a["args"][0] for a in acts if a["func"] == "alert"]
+    assert f"was received at {tokyo} JST." in alert, alert
+
+
+def test_health_answers_from_a_source_tree_that_is_not_installed(tmp_path, monkeypatch):
+    """Run from a checkout without `pip install`, the package has no metadata: /health still
+    answers (version "unknown") rather than failing with a 500."""
+    from importlib import metadata
+    from planvalidator.addin.health import health
+    installed = metadata.version
+
+    def from_source_tree(name):
+        if name == "planvalidator":
+            raise metadata.PackageNotFoundError(name)
+        return installed(name)
+    monkeypatch.setattr(metadata, "version", from_source_tree)
+    status, body = health(tmp_path)
+    assert status == 200
+    assert (body["version"], body["xlwings"]) == ("unknown", installed("xlwings"))

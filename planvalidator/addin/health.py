@@ -31,10 +31,18 @@ def health(store: Path) -> tuple[int, dict]:
     writable = store_writable(store)
     return (200 if writable else 503), {
         "status": "ok" if writable else "store not writable",
-        "version": metadata.version("planvalidator"),
-        "xlwings": metadata.version("xlwings"),
+        "version": _version("planvalidator"),
+        "xlwings": _version("xlwings"),
         "store_writable": writable,
     }
+
+
+def _version(package: str) -> str:
+    """The installed version; "unknown" when run from a source tree that is not installed."""
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return "unknown"
 
 
 def add_health_route(app, store: Path) -> None:

@@ -9,13 +9,11 @@ workbook; what the marks are and how they are cleared is described there.
 
 from __future__ import annotations
 
-import datetime as dt
-
 import xlwings as xw
 from xlwings.server import script
 from xlwings_server.models import CurrentUser
 
-from ..citywide.store import StoreError, store_submission
+from ..citywide.store import StoreError, local_time, store_submission
 from ..findings import INFO, Report
 from ..output.marks import plural, summary
 from ..rules.validate import validate_plan
@@ -76,12 +74,13 @@ def submit(book: xw.Book, current_user: CurrentUser, our_notes: list | None = No
     except StoreError as e:
         raise Unavailable(f"The plan was not submitted: {e}") from None
     session.show("submit", report, receipt=receipt.as_dict())
+    received = local_time(receipt.submitted_at, runtime().config.timezone)
+    remain = f" {plural(report.warnings, 'warning')} remain for you to review."
     book.app.alert(
         f"Submitted: the FY{receipt.fiscal_year} plan of {receipt.agency} was received at "
-        f"{_utc(receipt.submitted_at)}. Its fingerprint (SHA-256) is "
+        f"{received}. Its fingerprint (SHA-256) is "
         f"{receipt.sha256[:16]}…{receipt.sha256[-8:]}; keep it as your receipt."
-        + (f" {plural(report.warnings, 'warning')} remain for you to review." if report.warnings else ""),
-        title="Submit", buttons="ok", mode="info")
+        + (remain if report.warnings else ""), title="Submit", buttons="ok", mode="info")
 
 
 @script(include=INCLUDE)
@@ -106,11 +105,6 @@ def _counts_sentence(report: Report, notes: bool) -> str:
     return (f"{summary(report)} Failing cells are red (errors) or amber (warnings). This Excel "
             "can't show notes, so how to fix each one is on the Validation sheet and in the "
             "task pane.")
-
-def _utc(moment: dt.datetime) -> str:
-    return moment.astimezone(dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
-
-
 
 
 __all__ = ["validate", "submit", "clear_highlights", "INCLUDE", "Session"]

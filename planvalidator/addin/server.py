@@ -240,7 +240,9 @@ def serve(host: str = "127.0.0.1", port: int = 8000, store: Path | None = None,
     os.environ[ENV_CONFIG] = str(Path(config).resolve()) if config else ""
     os.environ[ENV_STORE] = str(Path(store or cfg.store or "submissions").resolve())
     import uvicorn
+    # no access log: the audit trail (audit.py) is the one line per request; uvicorn's
+    # second, unstructured line also cost the event loop CPU on every request
     uvicorn.run("planvalidator.addin.server:create_app", factory=True, host=host, port=port,
-                workers=workers, log_level=log_level, proxy_headers=True,
+                workers=workers, log_level=log_level, proxy_headers=True, access_log=False,
                 ssl_certfile=cfg.tls_certfile and str(cfg.tls_certfile),
                 ssl_keyfile=cfg.tls_keyfile and str(cfg.tls_keyfile))

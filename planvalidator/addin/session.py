@@ -45,6 +45,7 @@ from ..read.plan import read_plan
 from ..schema.loader import IDENTITY_SHEET, available_years, load_schema
 from .config import Conflict, Unavailable
 from ..rules.validate import validate_plan
+from ..safetext import formula_safe
 
 WIDTHS = (60, 80, 50, 150, 90, 430, 330)              # the Validation sheet's columns, in points
 MARKS_COLUMN = 10                                      # J: sheet, K: cell, L: fill, M: note
@@ -85,8 +86,9 @@ class Session:
     def __init__(self, book: xw.Book, our_notes: list | None = None):
         if book.app.books.active.impl is not book.impl:
             # xlwings' remote App sends app-level actions (the alert, the task pane callback)
-            # to the book opened last, so a script must run from getting its book to its end
-            # without yielding to another request; xlwings-server runs sync scripts that way.
+            # to the book opened last, so a script must have its process's only open book:
+            # a worker (workers.py) runs one script at a time and closes its book after it.
+            # Should that ever break, refuse rather than answer with another request's alert.
             raise Unavailable("The server is busy; try again in a moment.")
         self.book = book
         api = book.api
@@ -111,6 +113,15 @@ class Session:
         self.marks = list({**recorded, **noted}.values())
         self.new_notes = 0
         self.unlocked = False
+        self._worksheets: dict[str, xw.Sheet] = {}
+
+    def _cell(self, sheet: str, cell: str) -> xw.Range:
+        """A cell's range: the sheet looked up once (xlwings finds a sheet by name in a scan),
+        the A1 address parsed by ours (xlwings' parser also tries names and tables)."""
+        ws = self._worksheets.get(sheet)
+        if ws is None:
+            ws = self._worksheets[sheet] = self.book.sheets[sheet]
+        return ws.range(first_cell(cell))
 
     def _within(self, mark: Mark) -> bool:
         """Whether a recorded mark lies in the cells the client sent of its sheet."""
@@ -176,7 +187,7 @@ class Session:
         targeted = {(m.sheet, m.cell) for m in new}
         for (sheet, cell), old in before.items():
             if old.note and (sheet, cell) not in targeted and self._has_note(sheet, cell):
-                _note_action(self.book.sheets[sheet].range(cell), "deleteNote")
+                _note_action(self._cell(sheet, cell), "deleteNote")
         for sheet, cells in colors.items():
             self._color(sheet, cells)
         return new
@@ -192,7 +203,7 @@ class Session:
         or the agency's own note is there)."""
         if not self._notes_supported(sheet):
             return False
-        rng = self.book.sheets[sheet].range(cell)
+        rng = self._cell(sheet, cell)
         if self._has_note(sheet, cell):
             if before is None or not before.note:
                 return False   # the agency's own note: keep it, the finding is listed anyway
@@ -217,8 +228,8 @@ class Session:
             by_column.setdefault(col, {})[row] = color
         for col, rows in sorted(by_column.items()):
             for first, last in _runs(sorted(rows)):
-                ws.range((first, col), (last, col)).set_colors(
-                    [[rows.get(r, ...)] for r in range(first, last + 1)])
+                _set_colors(ws.range((first, col), (last, col)),
+                            [[rows.get(r, ...)] for r in range(first, last + 1)])
 
     # -- the Validation sheet ---------------------------------------------------------------------
 
@@ -230,23 +241,24 @@ class Session:
             ws = self.book.sheets.add(VALIDATION_SHEET)
             self.validation = ws.name
         width = MARKS_COLUMN + len(MARKS_HEADER) - 1
-        rows = [[None] * width for _ in range(HEADER_ROW + max(len(found.rows), 1, len(recorded)))]
+        rows = [[""] * width for _ in range(HEADER_ROW + max(len(found.rows), 1, len(recorded)))]
         rows[TITLE_ROW - 1][0] = _text(found.title)
         rows[SUMMARY_ROW - 1][0] = _text(found.summary)
         rows[HEADER_ROW - 1][:len(COLUMNS)] = list(COLUMNS)
         for i, line in enumerate(found.rows):
-            f = line.finding
-            cell = _link(*line.target) if line.target else _text(f.cell)
-            rows[HEADER_ROW + i][:len(COLUMNS)] = [
-                f.severity, _text(f.sheet), cell, f.code, _text(f.measure_id),
-                _text(f.message), _text(f.hint)]
+            values = [_text(v) for v in line.values]
+            if line.target:
+                values[COLUMNS.index("Cell")] = _link(*line.target)
+            rows[HEADER_ROW + i][:len(COLUMNS)] = values
         if not found.rows:
             rows[HEADER_ROW][0] = NO_FINDINGS
         rows[HEADER_ROW - 1][MARKS_COLUMN - 1:] = list(MARKS_HEADER)
         for i, m in enumerate(recorded):
             rows[HEADER_ROW + i][MARKS_COLUMN - 1:] = [
-                _text(m.sheet), m.cell, m.fill or None, "note" if m.note else None]
-        ws.range((1, 1)).value = rows
+                _text(m.sheet), m.cell, m.fill, "note" if m.note else ""]
+        # raw: every value is already text ("" empty), as xlwings' conversion would make it,
+        # which costs a pandas check per cell
+        ws.range((1, 1), (len(rows), width)).raw_value = rows
         ws.range((HEADER_ROW, 1), (HEADER_ROW, len(COLUMNS))).color = _rgb(HEADER_FILL)
         if not self.officejs:
             return
@@ -263,8 +275,8 @@ class Session:
             for start in range(0, len(found.rows), MAX_SET_COLORS):
                 lines = found.rows[start:start + MAX_SET_COLORS]
                 top = HEADER_ROW + 1 + start
-                ws.range((top, 1), (top + len(lines) - 1, 1)).set_colors(
-                    [[_rgb(line.fill) or None] for line in lines])
+                _set_colors(ws.range((top, 1), (top + len(lines) - 1, 1)),
+                            [[_rgb(line.fill) or None] for line in lines])
         ws.range((1, MARKS_COLUMN), (1, MARKS_COLUMN + len(MARKS_HEADER) - 1)).columns.hidden = True
 
     def delete_validation_sheet(self) -> None:
@@ -333,6 +345,13 @@ def _note_action(rng: xw.Range, func: str, *text: str) -> None:
     rng.impl.append_json_action(func=func, args=[rng.address, *text])
 
 
+def _set_colors(rng: xw.Range, colors: list[list]) -> None:
+    """The action Range.set_colors sends, without its check of every cell of the matrix (ours
+    hold only '#rrggbb', None and ..., within MAX_SET_COLORS): that check was a third of
+    the cost of marking a plan."""
+    rng.impl.set_colors(colors)
+
+
 def _is_cell(cell: str) -> bool:
     return re.fullmatch(r"[A-Z]{1,3}\d{1,7}", cell) is not None and first_cell(cell) is not None
 
@@ -359,13 +378,11 @@ def _rgb(fill: str) -> str:
     return "#" + fill.lower() if fill else ""
 
 
-def _text(value) -> str | None:
-    """A value written as text, never as a formula: Excel reads a leading = + - @ as the
-    start of a formula, so such text gets the apostrophe that marks a cell as text."""
+def _text(value) -> str:
+    """A value written as text, never as a formula (safetext.formula_safe); "" for none."""
     if value is None or value == "":
-        return None
-    text = str(value)
-    return "'" + text if text[0] in "=+-@'\t\r\n" else text
+        return ""
+    return formula_safe(str(value), typed=True)
 
 
 def _link(sheet: str, cell: str) -> str:

@@ -25,12 +25,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from ..errors import MergeError, SchemaError
+from ..safetext import formula_safe
 from ..schema.loader import Column
 from .atomic import FIXED_TIMESTAMP, StagedFolder, write_atomic
 
 FRICTIONLESS_TYPES = {"text": "string", "integer": "integer", "number": "number",
                       "dollars": "number", "measure": "number", "date": "date"}
-FORMULA_START = ("=", "+", "-", "@")
 YEAR = re.compile(r"\b(FY)?\d{4}\b")
 ACCEPTED, NEEDS_REVISION = "Accepted", "Needs revision"   # also on the workbook's Summary
 # Public-domain dedication: anyone may reuse the data without conditions, as with the
@@ -73,15 +73,13 @@ def csv_text(value) -> str:
     """A cell for CSV: text that a spreadsheet would evaluate gets a leading apostrophe
     (numbers, including negative ones, stay numbers)."""
     if type(value) is str:   # the common case first: called for every cell published
-        return "'" + value if value.startswith(FORMULA_START) else value
+        return formula_safe(value)
     if value is None:
         return ""
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     text = value.isoformat() if hasattr(value, "isoformat") else str(value)
-    if isinstance(value, str) and text.startswith(FORMULA_START):
-        return "'" + text
-    return text
+    return formula_safe(text) if isinstance(value, str) else text
 
 
 def table_field(column: Column, schema) -> dict:

@@ -36,9 +36,10 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
+from itertools import chain
 
 from ..errors import PayloadError
-from .xlsx import MAX_CELL_TEXT, CellError, finite_or_text
+from .xlsx import MAX_CELL_TEXT, MAX_COLUMNS, MAX_ROWS, MAX_SHEETS, CellError, finite_or_text
 
 __all__ = ["PayloadError", "ERROR_VALUES", "cell_value", "sheet_rows", "plan_sheets",
            "hidden_sheets", "check_payload", "Limits"]
@@ -56,10 +57,13 @@ _EXCEL_EPOCH = dt.date(1899, 12, 30)   # serial 0: a time of day without a date
 
 
 class Limits:
-    """Bounds on a payload, checked before anything else looks at it."""
+    """Bounds on a payload, checked before anything else looks at it: by default the file
+    reader's (xlsx.py) for sheets, rows and columns, so both doors take the same workbooks;
+    fewer cells, since a payload arrives as JSON held whole in memory."""
 
-    def __init__(self, max_sheets: int = 250, max_rows: int = 20_000, max_columns: int = 200,
-                 max_cells: int = 1_000_000, max_text: int = MAX_CELL_TEXT):
+    def __init__(self, max_sheets: int = MAX_SHEETS, max_rows: int = MAX_ROWS,
+                 max_columns: int = MAX_COLUMNS, max_cells: int = 1_000_000,
+                 max_text: int = MAX_CELL_TEXT):
         self.max_sheets = max_sheets
         self.max_rows = max_rows
         self.max_columns = max_columns
@@ -113,7 +117,7 @@ def sheet_rows(values: list) -> list[list]:
 def plan_sheets(api: dict, wanted) -> tuple[list[str], dict[str, list[list]]]:
     """(all sheet names in workbook order, {name: rows}) for the sheets whose names match
     `wanted` (compared with name.strip().casefold()) — the same shape as xlsx.read_xlsx
-    returns, so the result goes straight into reading.read_plan. The client must have been
+    returns, so the result goes straight into read.plan.read_plan. The client must have been
     told to include these sheets (the add-in's ribbon and task pane do); an excluded sheet
     arrives as `[[]]`, which reads as an empty sheet."""
     keys = {w.strip().casefold() for w in wanted}
@@ -126,7 +130,7 @@ def plan_sheets(api: dict, wanted) -> tuple[list[str], dict[str, list[list]]]:
 def hidden_sheets(api: dict) -> dict[str, str]:
     """Sheet name → "hidden" or "veryHidden" for each sheet Excel does not show (Office.js'
     `Worksheet.visibility`; a client that sends none, like the VBA one, shows every sheet) —
-    what xlsx.read_book gives for a file, for reading.read_plan."""
+    what xlsx.read_book gives for a file, for read.plan.read_plan."""
     states = {"hidden": "hidden", "veryhidden": "veryHidden"}
     return {s["name"]: states[v.casefold()] for s in api["sheets"]
             if isinstance(v := s.get("visibility"), str) and v.casefold() in states}
@@ -171,24 +175,25 @@ def check_payload(data, limits: Limits) -> dict:
                                "(a sheet has no name).")
         name = sheet["name"]
         values = sheet.get("values")
-        if not isinstance(values, list) or not all(isinstance(row, list) for row in values):
+        if not isinstance(values, list) or not set(map(type, values)) <= {list}:
             raise PayloadError(f"The values of sheet '{name[:40]}' are not a table of cells.")
-        if len(values) > limits.max_rows or any(len(row) > limits.max_columns for row in values):
+        if len(values) > limits.max_rows or max(map(len, values), default=0) > limits.max_columns:
             raise PayloadError(
                 f"Sheet '{name[:40]}' uses more than {limits.max_rows:,} rows or "
                 f"{limits.max_columns} columns, more than a plan sheet may use; delete the "
                 "unused rows and columns and try again.")
-        for row in values:
-            cells += max(1, len(row))   # an empty row costs memory too
-            kinds = set(map(type, row))   # json.loads gives these exact types, no subclasses
-            if not kinds <= _SCALARS:
-                raise PayloadError(f"Sheet '{name[:40]}' holds a cell that is not a value.")
-            if str in kinds and max(len(v) for v in row if type(v) is str) > limits.max_text:
-                raise PayloadError(f"Sheet '{name[:40]}' holds a cell with more text than "
-                                   "Excel allows in a cell.")
+        cells += sum(map(len, values)) + values.count([])   # an empty row costs memory too
         if cells > limits.max_cells:
             raise PayloadError(f"The workbook holds more than {limits.max_cells:,} cells, far "
                                "more than a plan workbook; send the plan sheets only.")
+        # each check one pass over the sheet's cells in C: this runs for every request
+        flat = list(chain.from_iterable(values))
+        kinds = set(map(type, flat))   # json.loads gives these exact types, no subclasses
+        if not kinds <= _SCALARS:
+            raise PayloadError(f"Sheet '{name[:40]}' holds a cell that is not a value.")
+        if str in kinds and max(map(len, filter(str.__instancecheck__, flat))) > limits.max_text:
+            raise PayloadError(f"Sheet '{name[:40]}' holds a cell with more text than "
+                               "Excel allows in a cell.")
         notes = sheet.get("notes", [])
         if notes is None:
             sheet["notes"] = notes = []
