@@ -55,8 +55,9 @@ class Plan:
     identity: dict[str, str]
     findings: list[Finding]
     # The measures frame's columns (rules/frames.py) as validation built them, which the
-    # computed status reads instead of building the frame again.
-    measure_columns: dict | None = field(default=None, repr=False, compare=False)
+    # computed status reads instead of building the frame again. Set by validation only: a
+    # copy made with dataclasses.replace (other values) starts without them.
+    measure_columns: dict | None = field(default=None, init=False, repr=False, compare=False)
 
     def field(self, key: str):
         values = self.agency.values.get(key)
@@ -221,11 +222,12 @@ def _read_table(schema: Schema, table: Table, sheets, by_name, findings) -> Tabl
     labels = {norm_label(c.label): c.key for c in table.columns}
     best, best_hits = None, 0
     for r, row in enumerate(rows[:HEADER_SEARCH_ROWS]):
-        hits = sum(1 for v in row if isinstance(v, str) and norm_label(v) in labels)
+        texts = [v for v in row if isinstance(v, str)]
+        if len(texts) <= best_hits:
+            continue   # too few texts to beat the best row (every data row, once it is found)
+        hits = sum(1 for v in texts if norm_label(v) in labels)
         if hits > best_hits:
             best, best_hits = r, hits
-            if hits >= len(labels):
-                break   # every label: no later row can be the header
     if best is None or best_hits < 2:
         findings.append(finding("missing-column", {"variant": "header", "sheet": name},
                                 sheet=name))
@@ -256,7 +258,7 @@ def _read_table(schema: Schema, table: Table, sheets, by_name, findings) -> Tabl
 
 def _transposed(rows: list[list], width: int) -> list[tuple]:
     """The first `width` columns of rows (short rows padded with None)."""
-    padded = [row if len(row) >= width else row + [None] * (width - len(row)) for row in rows]
+    padded = [row if len(row) >= width else [*row, *[None] * (width - len(row))] for row in rows]
     return list(zip(*(row[:width] for row in padded)))
 
 
@@ -278,7 +280,7 @@ def _normalize_column(schema: Schema, data: TableData, column: Column, findings)
         if column.type != "integer":
             data.values[column.key] = list(raws)
             return
-        if all(v is None or v.is_integer() for v in raws):
+        if all(v is None or _whole(v) for v in raws):
             data.values[column.key] = [v if v is None else int(v) for v in raws]
             return
     if kinds <= {_NONE, str} and column.type == "text":
@@ -295,7 +297,7 @@ def _normalize_column(schema: Schema, data: TableData, column: Column, findings)
             out.append(None)
             continue
         kind = type(raw)
-        if kind is float and numeric and not (integer and not raw.is_integer()):
+        if kind is float and numeric and not (integer and not _whole(raw)):
             out.append(int(raw) if integer else raw)
             continue
         if kind is str and text and (stripped := raw.strip()):
@@ -315,6 +317,15 @@ def _normalize_column(schema: Schema, data: TableData, column: Column, findings)
                 column=column.label, measure_id=measure_id, value=raw))
         out.append(value)
     data.values[column.key] = out
+
+
+# Whole numbers a float holds exactly: past them a value is no count or service number (and
+# no 64-bit integer the checks could hold).
+_WHOLE_LIMIT = 2 ** 53
+
+
+def _whole(number) -> bool:
+    return abs(number) < _WHOLE_LIMIT and float(number).is_integer()
 
 
 _NUMBER = re.compile(r"^[-+]?(\d{1,3}(,\d{3})+|\d+)?(\.\d+)?$")
@@ -339,14 +350,14 @@ def _normalize(raw, ctype: str, choices):
             return raw.isoformat()[:10], None, True
         return str(raw), None, True
     if ctype in NUMERIC_TYPES:
-        if isinstance(raw, bool) or isinstance(raw, (dt.date, dt.time)):
+        if isinstance(raw, (bool, dt.date, dt.time, dt.timedelta)):   # a duration too
             return str(raw), None, False
         if isinstance(raw, (int, float)):
             if ctype == "integer":
-                return (int(raw), None, True) if float(raw).is_integer() else (raw, None, False)
+                return (int(raw), None, True) if _whole(raw) else (raw, None, False)
             return float(raw), None, True
         number = _parse_number(text, percent_ok=ctype == "measure")
-        if number is None or (ctype == "integer" and not float(number).is_integer()):
+        if number is None or (ctype == "integer" and not _whole(number)):
             return text, None, False
         if ctype == "integer":
             number = int(number)

@@ -140,10 +140,12 @@ def validate_plans(plans: list[Plan]) -> list[Report]:
 
 
 def _keep_measure_columns(group: list[Plan], frame: Frame) -> None:
-    """Each plan's rows of the measures frame (views: its rows are consecutive)."""
+    """Each plan's rows of the measures frame (consecutive), copied: a view would keep the
+    whole group's frame alive as long as one plan of it is."""
     ends = np.searchsorted(frame.columns["plan"], np.arange(len(group) + 1))
     for p, plan in enumerate(group):
-        plan.measure_columns = {k: a[ends[p]:ends[p + 1]] for k, a in frame.columns.items()}
+        plan.measure_columns = {k: a[ends[p]:ends[p + 1]].copy()
+                                for k, a in frame.columns.items()}
 
 
 def validate_plan(plan: Plan) -> Report:

@@ -209,7 +209,7 @@ def load_schema(fiscal_year: int | None = None, path: Path | str | None = None) 
         if fiscal_year not in years:
             raise SchemaError(f"There is no schema for fiscal year {fiscal_year}{where} "
                               f"(schemas exist for {', '.join(map(str, years))}).")
-        return _load(directory / f"fy{fiscal_year}.yaml")   # schema_dir() is resolved
+        path = directory / f"fy{fiscal_year}.yaml"
     return _load(Path(path).resolve())
 
 

@@ -1,0 +1,77 @@
+"""Cells and sheets the reader meets rarely, each with what a person expects of it: found by a
+read-only review of the faster reader (session 5), built here with code."""
+
+from __future__ import annotations
+
+import shutil
+
+import openpyxl
+
+from planvalidator.read.plan import read_plan
+from planvalidator.rules.validate import validate_plan, validate_workbook
+from planvalidator.schema.loader import SCHEMA_DIR, load_schema
+from plans import EXAMPLES, SCHEMA, measure, plan_file, sheets
+
+
+def codes_at(report) -> set[tuple[str, str]]:
+    return {(f.code, f.cell) for f in report.findings}
+
+
+def test_a_row_repeating_every_label_above_the_header_is_not_the_header(tmp_path):
+    """Row 2 (the note) repeats every label; the header, row 3, has one more label cell: row 3
+    is the header and the plan is clean."""
+    path = plan_file(tmp_path / "bcfd.xlsx")
+    wb = openpyxl.load_workbook(path)
+    ws = wb["Measures"]
+    for c, column in enumerate(SCHEMA.measures.columns, start=1):
+        ws.cell(2, c).value = column.label
+    ws.cell(3, len(SCHEMA.measures.columns) + 1).value = "Notes"
+    wb.save(path)
+    report = validate_workbook(path)
+    assert report.findings == []
+
+
+def test_a_duration_in_a_number_column_is_not_a_number(tmp_path):
+    """1.5 formatted [h]:mm:ss shows 36:00:00 in Excel: not a target, reported at its cell
+    (it was a traceback)."""
+    path = plan_file(tmp_path / "bcfd.xlsx")
+    wb = openpyxl.load_workbook(path)
+    target = wb["Measures"].cell(4, SCHEMA.measures.keys.index("target") + 1)
+    target.value, target.number_format = 1.5, "[h]:mm:ss"
+    wb.save(path)
+    assert ("not-a-number", target.coordinate) in codes_at(validate_workbook(path))
+
+
+def test_a_service_number_past_what_a_float_counts_exactly_is_not_a_number(tmp_path):
+    """1e20 as a Service Number: no whole number a plan can use (it was an OverflowError)."""
+    path = plan_file(tmp_path / "bcfd.xlsx", sheets([measure("BCFD-609-01", 1e20)]))
+    found = codes_at(validate_workbook(path))
+    assert ("not-a-number", "B4") in found
+
+
+def test_a_schema_folder_may_link_to_a_schema_kept_elsewhere(tmp_path, monkeypatch):
+    """fy2028.yaml a symlink to the office's kept copy, whose catalog sits beside it."""
+    kept, office = tmp_path / "kept", tmp_path / "office"
+    kept.mkdir(), office.mkdir()
+    for name in ("fy2028.yaml", "catalog-fy2028.yaml"):
+        shutil.copy(SCHEMA_DIR / name, kept / name)
+    (office / "fy2028.yaml").symlink_to(kept / "fy2028.yaml")
+    monkeypatch.setenv("PLANVALIDATOR_SCHEMAS", str(office))
+    assert load_schema(2028).fiscal_year == 2028
+    assert validate_workbook(EXAMPLES / "bcfd-plan-fy2028-clean.xlsx").findings == []
+
+
+def test_rows_may_be_tuples_of_any_length():
+    """read_plan takes the rows it is given as sequences: tuples, short ones too (trailing
+    empty cells left off, as a payload may send them)."""
+    data = sheets([measure(), measure("BCFD-609-02", data_source=None, equity_focus=None)])
+    as_tuples = {name: [tuple(_trimmed(row)) for row in rows] for name, rows in data.items()}
+    lists = validate_plan(read_plan(list(data), data, source="lists"))
+    tuples = validate_plan(read_plan(list(as_tuples), as_tuples, source="tuples"))
+    assert [f.as_dict() for f in tuples.findings] == [f.as_dict() for f in lists.findings]
+
+
+def _trimmed(row: list) -> list:
+    while row and row[-1] is None:
+        row = row[:-1]
+    return row
