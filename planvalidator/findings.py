@@ -6,7 +6,7 @@ ERROR, ...` serves every caller.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 from .a1 import column_number as _column_number
@@ -36,7 +36,7 @@ class Finding:
         return (self.sheet, self.row, _column_number(self.cell), self.code)
 
     def as_dict(self) -> dict:
-        d = asdict(self)
+        d = dict(vars(self))   # the fields are plain values: no deep copy (asdict's) needed
         d["value"] = _jsonable(self.value)
         return d
 
