@@ -97,8 +97,10 @@ def col(df, name) -> np.ndarray:
     return columns[name] if checked is df else df[name].to_numpy()
 
 
-def ok(df, bad) -> pd.Series:
-    return pd.Series(~bad, index=df.index)
+def ok(df, bad) -> pd.Series | bool:
+    """Where the data passes: a boolean Series, or True (pandera's scalar result) when it
+    passes everywhere, which spares building a Series (~10 µs) for most checks of a plan."""
+    return True if not bad.any() else pd.Series(~bad, index=df.index)
 
 
 def isin(values, allowed) -> np.ndarray:

@@ -73,7 +73,11 @@ def _failures(checked: Checks, frame: Frame) -> list[tuple[int, np.ndarray]]:
     failures = []
     with checking(frame):
         for number, backend in enumerate(checked.backends):
-            passed = backend.apply(backend.preprocess(frame.df, None)).to_numpy()
+            passed = backend.apply(backend.preprocess(frame.df, None))
+            if passed is True:
+                continue
+            passed = np.full(len(frame.df), passed) if isinstance(passed, bool) else (
+                passed.to_numpy())
             if not passed.all():
                 failures.append((number, np.flatnonzero(~passed)))
     return failures
