@@ -285,6 +285,24 @@ def test_a_killed_publish_leaves_a_folder_that_the_next_publish_removes(examples
     assert snapshot(out) == snapshot(site)
 
 
+def test_the_folders_an_older_publish_left_are_removed_too(examples_site, tmp_path):
+    """Before publish wrote through StagedFolder it named its folders .site.XXXXXXXX.new and
+    .old; a killed run of it left them for good."""
+    consolidated, site, _ = examples_site
+    out = tmp_path / "site"
+    left = [tmp_path / ".site.k2_9abcd.new", tmp_path / ".site.zz81qwer.old"]
+    for folder in left:
+        (folder / "site").mkdir(parents=True)
+        (folder / "site" / "index.html").write_text("half a site")
+        long_ago = time.time() - 3600
+        os.utime(folder, (long_ago, long_ago))
+    mine = tmp_path / ".site.notes.new"   # not a name publish ever made: left alone
+    mine.mkdir()
+    assert run("publish", consolidated, "-o", out).exit_code == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".site.notes.new", "site"]
+    assert snapshot(out) == snapshot(site)
+
+
 def test_a_folder_publish_did_not_write_is_never_replaced(examples_site, tmp_path):
     consolidated = examples_site[0]
     mine = tmp_path / "documents"

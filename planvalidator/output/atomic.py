@@ -232,7 +232,8 @@ def _carry_over(old: Path, new: Path) -> None:
 def remove_stale(path: Path) -> None:
     """Remove the temporary files and folders of `path` (named as ours are, beside it) that a
     killed run left behind: unlocked and older than STALE_AFTER. Others' files are left alone."""
-    ours = re.compile(re.escape(f".{path.name}.") + r"[a-z0-9_]{8}\.tmp")
+    # (.new and .old: the site folders publish named so before it wrote through StagedFolder)
+    ours = re.compile(re.escape(f".{path.name}.") + r"[a-z0-9_]{8}\.(?:tmp|new|old)")
     try:
         entries = [e for e in os.scandir(path.parent) if ours.fullmatch(e.name)]
     except OSError:
