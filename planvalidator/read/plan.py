@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from types import NoneType
 
 from ..a1 import address
 from ..findings import Finding, finding
@@ -268,22 +269,19 @@ def _missing_sheet(sheet: str) -> Finding:
 
 # --- normalization -------------------------------------------------------------------------
 
-_NONE = type(None)
-
-
 def _normalize_column(schema: Schema, data: TableData, column: Column, findings) -> None:
     choices = {v.casefold(): v for v in schema.lists[column.list]} if column.list else None
     raws = data.raw[column.key]
     kinds = set(map(type, raws))
     # the common columns whole (most plans): numbers only, or plain text only
-    if kinds <= {_NONE, float} and column.type in NUMERIC_TYPES:
+    if kinds <= {NoneType, float} and column.type in NUMERIC_TYPES:
         if column.type != "integer":
             data.values[column.key] = list(raws)
             return
         if all(v is None or _whole(v) for v in raws):
             data.values[column.key] = [v if v is None else int(v) for v in raws]
             return
-    if kinds <= {_NONE, str} and column.type == "text":
+    if kinds <= {NoneType, str} and column.type == "text":
         stripped = [v.strip() if v is not None else "" for v in raws]
         data.values[column.key] = ([choices.get(v.casefold(), v) if v else None for v in stripped]
                                    if choices else [v or None for v in stripped])

@@ -18,6 +18,7 @@ import math
 import re
 from dataclasses import dataclass
 from itertools import repeat
+from types import NoneType
 
 import numpy as np
 import pandas as pd
@@ -27,8 +28,7 @@ from ..schema.loader import COLUMN_CHECKS, NUMERIC_TYPES
 from ..read.xlsx import CellError
 
 NAN = math.nan
-_NONE = type(None)
-_KINDS = {_NONE: 0, str: 1, float: 2, int: 3, CellError: 4}   # any other type: len(_KINDS)
+_KINDS = {NoneType: 0, str: 1, float: 2, int: 3, CellError: 4}   # any other type: len(_KINDS)
 
 
 def _int(v) -> int:
@@ -132,7 +132,7 @@ def cells_frame(plans: list[Plan]) -> Frame:
                         len(values))
     columns["has_text"] = is_text = kinds == _KINDS[str]
     columns["text"] = np.where(is_text, cells, None)
-    columns["blank"] = kinds == _KINDS[_NONE]
+    columns["blank"] = kinds == _KINDS[NoneType]
     columns["error"] = kinds == _KINDS[CellError]
     number = columns["numeric"] & ((kinds == _KINDS[float]) | (kinds == _KINDS[int]))
     columns["number"] = np.full(len(values), NAN)
