@@ -15,6 +15,7 @@ from click.testing import CliRunner
 from planvalidator.citywide import store
 from planvalidator.citywide.consolidated.read import read_consolidated
 from planvalidator.cli import main
+from planvalidator.read.sources import collect
 from plans import measure, plan_file, sheets
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
@@ -268,6 +269,20 @@ def test_merge_takes_xlsx_in_any_case_and_names_every_other_spreadsheet(tmp_path
     globbed = run("merge", f"{src}/*.xlsx", "-o", tmp_path / "g.xlsx")
     assert [r[0] for r in rows(tmp_path / "g.xlsx", "Summary")[2:-1]] == ["BCFD", "DPW"]
     assert globbed.output.splitlines()[-2:-1] == NOT_READ[-1:]
+
+
+def test_a_link_in_a_folder_is_the_file_it_points_to(tmp_path):
+    """A folder's files are taken by their real paths: a link to a file of the same folder is
+    that file, read once; a link to a file elsewhere is read from there. (Only links are
+    resolved one by one, so the test needs both kinds beside plain files.)"""
+    src = folder(tmp_path, BCFD)
+    elsewhere = folder(tmp_path, DPW, name="kept")
+    (src / "bcfd-again.xlsx").symlink_to(src / BCFD.name)
+    (src / "dpw.xlsx").symlink_to(elsewhere / DPW.name)
+    (tmp_path / "linked").symlink_to(src)
+    for spec in (src, tmp_path / "linked", f"{src}/*.xlsx"):
+        assert collect([spec]).paths == [(src / BCFD.name).resolve(),
+                                         (elsewhere / DPW.name).resolve()], spec
 
 
 def test_validate_takes_folders_and_quoted_globs_like_merge(tmp_path):

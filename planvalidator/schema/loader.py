@@ -210,7 +210,15 @@ def load_schema(fiscal_year: int | None = None, path: Path | str | None = None) 
             raise SchemaError(f"There is no schema for fiscal year {fiscal_year}{where} "
                               f"(schemas exist for {', '.join(map(str, years))}).")
         path = directory / f"fy{fiscal_year}.yaml"
-    return _load(Path(path).resolve())
+    path = os.fspath(path)
+    return _load(_resolved(path) if os.path.isabs(path) else Path(path).resolve())
+
+
+@lru_cache(maxsize=64)
+def _resolved(path: str) -> Path:
+    """The real path of a schema file given by its absolute path, _load's cache key. Resolving
+    costs more than the rest of load_schema, which reading a plan asks for three times."""
+    return Path(path).resolve()
 
 
 @lru_cache(maxsize=8)
