@@ -75,3 +75,18 @@ def _trimmed(row: list) -> list:
     while row and row[-1] is None:
         row = row[:-1]
     return row
+
+
+def test_text_too_long_for_a_cell_is_found_wherever_it_starts():
+    """A text one character longer than a cell may hold (32,768) is found whatever its offset
+    in the sheet's XML: the quick look for it searches stretches of 16,384 bytes for a tag, and
+    such a text covers one whole stretch wherever it starts. One character shorter is no
+    finding at any offset."""
+    from planvalidator.read.calamine import odd_cells
+    cell = b'<c r="B4" t="inlineStr"><is><t>'
+    for before in (0, 1, 16_383, 16_384, 16_385, 20_000, 32_767, 40_000):
+        for length, found in ((32_768, True), (32_767, False)):
+            xml = (b"<worksheet><sheetData>" + b'<row r="1">' + b"<c/>" * (before // 4)
+                   + b'</row><row r="4">' + cell + b"x" * length + b"</t></is></c></row>"
+                   + b"</sheetData></worksheet>")
+            assert odd_cells(xml, {}) == ({(3, 1): "x" * length} if found else {}), (before, length)

@@ -16,7 +16,6 @@ import io
 import math
 import re
 
-import numpy as np
 from python_calamine import CalamineWorkbook
 
 from ..a1 import column_number
@@ -36,11 +35,12 @@ _SHARED_AT = re.compile(rb'<v>\s*([0-9]+)\s*</v>')
 
 def _long_texts(xml: bytes):
     """The _LONG matches of xml. Text that long is a run of as many bytes between two '<'
-    (XML escapes a '<' in text), which numpy finds far faster than the regex can rule out."""
-    if len(xml) <= MAX_CELL_TEXT:
-        return ()
-    tags = np.flatnonzero(np.frombuffer(xml, np.uint8) == ord("<"))
-    if not len(tags) or np.diff(tags).max(initial=0) <= MAX_CELL_TEXT:
+    (XML escapes a '<' in text), and such a run holds a whole stretch of half its length
+    starting at a multiple of that half. When every such stretch has a '<' (each search stops
+    at the first tag: 3 µs for a 400-measure sheet) there is none, and the regex (0.5 ms
+    there, as was numpy's look at every '<') need not run."""
+    half = (MAX_CELL_TEXT + 2) // 2
+    if all(xml.find(b"<", at, at + half) >= 0 for at in range(0, len(xml), half)):
         return ()
     return _LONG.finditer(xml)
 
