@@ -282,9 +282,13 @@ def _normalize_column(schema: Schema, data: TableData, column: Column, findings)
             data.values[column.key] = [v if v is None else int(v) for v in raws]
             return
     if kinds <= {NoneType, str} and column.type == "text":
-        stripped = [v.strip() if v is not None else "" for v in raws]
-        data.values[column.key] = ([choices.get(v.casefold(), v) if v else None for v in stripped]
-                                   if choices else [v or None for v in stripped])
+        if choices:   # a list's few values, each looked up once
+            chosen = {v: choices.get(t.casefold(), t) if (t := v.strip()) else None
+                      for v in set(raws) if v is not None}
+            chosen[None] = None
+            data.values[column.key] = [chosen[v] for v in raws]
+        else:
+            data.values[column.key] = [v.strip() or None if v is not None else None for v in raws]
         return
     ids = data.values.get("measure_id") if data.table.name == "measures" else None
     text, numeric, integer = column.type == "text", column.type in NUMERIC_TYPES, column.type == "integer"
