@@ -205,6 +205,8 @@ def measures_frame(plans: list[Plan]) -> Frame:
 
 def _joined(pieces: list, dtype) -> np.ndarray:
     """The plans' pieces (lists or arrays) of one column → one array."""
+    if len(pieces) == 1:   # one plan (validate, the add-in): no copy
+        return np.asarray(pieces[0], dtype=dtype)
     if not pieces:
         return np.empty(0, dtype)
     return np.concatenate([np.asarray(piece, dtype=dtype) for piece in pieces])
