@@ -20,12 +20,14 @@ from click.testing import CliRunner
 
 from libreoffice import convert
 from planvalidator.cli import main
-from planvalidator.citywide.consolidated.read import read_consolidated
+from planvalidator.citywide.consolidated.read import (Row, plan_from_rows, read_consolidated,
+                                                      rows_by_key, template_sheets)
 from planvalidator.read.plan import read_plan
 from planvalidator.schema.loader import load_schema
 from planvalidator.citywide.sync import apply_update
 from planvalidator.rules.validate import validate_workbook
-from plans import DOT_MIDYEAR, OPI_YEAREND, SCHEMA, fy2027_plans, measure, mixed_years, sheets
+from plans import (DOT_MIDYEAR, OPI_YEAREND, SCHEMA, SERVICES, fy2027_plans, measure,
+                   mixed_years, sheets)
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 DOT_UNFINISHED = EXAMPLES / "fy2027/dot-midyear-fy2027-missing-actuals.xlsx"
@@ -274,6 +276,44 @@ def test_an_empty_cell_in_an_update_changes_nothing():
     assert found == []
     assert plan.measures.values["midyear_actual"] == [60, None]
     assert plan.stage == "Mid-Year Update"
+
+
+def test_the_synced_plan_is_the_one_read_plan_makes_of_its_rows_in_the_template_layout():
+    """plan_from_rows builds the synced plan without reading its values a second time: it is
+    the Plan read_plan makes of the same rows laid out as the template lays them out, with the
+    values not readable as their column's type, an empty row and the Agency fields it lacks."""
+    base = read_plan(*_layout(sheets([measure(midyear_actual="soon", target="TBD"),
+                                      measure("BCFD-602-01", 602)])))
+    update = read_plan(*_layout(sheets(
+        [measure(midyear_actual=50, target="TBD"),
+         measure("BCFD-655-01", 655, midyear_actual="n/a", status="On Track")],
+        services=SERVICES + [(655, "Fire Prevention", "Building Public Safety", "lots", "")],
+        agency={"Plan Stage": "Mid-Year Update", "Submission Date": "in March"})))
+    plan, changes, _ = apply_update(base, update, "update.xlsx", accept_added=True,
+                                    accept_removed=True)
+    assert [(c.measure_id, c.field) for c in changes] == [
+        ("BCFD-609-01", "Mid-Year Actual"), ("BCFD-655-01", "Measure"),
+        ("BCFD-655-01", "Service"), ("BCFD-602-01", "Measure")]
+    assert sorted(plan.measures.unparsed) == [("target", 0)]   # 'soon' gave way to 50
+    assert plan.services.unparsed == {("budget", 2)}
+    assert plan.agency.unparsed == {("submission_date", 0)}
+
+    fields = Row({k: v[0] for k, v in plan.agency.values.items()},
+                 [k for k, _ in plan.agency.unparsed])
+    services = rows_by_key(plan.services)
+    measures = rows_by_key(plan.measures)
+    measures.insert(1, Row())   # an empty row, which the reader leaves out
+    s_cols, m_cols = SCHEMA.services.columns, SCHEMA.measures.columns
+    laid_out = template_sheets(
+        SCHEMA, fields,
+        ([c.label for c in s_cols], [[r.get(c.key) for c in s_cols] for r in services]),
+        ([c.label for c in m_cols], [[r.get(c.key) for c in m_cols] for r in measures]))
+    read = read_plan(list(laid_out), laid_out, source="update.xlsx", schema=SCHEMA,
+                     stage=plan.stage)
+    built = plan_from_rows(SCHEMA, fields, services, measures, "update.xlsx", plan.stage)
+    assert built == read
+    assert built.measures.rows == [4, 6]
+    assert (built.agency, built.services) == (plan.agency, plan.services)
 
 
 def _layout(data):

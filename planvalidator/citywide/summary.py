@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 
 from ..output.marks import plural
 from .consolidated.submissions import status
@@ -84,8 +85,9 @@ def _table(rows: list[tuple], right: set[int]) -> list[str]:
 def sync_summary(result, out) -> dict:
     """What a sync did, as data: the same for the text table and --format json."""
     from .sync import SYNC_CODES   # here: merge's summary needs no sync
+    changes = Counter(c.agency for c in result.changes)
     agencies = [{"agency": s.agency, "stage": s.stage, "source": s.name,
-                 "changes": sum(1 for c in result.changes if c.agency == s.agency),
+                 "changes": changes[s.agency],
                  "errors": s.report.errors, "warnings": s.report.warnings}
                 for s in result.applied]
     return {

@@ -27,7 +27,7 @@ from pathlib import Path
 from ..errors import SyncError
 from ..bounds import bounded
 from .consolidated.submissions import source_rows
-from .consolidated.read import Citywide, plan_from_rows, read_consolidated, rows_by_key
+from .consolidated.read import Citywide, Row, plan_from_rows, read_consolidated, rows_by_key
 from ..findings import Finding, finding
 from . import store
 from .merge import Consolidation, Submission, merge
@@ -193,9 +193,11 @@ def apply_update(base: Plan, update: Plan, source: str, accept_target_changes: b
     if "measure_id" in u.columns:   # else validation says the column is missing; nothing to match
         _apply_measures(schema, agency, measures, services, update, source, changes, found,
                         accept_target_changes, accept_added, accept_removed)
-    fields = {"agency_code": agency, "agency_name": base.field("agency_name"),
-              "fiscal_year": schema.fiscal_year, "stage": update.stage,
-              "submission_date": update.field("submission_date")}
+    dated = ("submission_date", 0) not in update.agency.unparsed   # a date, or none
+    fields = Row({"agency_code": agency, "agency_name": base.field("agency_name"),
+                  "fiscal_year": schema.fiscal_year, "stage": update.stage,
+                  "submission_date": update.field("submission_date")},
+                 unread=() if dated else ["submission_date"])
     plan = plan_from_rows(schema, fields, services, measures, source=update.source,
                           stage=update.stage)
     return plan, changes, found
@@ -205,24 +207,24 @@ def _apply_measures(schema, agency, measures, services, update: Plan, source, ch
                     accept_target_changes, accept_added, accept_removed) -> None:
     u, year = update.measures, schema.fiscal_year
     label = {c.key: c.label for c in schema.measures.columns}
-    tracked = [c.key for c in schema.measures.columns if c.key in LOCKED + SYNCED]
+    n = len(u.rows)
+    column = {key: u.values.get(key) or [None] * n for key in label}   # the update's, by key
+    tracked = [(key, column[key]) for key in label if key in LOCKED + SYNCED]
     index = {r["measure_id"]: r for r in measures if isinstance(r["measure_id"], str)}
-    new_rows = rows_by_key(u)
     seen: set[str] = set()
 
     def readable(key, i, value):
         return (value is not None and not isinstance(value, CellError)
                 and (key, i) not in u.unparsed)
 
-    for i, new in enumerate(new_rows):
-        mid = new["measure_id"]
+    for i, mid in enumerate(column["measure_id"]):
         if not isinstance(mid, str) or mid in seen:
             continue   # no ID, or a duplicate: validation reports it
         seen.add(mid)
         old = index.get(mid)
         if old is None:
             if accept_added:
-                row = {k: (v if readable(k, i, v) else None) for k, v in new.items()}
+                row = Row({k: (v[i] if readable(k, i, v[i]) else None) for k, v in column.items()})
                 measures.append(row)
                 changes.append(Change(agency, mid, "Measure", None, row.get("measure_name"),
                                       source))
@@ -235,8 +237,8 @@ def _apply_measures(schema, agency, measures, services, update: Plan, source, ch
                     sheet=u.sheet, cell=u.address("measure_id", i), row=u.rows[i],
                     column=label["measure_id"], measure_id=mid, value=mid))
             continue
-        for key in tracked:
-            value = new.get(key)
+        for key, values in tracked:
+            value = values[i]
             if not readable(key, i, value) or _same(old.get(key), value):
                 continue
             if key in LOCKED and not accept_target_changes:
@@ -251,6 +253,7 @@ def _apply_measures(schema, agency, measures, services, update: Plan, source, ch
                 continue
             changes.append(Change(agency, mid, label[key], old.get(key), value, source))
             old[key] = value
+            old.unread.discard(key)
     for old in list(measures):
         mid = old["measure_id"]
         if not isinstance(mid, str) or mid in seen or mid not in index:

@@ -8,6 +8,7 @@ into the template's layout (title, note, header, data) and handed to read.plan.r
 finds the columns by label as it does in any plan workbook — there is no second reader.
 Summary, Findings, Sources and Changes come back as the merge's Submissions and Reports, so
 that sync can write the workbook again and rollforward can build next year's templates from it.
+Sync's updated plans are built from values read already (plan_from_rows), as read_plan would.
 """
 
 from __future__ import annotations
@@ -19,9 +20,9 @@ from pathlib import Path
 
 from ...errors import ConsolidatedError
 from .layout import CHANGES_HEADER, FINDINGS_HEADER, SOURCES_HEADER, SUMMARY_HEADER, TOTAL
-from ...findings import Finding, Report
+from ...findings import Finding, Report, finding
 from ..merge import Submission
-from ...read.plan import Plan, norm_label, read_plan   # labels matched as plans' are
+from ...read.plan import Plan, TableData, norm_label, read_plan   # labels matched as plans' are
 from ...schema.loader import Schema, SchemaError, load_schema
 from ...read.xlsx import OUTPUT, UnreadableWorkbook, read_xlsx
 
@@ -46,6 +47,9 @@ class Citywide:
         return {s.agency: s for s in self.submissions if s.plan is not None}
 
 
+HEADER_ROW = 3   # template_sheets: a title, a note, the header (Agency: Field | Value), data
+
+
 def template_sheets(schema: Schema, fields: dict, services: tuple[list, list[list]],
                     measures: tuple[list, list[list]]) -> dict[str, list[list]]:
     """A plan as "sheet name → rows" in the template's layout (title, note, header on row 3,
@@ -58,23 +62,70 @@ def template_sheets(schema: Schema, fields: dict, services: tuple[list, list[lis
     return out
 
 
-def rows_by_key(data) -> list[dict]:
-    """A table's rows as {schema key: value}, in sheet order."""
+class Row(dict):
+    """A table's row by schema key, naming the keys of its values that are not readable as
+    their column's type (the reader's TableData.unparsed)."""
+
+    __slots__ = ("unread",)
+
+    def __init__(self, values=(), unread=()):
+        super().__init__(values)
+        self.unread = set(unread)
+
+
+def rows_by_key(data: TableData) -> list[Row]:
+    """A table's rows as {schema key: value}, in sheet order, each naming its unreadable values."""
     keys = [c.key for c in data.table.columns]
     n = len(data.rows)
     columns = [data.values.get(k) or [None] * n for k in keys]
-    return [dict(zip(keys, values)) for values in zip(*columns)] if n else []
+    unread: dict[int, list[str]] = {}
+    for key, i in data.unparsed:
+        unread.setdefault(i, []).append(key)
+    return [Row(zip(keys, values), unread.get(i, ()))
+            for i, values in enumerate(zip(*columns))] if n else []
 
 
 def plan_from_rows(schema: Schema, fields: dict, services: list[dict], measures: list[dict],
                    source: str, stage: str) -> Plan:
-    """A Plan from rows given by schema key (read_plan does the rest)."""
-    s_cols, m_cols = schema.services.columns, schema.measures.columns
-    sheets = template_sheets(
-        schema, fields,
-        ([c.label for c in s_cols], [[r.get(c.key) for c in s_cols] for r in services]),
-        ([c.label for c in m_cols], [[r.get(c.key) for c in m_cols] for r in measures]))
-    return read_plan(list(sheets), sheets, source=source, schema=schema, stage=stage)
+    """A Plan from rows by schema key whose values a plan of `schema` read already (a Row names
+    those not readable as their column's type; `fields`, the Agency sheet's, may be a Row too):
+    the Plan read_plan makes of them in the template's layout (template_sheets), built without
+    reading them again, which would give each value back as it is, with no finding. A test
+    (tests/test_cycle.py) proves the two equal."""
+    sheet, findings = schema.agency.sheet, []
+    agency = TableData(schema.agency, sheet=sheet, rows=[0])
+    for column in schema.agency.columns:
+        if column.key not in fields:
+            findings.append(finding("missing-column", {"variant": "field", "sheet": sheet,
+                                                       "label": column.label},
+                                    sheet=sheet, column=column.label))
+            continue
+        agency.columns[column.key] = 1
+        agency.field_rows[column.key] = HEADER_ROW + 1 + len(agency.field_rows)
+        agency.raw[column.key] = [fields[column.key]]
+        agency.values[column.key] = [fields[column.key]]
+    agency.unparsed = {(key, 0) for key in getattr(fields, "unread", ())}
+    return Plan(source=source, schema=schema, stage=stage, agency=agency,
+                services=_table(schema.services, services),
+                measures=_table(schema.measures, measures), identity={}, findings=findings)
+
+
+def _table(table, rows: list[dict]) -> TableData:
+    """plan_from_rows' table: the header on HEADER_ROW, the rows under it, empty ones left out
+    (as read_plan leaves them out)."""
+    data = TableData(table, sheet=table.sheet, header_row=HEADER_ROW,
+                     columns={c.key: i for i, c in enumerate(table.columns)})
+    kept, unread = [], []
+    for n, row in enumerate(rows):
+        cells = tuple(map(row.get, data.columns))
+        if cells.count(None) + cells.count("") < len(cells):
+            data.rows.append(HEADER_ROW + 1 + n)
+            kept.append(cells)
+            unread.append(getattr(row, "unread", ()))
+    for key, column in zip(data.columns, zip(*kept) if kept else [()] * len(data.columns)):
+        data.raw[key], data.values[key] = list(column), list(column)
+    data.unparsed = {(key, i) for i, keys in enumerate(unread) for key in keys}
+    return data
 
 
 def read_consolidated(path: str | Path, schema: Schema | None = None) -> Citywide:
