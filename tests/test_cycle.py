@@ -538,3 +538,29 @@ def test_text_that_looks_like_a_formula_stays_text(citywide, tmp_path):
     assert result.exit_code == 0, result.output
     cell = openpyxl.load_workbook(tmp_path / "out" / "plan-fy2028-BCFD.xlsx")["Measures"]["C4"]
     assert (cell.value, cell.data_type) == ('=HYPERLINK("http://x","click")', "s")
+
+
+def _marked(path) -> list[tuple]:
+    """The consolidated Measures sheet's filled cells: (agency, measure ID, column, value)."""
+    ws = openpyxl.load_workbook(path)["Measures"]
+    header = [c.value for c in ws[1]]
+    return [(row[0].value, row[header.index("Measure ID")].value, header[c.column - 1], c.value)
+            for row in ws.iter_rows(min_row=2) for c in row if c.fill.fill_type == "solid"]
+
+
+def test_a_finding_stays_on_its_cell_when_another_agency_is_synced(tmp_path):
+    """BCFD's target 'abc' is filled on the consolidated Measures sheet. After DOT's mid-year
+    sync, BCFD was read back from the workbook, whose Measures sheet puts three agency columns
+    first: the fill moved three columns left, onto BCFD-602-01's FY2025 Actual."""
+    plans = fy2027_plans(tmp_path / "plans")
+    bcfd = next(plans.glob("bcfd*"))
+    wb = openpyxl.load_workbook(bcfd)
+    ws = wb["Measures"]
+    ws.cell(4, [c.value for c in ws[3]].index("FY2027 Target") + 1).value = "abc"
+    wb.save(bcfd)
+    merged, synced = tmp_path / "city.xlsx", tmp_path / "mid.xlsx"
+    assert run("merge", plans, "-o", merged).exit_code == 1
+    assert run("sync", merged, DOT_MIDYEAR, "-o", synced).exit_code == 0
+    expected = [("BCFD", "BCFD-602-01", "FY2027 Target", "abc")]
+    assert _marked(merged) == expected
+    assert _marked(synced) == expected

@@ -46,20 +46,28 @@ def _prototypes(ws, first: int, columns, unit_rows: bool) -> int:
 
 
 def cell_marks(sub: Submission, data: TableData) -> dict[tuple[int, str], str]:
-    """(row index, column key) → the worst severity of the findings on that cell of the plan,
-    by the cell each finding recorded and the rows and columns the plan was read from. A
-    finding whose measure ID differs from the one on its row (the plan was read back from a
-    consolidated workbook in another layout) marks nothing."""
+    """(row index, column key) → the worst severity of the findings on that cell of the plan.
+    A finding lands on the column its label names (else the one its cell is in) and on the row
+    its cell is on, unless it names a measure ID that is not that row's: then on that
+    measure's row. A plan read back from a consolidated workbook (sync) is laid out otherwise
+    than the submission its findings were found in: three agency columns come first, and rows
+    the submission left blank are gone."""
     index = {row: i for i, row in enumerate(data.rows)}
     key_at = {col + 1: key for key, col in data.columns.items()}
+    key_of = {c.label: c.key for c in data.table.columns if c.key in data.columns}
     ids = data.values.get("measure_id")
+    row_of_id: dict = {}
+    for i, mid in enumerate(ids or ()):
+        row_of_id[mid] = None if mid in row_of_id else i   # a duplicated ID names no one row
     marks: dict[tuple[int, str], str] = {}
     for f in sub.report.findings:
         at = first_cell(f.cell) if f.sheet == data.sheet and f.severity in SEVERITY_FILLS else None
-        if at is None or at[0] not in index or at[1] not in key_at:
+        if at is None:
             continue
-        i, key = index[at[0]], key_at[at[1]]
-        if f.measure_id and ids and ids[i] != f.measure_id:
+        i, key = index.get(at[0]), key_of.get(f.column) or key_at.get(at[1])
+        if f.measure_id and ids and (i is None or ids[i] != f.measure_id):
+            i = row_of_id.get(f.measure_id)
+        if i is None or key is None:
             continue
         if (i, key) not in marks or SEVERITY_ORDER[f.severity] < SEVERITY_ORDER[marks[i, key]]:
             marks[i, key] = f.severity
