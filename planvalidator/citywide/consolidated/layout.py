@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from types import NoneType
 
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
@@ -122,3 +123,14 @@ def plain_value(v):
     if isinstance(v, (dt.date, dt.time)):
         return v.isoformat()
     return cell_text(v)   # a submission's over-long cell, cut to what a cell may hold
+
+
+def plain_values(values: list) -> list:
+    """plain_value of each of a column's values: the column itself when none changes, as in a
+    plan of text within a cell's limit, numbers and blanks."""
+    kinds = set(map(type, values))
+    if kinds <= {str, int, float, bool, NoneType} and max(
+            map(len, values if kinds == {str} else [v for v in values if type(v) is str]),
+            default=0) <= MAX_CELL_TEXT:
+        return values
+    return [plain_value(v) for v in values]

@@ -14,7 +14,7 @@ from ...schema.loader import Schema
 from ..merge import Submission
 from .layout import (CENTS, CHANGES_HEADER, DOLLARS, DOLLARS_UNIT, FRACTION, FRACTIONAL_TYPES,
                      PERCENT, PERCENT_UNIT, PLAIN_UNIT, SEVERITY_FILLS, WHOLE,
-                     header, is_fraction, number_format, plain_value, table)
+                     header, is_fraction, number_format, plain_value, plain_values, table)
 
 COMPUTED_STATUS = "Computed Status"  # Measures: status from actual, target and direction
 AGENCY_LABELS = ["Agency Code", "Agency Name", "Fiscal Year"]
@@ -68,28 +68,27 @@ def cell_marks(sub: Submission, data: TableData) -> dict[tuple[int, str], str]:
 
 def _rows(sheet: BigSheet, sub: Submission, data: TableData, columns, extra=None,
           unit_of=None) -> None:
-    """Append `sub`'s rows of `data` to `sheet`, each cell with its number format and mark."""
+    """Append `sub`'s rows of `data` to `sheet`, each cell with its number format and mark:
+    worked out column by column, as the plan holds its values (a city has ~150,000 cells)."""
     n = len(data.rows)
-    cols = [data.values.get(c.key, [None] * n) for c in columns]
-    fractional = [c for c, column in enumerate(columns) if column.type in FRACTIONAL_TYPES]
+    cols = [plain_values(data.values.get(c.key, [None] * n)) for c in columns]
+    units = unit_of or [PLAIN_UNIT] * n
     first = len(AGENCY_LABELS)
-    by_row: dict[int, dict[str, str]] = {}
-    for (i, key), severity in cell_marks(sub, data).items():
-        by_row.setdefault(i, {})[key] = severity
+    own: list[dict[int, int]] = [{} for _ in range(n)]
+    fraction = {unit: _variant(unit, None, True) for unit in set(units)}
+    for c, column in enumerate(columns):
+        if column.type in FRACTIONAL_TYPES:
+            for i in [i for i, v in enumerate(cols[c]) if is_fraction(v)]:
+                own[i][first + c] = fraction[units[i]]
     position = {column.key: c for c, column in enumerate(columns)}
-    for i in range(n):
-        unit = unit_of[i] if unit_of else PLAIN_UNIT
-        values = [plain_value(col[i]) for col in cols]
-        own: dict[int, int] = {}
-        for c in fractional:
-            if is_fraction(values[c]):
-                own[first + c] = _variant(unit, None, True)
-        for key, severity in by_row.get(i, {}).items():
-            if key in position:
-                c = position[key]
-                own[first + c] = _variant(unit, severity, is_fraction(values[c]))
-        row = [sub.agency, sub.agency_name, sub.fiscal_year, *values, *(extra or ())[i:i + 1]]
-        sheet.rows.append((row, _variant(unit, None, False), own))
+    for (i, key), severity in cell_marks(sub, data).items():
+        if key in position:
+            c = position[key]
+            own[i][first + c] = _variant(units[i], severity, is_fraction(cols[c][i]))
+    plain = {unit: _variant(unit, None, False) for unit in set(units)}
+    agency = ([sub.agency] * n, [sub.agency_name] * n, [sub.fiscal_year] * n)
+    rows = zip(*agency, *cols, *([extra] if extra is not None else []), strict=True)
+    sheet.rows += zip(rows, map(plain.__getitem__, units), own)
 
 
 def measures(wb, subs: list[Submission], schema: Schema) -> BigSheet:
