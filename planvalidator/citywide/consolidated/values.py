@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from ...a1 import first_cell
 from ...findings import ERROR, SEVERITY_ORDER, WARNING
-from ...output.bigsheet import BigSheet
+from ...output.bigsheet import BLANK, BigSheet
 from ...read.plan import TableData
 from ...rules.status import computed_status
 from ...schema.loader import Schema
@@ -68,27 +68,34 @@ def cell_marks(sub: Submission, data: TableData) -> dict[tuple[int, str], str]:
 
 def _rows(sheet: BigSheet, sub: Submission, data: TableData, columns, extra=None,
           unit_of=None) -> None:
-    """Append `sub`'s rows of `data` to `sheet`, each cell with its number format and mark:
-    worked out column by column, as the plan holds its values (a city has ~150,000 cells)."""
+    """Add `sub`'s rows of `data` to `sheet`, each cell with its number format and mark:
+    column by column, as the plan holds its values (a city's plans have ~150,000 cells)."""
     n = len(data.rows)
-    cols = [plain_values(data.values.get(c.key, [None] * n)) for c in columns]
     units = unit_of or [PLAIN_UNIT] * n
-    first = len(AGENCY_LABELS)
-    own: list[dict[int, int]] = [{} for _ in range(n)]
-    fraction = {unit: _variant(unit, None, True) for unit in set(units)}
-    for c, column in enumerate(columns):
-        if column.type in FRACTIONAL_TYPES:
-            for i in [i for i, v in enumerate(cols[c]) if is_fraction(v)]:
-                own[i][first + c] = fraction[units[i]]
-    position = {column.key: c for c, column in enumerate(columns)}
-    for (i, key), severity in cell_marks(sub, data).items():
-        if key in position:
-            c = position[key]
-            own[i][first + c] = _variant(units[i], severity, is_fraction(cols[c][i]))
     plain = {unit: _variant(unit, None, False) for unit in set(units)}
-    agency = ([sub.agency] * n, [sub.agency_name] * n, [sub.fiscal_year] * n)
-    rows = zip(*agency, *cols, *([extra] if extra is not None else []), strict=True)
-    sheet.rows += zip(rows, map(plain.__getitem__, units), own)
+    fraction = {unit: _variant(unit, None, True) for unit in set(units)}
+    row_variants = [plain[unit] for unit in units]
+    marks: dict[str, dict[int, str]] = {}
+    for (i, key), severity in cell_marks(sub, data).items():
+        marks.setdefault(key, {})[i] = severity
+    values, variants = [], []
+    for column in columns:
+        col = plain_values(data.values.get(column.key, [None] * n))
+        cells = ([fraction[u] if is_fraction(v) else p
+                  for u, p, v in zip(units, row_variants, col)]
+                 if column.type in FRACTIONAL_TYPES else row_variants)
+        if column.key in marks:
+            col, cells = list(col), list(cells)
+            for i, severity in marks[column.key].items():
+                cells[i] = _variant(units[i], severity, is_fraction(col[i]))
+                if col[i] is None:
+                    col[i] = BLANK   # a blank with a finding: an empty cell with its fill
+        values.append(col)
+        variants.append(cells)
+    agency = [[sub.agency] * n, [sub.agency_name] * n, [sub.fiscal_year] * n]
+    extra = [extra] if extra is not None else []
+    sheet.extend(agency + values + extra,
+                 [row_variants] * len(agency) + variants + [row_variants] * len(extra))
 
 
 def measures(wb, subs: list[Submission], schema: Schema) -> BigSheet:
@@ -101,9 +108,10 @@ def measures(wb, subs: list[Submission], schema: Schema) -> BigSheet:
     for sub, computed in zip(subs, computed_status([s.plan for s in subs])):
         m = sub.plan.measures
         units = m.values.get("unit", [None] * len(m.rows))
+        kinds = {unit: unit_kind(sub.plan.schema, unit) for unit in set(units)}
         _rows(sheet, sub, m, columns, extra=[c or None for c in computed],
-              unit_of=[unit_kind(sub.plan.schema, u) for u in units])
-    table(ws, "Measures", len(labels), len(sheet.rows))
+              unit_of=[kinds[unit] for unit in units])
+    table(ws, "Measures", len(labels), sheet.height)
     return sheet
 
 
@@ -116,7 +124,7 @@ def services(wb, subs: list[Submission], schema: Schema) -> BigSheet:
     sheet = BigSheet(ws, width=len(labels), variants=variants)
     for sub in subs:
         _rows(sheet, sub, sub.plan.services, columns)
-    table(ws, "Services", len(labels), len(sheet.rows))
+    table(ws, "Services", len(labels), sheet.height)
     return sheet
 
 
