@@ -168,7 +168,7 @@ def _column(letter: str, numbers: list[str], styles: tuple[str, ...], variants: 
     if not kinds:
         return [""] * len(values)
     plain = _plain(list(filter(None, values)) if kinds == {str} else
-                   [v for v in values if type(v) is str])
+                   [v for v in values if type(v) is str] if str in kinds else [])
     if plain and kinds == {str}:   # the most common column: a plan's text
         return [f'<c r="{letter}{r}"{styles[s]} t="inlineStr"><is><t>{v}</t></is></c>'
                 if v is not None else "" for r, s, v in zip(numbers, variants, values)]
