@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from types import NoneType
 
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
@@ -112,7 +113,7 @@ def table(ws, name: str, width: int, rows: int, header_row: int = 1) -> None:
 
 def plain_value(v):
     """A plan value as the consolidated workbook holds it."""
-    kind = type(v)   # the common kinds first: called for every cell of a city's plans
+    kind = type(v)   # the common kinds first
     if kind is str:
         return v if len(v) <= MAX_CELL_TEXT else cell_text(v)
     if v is None or kind is float or kind is int:
@@ -122,3 +123,17 @@ def plain_value(v):
     if isinstance(v, (dt.date, dt.time)):
         return v.isoformat()
     return cell_text(v)   # a submission's over-long cell, cut to what a cell may hold
+
+
+_KEPT = {str, int, float, bool, NoneType}   # what plain_value keeps as it is (text: if short)
+
+
+def plain_values(values: list) -> list:
+    """plain_value of each of a column's values: the column itself when none changes, as in a
+    plan of text within a cell's limit, numbers and blanks."""
+    kinds = set(map(type, values))
+    texts = (values if kinds == {str} else
+             [v for v in values if type(v) is str] if str in kinds else [])
+    if kinds <= _KEPT and max(map(len, texts), default=0) <= MAX_CELL_TEXT:
+        return values
+    return [plain_value(v) for v in values]

@@ -7,14 +7,14 @@ from __future__ import annotations
 
 from ...a1 import first_cell
 from ...findings import ERROR, SEVERITY_ORDER, WARNING
-from ...output.bigsheet import BigSheet
+from ...output.bigsheet import BLANK, BigSheet
 from ...read.plan import TableData
 from ...rules.status import computed_status
 from ...schema.loader import Schema
 from ..merge import Submission
 from .layout import (CENTS, CHANGES_HEADER, DOLLARS, DOLLARS_UNIT, FRACTION, FRACTIONAL_TYPES,
                      PERCENT, PERCENT_UNIT, PLAIN_UNIT, SEVERITY_FILLS, WHOLE,
-                     header, is_fraction, number_format, plain_value, table)
+                     header, is_fraction, number_format, plain_value, plain_values, table)
 
 COMPUTED_STATUS = "Computed Status"  # Measures: status from actual, target and direction
 AGENCY_LABELS = ["Agency Code", "Agency Name", "Fiscal Year"]
@@ -76,28 +76,34 @@ def cell_marks(sub: Submission, data: TableData) -> dict[tuple[int, str], str]:
 
 def _rows(sheet: BigSheet, sub: Submission, data: TableData, columns, extra=None,
           unit_of=None) -> None:
-    """Append `sub`'s rows of `data` to `sheet`, each cell with its number format and mark."""
+    """Add `sub`'s rows of `data` to `sheet`, each cell with its number format and mark:
+    column by column, as the plan holds its values (a city's plans have ~150,000 cells)."""
     n = len(data.rows)
-    cols = [data.values.get(c.key, [None] * n) for c in columns]
-    fractional = [c for c, column in enumerate(columns) if column.type in FRACTIONAL_TYPES]
-    first = len(AGENCY_LABELS)
-    by_row: dict[int, dict[str, str]] = {}
+    units = unit_of or [PLAIN_UNIT] * n
+    plain = {unit: _variant(unit, None, False) for unit in set(units)}
+    fraction = {unit: _variant(unit, None, True) for unit in set(units)}
+    row_variants = [plain[unit] for unit in units]
+    marks: dict[str, dict[int, str]] = {}
     for (i, key), severity in cell_marks(sub, data).items():
-        by_row.setdefault(i, {})[key] = severity
-    position = {column.key: c for c, column in enumerate(columns)}
-    for i in range(n):
-        unit = unit_of[i] if unit_of else PLAIN_UNIT
-        values = [plain_value(col[i]) for col in cols]
-        own: dict[int, int] = {}
-        for c in fractional:
-            if is_fraction(values[c]):
-                own[first + c] = _variant(unit, None, True)
-        for key, severity in by_row.get(i, {}).items():
-            if key in position:
-                c = position[key]
-                own[first + c] = _variant(unit, severity, is_fraction(values[c]))
-        row = [sub.agency, sub.agency_name, sub.fiscal_year, *values, *(extra or ())[i:i + 1]]
-        sheet.rows.append((row, _variant(unit, None, False), own))
+        marks.setdefault(key, {})[i] = severity
+    values, variants = [], []
+    for column in columns:
+        col = plain_values(data.values.get(column.key, [None] * n))
+        cells = ([fraction[u] if is_fraction(v) else p
+                  for u, p, v in zip(units, row_variants, col)]
+                 if column.type in FRACTIONAL_TYPES else row_variants)
+        if column.key in marks:
+            col, cells = list(col), list(cells)
+            for i, severity in marks[column.key].items():
+                cells[i] = _variant(units[i], severity, is_fraction(col[i]))
+                if col[i] is None:
+                    col[i] = BLANK   # a blank with a finding: an empty cell with its fill
+        values.append(col)
+        variants.append(cells)
+    agency = [[sub.agency] * n, [sub.agency_name] * n, [sub.fiscal_year] * n]
+    extra = [extra] if extra is not None else []
+    sheet.extend(agency + values + extra,
+                 [row_variants] * len(agency) + variants + [row_variants] * len(extra))
 
 
 def measures(wb, subs: list[Submission], schema: Schema) -> BigSheet:
@@ -110,9 +116,10 @@ def measures(wb, subs: list[Submission], schema: Schema) -> BigSheet:
     for sub, computed in zip(subs, computed_status([s.plan for s in subs])):
         m = sub.plan.measures
         units = m.values.get("unit", [None] * len(m.rows))
+        kinds = {unit: unit_kind(sub.plan.schema, unit) for unit in set(units)}
         _rows(sheet, sub, m, columns, extra=[c or None for c in computed],
-              unit_of=[unit_kind(sub.plan.schema, u) for u in units])
-    table(ws, "Measures", len(labels), len(sheet.rows))
+              unit_of=[kinds[unit] for unit in units])
+    table(ws, "Measures", len(labels), sheet.height)
     return sheet
 
 
@@ -125,7 +132,7 @@ def services(wb, subs: list[Submission], schema: Schema) -> BigSheet:
     sheet = BigSheet(ws, width=len(labels), variants=variants)
     for sub in subs:
         _rows(sheet, sub, sub.plan.services, columns)
-    table(ws, "Services", len(labels), len(sheet.rows))
+    table(ws, "Services", len(labels), sheet.height)
     return sheet
 
 
