@@ -3,6 +3,7 @@ read-only review of the faster reader (session 5), built here with code."""
 
 from __future__ import annotations
 
+import re
 import shutil
 
 import openpyxl
@@ -59,6 +60,26 @@ def test_a_schema_folder_may_link_to_a_schema_kept_elsewhere(tmp_path, monkeypat
     monkeypatch.setenv("PLANVALIDATOR_SCHEMAS", str(office))
     assert load_schema(2028).fiscal_year == 2028
     assert validate_workbook(EXAMPLES / "bcfd-plan-fy2028-clean.xlsx").findings == []
+
+
+def test_a_schema_link_pointed_at_another_copy_is_read_from_there(tmp_path, monkeypatch):
+    """The office keeps two copies of the FY2028 schema and points fy2028.yaml at one, then at
+    the other (template version 2028.1, then 2028.2): the schema read follows the link, though
+    load_schema remembers where a path led."""
+    office = tmp_path / "office"
+    office.mkdir()
+    for version in ("2028.1", "2028.2"):
+        kept = tmp_path / version
+        kept.mkdir()
+        shutil.copy(SCHEMA_DIR / "catalog-fy2028.yaml", kept)
+        text = (SCHEMA_DIR / "fy2028.yaml").read_text()
+        (kept / "fy2028.yaml").write_text(re.sub(r"(?m)^template_version: .*$",
+                                                 f'template_version: "{version}"', text))
+    monkeypatch.setenv("PLANVALIDATOR_SCHEMAS", str(office))
+    for version in ("2028.1", "2028.2"):
+        (office / "fy2028.yaml").unlink(missing_ok=True)
+        (office / "fy2028.yaml").symlink_to(tmp_path / version / "fy2028.yaml")
+        assert load_schema(2028).template_version == version
 
 
 def test_rows_may_be_tuples_of_any_length():
