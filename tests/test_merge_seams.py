@@ -273,13 +273,15 @@ def test_merge_takes_xlsx_in_any_case_and_names_every_other_spreadsheet(tmp_path
 
 def test_a_link_in_a_folder_is_the_file_it_points_to(tmp_path):
     """A folder's files are taken by their real paths: a link to a file of the same folder is
-    that file, read once; a link to a file elsewhere is read from there. (Only links are
-    resolved one by one, so the test needs both kinds beside plain files.)"""
+    that file, read once; a link to a file elsewhere is read from there; a link that leads
+    nowhere is no file. (Only links are resolved one by one, so the test needs each kind beside
+    plain files.)"""
     src = folder(tmp_path, BCFD)
     elsewhere = folder(tmp_path, DPW, name="kept")
     (src / "bcfd-again.xlsx").symlink_to(src / BCFD.name)
     (src / "dpw.xlsx").symlink_to(elsewhere / DPW.name)
     (tmp_path / "linked").symlink_to(src)
+    (src / "loop.xlsx").symlink_to(src / "loop.xlsx")   # leads nowhere: no file, passed over
     for spec in (src, tmp_path / "linked", f"{src}/*.xlsx"):
         assert collect([spec]).paths == [(src / BCFD.name).resolve(),
                                          (elsewhere / DPW.name).resolve()], spec

@@ -10,6 +10,7 @@ with the reason, so that nothing is skipped in silence. A file named on its own 
 
 from __future__ import annotations
 
+import errno
 import glob
 import os
 from collections.abc import Iterable
@@ -98,7 +99,18 @@ def _files_in(folder: Path) -> dict[Path, Path]:
     real = folder.resolve()
     with os.scandir(folder) as entries:
         return {folder / e.name: Path(e.path).resolve() if e.is_symlink() else real / e.name
-                for e in entries if e.is_file()}
+                for e in entries if _is_file(e)}
+
+
+def _is_file(entry: os.DirEntry) -> bool:
+    """entry.is_file(), where a link that leads nowhere (a loop, a missing target) is no file,
+    as Path.is_file has it."""
+    try:
+        return entry.is_file()
+    except OSError as e:
+        if e.errno in (errno.ENOENT, errno.ENOTDIR, errno.EBADF, errno.ELOOP):
+            return False
+        raise
 
 
 def collect_sources(specs: Iterable[str | Path]) -> list[Path]:

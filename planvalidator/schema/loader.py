@@ -210,24 +210,7 @@ def load_schema(fiscal_year: int | None = None, path: Path | str | None = None) 
             raise SchemaError(f"There is no schema for fiscal year {fiscal_year}{where} "
                               f"(schemas exist for {', '.join(map(str, years))}).")
         path = directory / f"fy{fiscal_year}.yaml"
-    return _load(_real_path(os.fspath(path)))
-
-
-def _real_path(path: str) -> Path:
-    """The schema file's real path, _load's cache key. Resolving it (a system call per part
-    of the path) cost more than the rest of load_schema, which reading a plan asks for three
-    times, so it is remembered for the file the path leads to now: a link pointed elsewhere
-    since leads to another file, and is resolved again."""
-    try:
-        found = os.stat(path)
-    except OSError:   # _load says what is wrong
-        return Path(path).resolve()
-    return _resolved(path, found.st_dev, found.st_ino)
-
-
-@lru_cache(maxsize=64)
-def _resolved(path: str, device: int, inode: int) -> Path:
-    return Path(path).resolve()
+    return _load(Path(path).resolve())
 
 
 @lru_cache(maxsize=8)
