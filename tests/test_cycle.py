@@ -540,27 +540,35 @@ def test_text_that_looks_like_a_formula_stays_text(citywide, tmp_path):
     assert (cell.value, cell.data_type) == ('=HYPERLINK("http://x","click")', "s")
 
 
-def _marked(path) -> list[tuple]:
-    """The consolidated Measures sheet's filled cells: (agency, measure ID, column, value)."""
-    ws = openpyxl.load_workbook(path)["Measures"]
+def _marked(path, sheet="Measures") -> list[tuple]:
+    """The consolidated sheet's filled cells: (agency, its row's ID, column, value), the ID
+    being the Measure ID on Measures and the Service Number on Services."""
+    ws = openpyxl.load_workbook(path)[sheet]
     header = [c.value for c in ws[1]]
-    return [(row[0].value, row[header.index("Measure ID")].value, header[c.column - 1], c.value)
+    at = header.index("Measure ID" if sheet == "Measures" else "Service Number")
+    return [(row[0].value, row[at].value, header[c.column - 1], c.value)
             for row in ws.iter_rows(min_row=2) for c in row if c.fill.fill_type == "solid"]
 
 
 def test_a_finding_stays_on_its_cell_when_another_agency_is_synced(tmp_path):
-    """BCFD's target 'abc' is filled on the consolidated Measures sheet. After DOT's mid-year
-    sync, BCFD was read back from the workbook, whose Measures sheet puts three agency columns
-    first: the fill moved three columns left, onto BCFD-602-01's FY2025 Actual."""
+    """BCFD's target 'abc' and its second service's budget 'lots' are filled on the
+    consolidated plan. After DOT's mid-year sync, BCFD was read back from the workbook, whose
+    Measures sheet puts three agency columns first, and whose Services sheet has no blank row
+    (BCFD's plan has one above its services): the target's fill moved three columns left, onto
+    BCFD-602-01's FY2025 Actual, and the budget's to the next service's row (a finding without
+    a measure ID is placed by its row, which read back is another)."""
     plans = fy2027_plans(tmp_path / "plans")
     bcfd = next(plans.glob("bcfd*"))
     wb = openpyxl.load_workbook(bcfd)
     ws = wb["Measures"]
     ws.cell(4, [c.value for c in ws[3]].index("FY2027 Target") + 1).value = "abc"
+    ws = wb["Services"]
+    ws.insert_rows(4)
+    ws.cell(6, [c.value for c in ws[3]].index("Budget ($)") + 1).value = "lots"
     wb.save(bcfd)
     merged, synced = tmp_path / "city.xlsx", tmp_path / "mid.xlsx"
     assert run("merge", plans, "-o", merged).exit_code == 1
     assert run("sync", merged, DOT_MIDYEAR, "-o", synced).exit_code == 0
-    expected = [("BCFD", "BCFD-602-01", "FY2027 Target", "abc")]
-    assert _marked(merged) == expected
-    assert _marked(synced) == expected
+    for path in (merged, synced):
+        assert _marked(path) == [("BCFD", "BCFD-602-01", "FY2027 Target", "abc")], path
+        assert _marked(path, "Services") == [("BCFD", 609, "Budget ($)", "lots")], path

@@ -59,6 +59,10 @@ class Plan:
     # computed status reads instead of building the frame again. Set by validation only: a
     # copy made with dataclasses.replace (other values) starts without them.
     measure_columns: dict | None = field(default=None, init=False, repr=False, compare=False)
+    # Laid out anew (read back from a consolidated workbook, or built by sync from rows): its
+    # rows are numbered from the template's first data row, not as in the file its findings
+    # were found in, where rows may have been blank or the header elsewhere.
+    renumbered: bool = field(default=False, compare=False)
 
     def field(self, key: str):
         values = self.agency.values.get(key)

@@ -196,6 +196,7 @@ def read_consolidated(path: str | Path, schema: Schema | None = None) -> Citywid
         layout = template_sheets(schema, fields, (s_header, s_rows), (m_header, m_rows))
         plan = read_plan(list(layout), layout, source=f"{path.name} › {code}", schema=schema,
                          stage=r["Stage"])
+        plan.renumbered = True
         _check_columns(plan, path)
         row = source_of.get(file, [None] * len(SOURCES_HEADER))
         key = (code, str(file))

@@ -49,9 +49,11 @@ def cell_marks(sub: Submission, data: TableData) -> dict[tuple[int, str], str]:
     """(row index, column key) → the worst severity of the findings on that cell of the plan.
     A finding lands on the column its label names (else the one its cell is in) and on the row
     its cell is on, unless it names a measure ID that is not that row's: then on that
-    measure's row. A plan read back from a consolidated workbook (sync) is laid out otherwise
-    than the submission its findings were found in: three agency columns come first, and rows
-    the submission left blank are gone."""
+    measure's row. In a plan laid out anew (Plan.renumbered: read back from a consolidated
+    workbook, whose Measures sheet puts three agency columns first and has no blank rows, or
+    built by sync) a finding without a measure ID lands on its row only if the row holds the
+    value it was found in, else on the one row of its column that does; on no row if none or
+    several do."""
     index = {row: i for i, row in enumerate(data.rows)}
     key_at = {col + 1: key for key, col in data.columns.items()}
     key_of = {c.label: c.key for c in data.table.columns if c.key in data.columns}
@@ -59,19 +61,33 @@ def cell_marks(sub: Submission, data: TableData) -> dict[tuple[int, str], str]:
     row_of_id: dict = {}
     for i, mid in enumerate(ids or ()):
         row_of_id[mid] = None if mid in row_of_id else i   # a duplicated ID names no one row
+    renumbered = sub.plan is not None and sub.plan.renumbered
     marks: dict[tuple[int, str], str] = {}
     for f in sub.report.findings:
         at = first_cell(f.cell) if f.sheet == data.sheet and f.severity in SEVERITY_FILLS else None
         if at is None:
             continue
         i, key = index.get(at[0]), key_of.get(f.column) or key_at.get(at[1])
+        if key is None:
+            continue
         if f.measure_id and ids and (i is None or ids[i] != f.measure_id):
             i = row_of_id.get(f.measure_id)
-        if i is None or key is None:
+        elif renumbered and not f.measure_id:
+            i = _row_holding(data.raw.get(key, []), i, f.value)
+        if i is None:
             continue
         if (i, key) not in marks or SEVERITY_ORDER[f.severity] < SEVERITY_ORDER[marks[i, key]]:
             marks[i, key] = f.severity
     return marks
+
+
+def _row_holding(column: list, i: int | None, value) -> int | None:
+    """Row i if the column holds `value` there, else the one row that does (None: no such
+    row, or several)."""
+    if i is not None and i < len(column) and column[i] == value:
+        return i
+    rows = [r for r, v in enumerate(column) if v == value]
+    return rows[0] if len(rows) == 1 else None
 
 
 def _rows(sheet: BigSheet, sub: Submission, data: TableData, columns, extra=None,
