@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from hostile_plans import BUILDERS  # noqa: E402
 
-from results import source_fingerprint, source_note  # noqa: E402
+from results import compile_source, source_fingerprint, source_note  # noqa: E402
 
 GOOD = ("bpd-plan-fy2028-not-in-list.xlsx", "mocfs-plan-fy2028-unknown-service.xlsx")
 PEER = "(peer) bcfd-plan-fy2028-clean"
@@ -103,6 +103,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "RESULTS-hostile.md")
     opts = parser.parse_args()
     os.environ.setdefault("XLWINGS_LICENSE_KEY", "noncommercial")
+    compile_source()
     fingerprint = source_fingerprint()
     work = Path(tempfile.mkdtemp())
     plans = {PEER: ROOT / "examples" / "bcfd-plan-fy2028-clean.xlsx"}

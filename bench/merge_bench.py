@@ -43,7 +43,8 @@ import time
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-from results import median, p90, source_fingerprint, source_note, write_section  # bench/results.py
+from results import (compile_source, median, p90, source_fingerprint,  # bench/results.py
+                     source_note, write_section)
 import deflate_levels  # bench/deflate_levels.py
 
 BENCH = Path(__file__).resolve().parent
@@ -443,6 +444,7 @@ def main(argv=None) -> int:
     args.schema = args.corpus / meta["schema"]
     started = dt.datetime.now(dt.timezone.utc)
     load_start = os.getloadavg()[0]
+    compile_source()
     args.source = [source_fingerprint()]
     with tempfile.TemporaryDirectory(prefix="merge-bench-") as tmp:
         print(f"city60, {args.repeat} interleaved rounds:", flush=True)

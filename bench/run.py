@@ -33,7 +33,8 @@ import time
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-from results import median, p90, source_fingerprint, source_note, write_section  # bench/results.py
+from results import (compile_source, median, p90, source_fingerprint,  # bench/results.py
+                     source_note, write_section)
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
@@ -367,6 +368,7 @@ def main(argv=None) -> int:
     files = meta["files"]
     started = dt.datetime.now(dt.timezone.utc)
     load_start = os.getloadavg()[0]
+    compile_source()
     args.source = [source_fingerprint()]
     results = in_process(files, args.corpus, args.repeat)
     file120 = next(f["file"] for f in files if f["measures"] == 120 and f["kind"] == "valid")

@@ -40,6 +40,7 @@ ROOT = BENCH.parent
 sys.path.insert(0, str(BENCH))
 
 from corpus import make_plan  # noqa: E402
+from results import COMPILED, compile_source  # noqa: E402  (bench/results.py)
 
 from planvalidator.output.atomic import save_workbook  # noqa: E402
 from planvalidator.schema.loader import load_schema  # noqa: E402
@@ -209,6 +210,7 @@ def main(argv=None) -> None:
     parser.add_argument("--seed", type=int, default=2027)
     parser.add_argument("--out", type=Path, default=BENCH / "RESULTS-cycle.md")
     args = parser.parse_args(argv)
+    compile_source()
     load_start = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as scratch:
         work = Path(scratch)
@@ -248,7 +250,7 @@ def main(argv=None) -> None:
         f"agencies plus synthetic ones (`--schema` points sync at it). Each run is the whole "
         f"command as a new process: start Python, import, read the consolidated plan back, "
         f"read and validate every update (the same calls as `validate`), apply them, write the "
-        f"workbook atomically.", "",
+        f"workbook atomically. {COMPILED}", "",
         f"Command: `{argv_shown}`", "",
         f"## Whole process (s, {args.repeat} runs each, interleaved)", "",
         "*above the floor*: the median minus the median of `python -c 'import pandas, "
