@@ -111,3 +111,14 @@ def test_text_too_long_for_a_cell_is_found_wherever_it_starts():
                    + b'</row><row r="4">' + cell + b"x" * length + b"</t></is></c></row>"
                    + b"</sheetData></worksheet>")
             assert odd_cells(xml, {}) == ({(3, 1): "x" * length} if found else {}), (before, length)
+
+
+def test_integers_past_any_cell_given_from_python_are_not_numbers_at_their_cells():
+    """read_plan takes rows from Python too, where an int has any size (the add-in's payload
+    makes floats of them first). -2**70 as a service number and 10**400 as a target are
+    not-a-number at their cells, as text there would be; they raised OverflowError."""
+    data = sheets([measure("BCFD-609-01", -(2 ** 70)),
+                   measure("BCFD-602-01", 602, target=10 ** 400)])
+    report = validate_plan(read_plan(list(data), data, source="py"))
+    found = {(f.code, f.cell) for f in report.findings}
+    assert {("not-a-number", "B4"), ("not-a-number", "M5")} <= found

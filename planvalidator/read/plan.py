@@ -360,8 +360,14 @@ def _normalize(raw, ctype: str, choices):
             return str(raw), None, False
         if isinstance(raw, (int, float)):
             if ctype == "integer":
-                return (int(raw), None, True) if _whole(raw) else (raw, None, False)
-            return float(raw), None, True
+                if _whole(raw):
+                    return int(raw), None, True
+                # an int past what the checks hold (a payload's JSON has any size): its digits
+                return (str(raw) if isinstance(raw, int) else raw), None, False
+            try:
+                return float(raw), None, True
+            except OverflowError:   # an int past any float (a payload's JSON): its digits
+                return str(raw), None, False
         number = _parse_number(text, percent_ok=ctype == "measure")
         if number is None or (ctype == "integer" and not _whole(number)):
             return text, None, False
