@@ -200,7 +200,6 @@ def apply_update(base: Plan, update: Plan, source: str, accept_target_changes: b
                  unread=() if dated else ["submission_date"])
     plan = plan_from_rows(schema, fields, services, measures, source=update.source,
                           stage=update.stage)
-    plan.renumbered = True
     return plan, changes, found
 
 

@@ -19,9 +19,10 @@ from types import NoneType
 
 from ..a1 import column_letter
 
-_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
-_SPECIAL = re.compile(r"[&<>\x00-\x08\x0b\x0c\x0e-\x1f]")
-_SPECIAL_BYTES = bytes([*b"&<>", *range(0x09), 0x0b, 0x0c, *range(0x0e, 0x20)])
+_ILLEGAL_CHARS = "".join(map(chr, [*range(0x09), 0x0b, 0x0c, *range(0x0e, 0x20)]))   # not in XML
+_ILLEGAL = re.compile(f"[{_ILLEGAL_CHARS}]")
+_SPECIAL = re.compile(f"[&<>{_ILLEGAL_CHARS}]")   # escaped or dropped on writing
+_SPECIAL_BYTES = f"&<>{_ILLEGAL_CHARS}".encode()   # the same, for bytes.translate
 _NUMBERS = (int, float)   # written as they are (NaN: as no cell)
 _CELL_STYLE = re.compile(rb'<c r="([A-Z]+)(\d+)"(?: s="(\d+)")?')
 

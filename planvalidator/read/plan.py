@@ -245,7 +245,7 @@ def _read_table(schema: Schema, table: Table, sheets, by_name, findings) -> Tabl
     width = max(data.columns.values()) + 1
     for r in range(best + 1, len(rows)):
         cells = rows[r][:width]
-        if cells.count(None) + cells.count("") < len(cells):   # not an empty row
+        if has_data(cells):
             data.rows.append(r + 1)
     by_column = _transposed([rows[r - 1] for r in data.rows], width)
     for column in table.columns:
@@ -259,6 +259,12 @@ def _read_table(schema: Schema, table: Table, sheets, by_name, findings) -> Tabl
         data.raw[column.key] = list(by_column[c]) if by_column else []
         _normalize_column(schema, data, column, findings)
     return data
+
+
+def has_data(cells) -> bool:
+    """Whether a row's cells hold anything: an empty row (None or "" in every cell) is no row
+    of its table."""
+    return cells.count(None) + cells.count("") < len(cells)
 
 
 def _transposed(rows: list[list], width: int) -> list[tuple]:

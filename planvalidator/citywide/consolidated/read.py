@@ -22,7 +22,8 @@ from ...errors import ConsolidatedError
 from .layout import CHANGES_HEADER, FINDINGS_HEADER, SOURCES_HEADER, SUMMARY_HEADER, TOTAL
 from ...findings import Finding, Report, finding
 from ..merge import Submission
-from ...read.plan import Plan, TableData, norm_label, read_plan   # labels matched as plans' are
+from ...read.plan import (Plan, TableData, has_data, norm_label,  # labels matched as plans' are
+                          read_plan)
 from ...schema.loader import Schema, SchemaError, load_schema
 from ...read.xlsx import OUTPUT, UnreadableWorkbook, read_xlsx
 
@@ -91,7 +92,7 @@ def plan_from_rows(schema: Schema, fields: dict, services: list[dict], measures:
     those not readable as their column's type; `fields`, the Agency sheet's, may be a Row too):
     the Plan read_plan makes of them in the template's layout (template_sheets), built without
     reading them again, which would give each value back as it is, with no finding. A test
-    (tests/test_cycle.py) proves the two equal."""
+    (tests/test_cycle.py) proves the two equal. Its rows are laid out anew (Plan.renumbered)."""
     sheet, findings = schema.agency.sheet, []
     agency = TableData(schema.agency, sheet=sheet, rows=[0])
     for column in schema.agency.columns:
@@ -107,7 +108,8 @@ def plan_from_rows(schema: Schema, fields: dict, services: list[dict], measures:
     agency.unparsed = {(key, 0) for key in getattr(fields, "unread", ())}
     return Plan(source=source, schema=schema, stage=stage, agency=agency,
                 services=_table(schema.services, services),
-                measures=_table(schema.measures, measures), identity={}, findings=findings)
+                measures=_table(schema.measures, measures), identity={}, findings=findings,
+                renumbered=True)
 
 
 def _table(table, rows: list[dict]) -> TableData:
@@ -118,7 +120,7 @@ def _table(table, rows: list[dict]) -> TableData:
     kept, unread = [], []
     for n, row in enumerate(rows):
         cells = tuple(map(row.get, data.columns))
-        if cells.count(None) + cells.count("") < len(cells):
+        if has_data(cells):
             data.rows.append(HEADER_ROW + 1 + n)
             kept.append(cells)
             unread.append(getattr(row, "unread", ()))
